@@ -1,0 +1,44 @@
+//! The chatbot analytics model, shared by the Cloudflare Worker and `reportgen` so that the two
+//! can never disagree: the event schema, record validation, the export formats, and the seven
+//! metric categories computed in one streaming pass.
+//!
+//! Pure: no I/O beyond the `Read`/`Write` handed in, no clock (`now` is always a parameter),
+//! and it builds for `wasm32-unknown-unknown`.
+//!
+//! ```
+//! use analytics::{Metrics, Window, read_export, Event, ReadError, Sink, Skipped};
+//!
+//! struct Feed(Metrics);
+//! impl Sink for Feed {
+//!     fn event(&mut self, event: Event) { self.0.add(&event) }
+//!     fn skipped(&mut self, s: Skipped) -> Result<(), ReadError> {
+//!         self.0.skip(s.rejection.reason);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let ndjson = br#"{"timestamp":"2026-11-01T10:00:00Z","eventType":"message_sent","sessionId":"s1"}"#;
+//! let mut feed = Feed(Metrics::new(Window::All));
+//! read_export(&ndjson[..], None, &mut feed).unwrap();
+//! let summary = feed.0.finish("2026-11-02T00:00:00Z".parse().unwrap());
+//! assert_eq!(summary.conversation_volume.messages, 1);
+//! ```
+
+mod daily;
+mod event;
+mod export;
+mod metrics;
+mod read;
+mod record;
+mod summary;
+
+pub use daily::DailyAggregate;
+pub use event::{Event, EventType, FIELDS, format_timestamp, parse_timestamp};
+pub use export::{CsvWriter, write_ndjson_line};
+pub use metrics::{
+    HISTOGRAM_BOUNDS_MS, Metrics, RECENT_ERRORS, SUMMARY_SCHEMA_VERSION, TOP_GAPS, TOP_PAGES,
+    Window, nearest_rank, normalize_question, referrer_source,
+};
+pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, read_export};
+pub use record::{Rejection, SkipReason, neutralise_csv, parse_json_event, unneutralise_csv};
+pub use summary::*;

@@ -1,0 +1,646 @@
+//! The seven metric categories as one-pass accumulators. Feed every event to
+//! [`Metrics::add`], then call [`Metrics::finish`] for the [`Summary`]. Memory grows only with
+//! the timing samples (exact percentiles) and the distinct keys (sessions, topics, questions,
+//! pages, sources), never with the raw events.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
+
+use crate::daily::DailyAggregate;
+use crate::event::{Event, EventType, format_timestamp};
+use crate::record::SkipReason;
+use crate::summary::{
+    ConversationVolume, DataQuality, DayCount, ErrorTypeCount, Errors, HistogramBucket,
+    KnowledgeGap, PageCount, PagesAndSources, Percentiles, Performance, RecentError, SourceCount,
+    Summary, TopicCount, WindowInfo,
+};
+
+/// `summary.json`'s `schemaVersion`.
+pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+/// Knowledge gaps kept in the summary.
+pub const TOP_GAPS: usize = 100;
+/// Pages and sources kept in the summary.
+pub const TOP_PAGES: usize = 20;
+/// Recent errors kept in the summary.
+pub const RECENT_ERRORS: usize = 20;
+/// Lower bounds of the latency histogram's buckets, in ms; each doubles the last.
+pub const HISTOGRAM_BOUNDS_MS: [f64; 10] = [
+    0.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0, 6400.0, 12800.0,
+];
+
+/// Which events count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// `from ≤ timestamp < to`.
+    Range {
+        /// Inclusive start.
+        from: DateTime<Utc>,
+        /// Exclusive end.
+        to: DateTime<Utc>,
+    },
+    /// Every event; the window is then the first and last event time.
+    All,
+}
+
+impl Window {
+    /// The `days` days that end at `to`.
+    pub fn last_days(to: DateTime<Utc>, days: u32) -> Window {
+        Window::Range {
+            from: to - TimeDelta::days(i64::from(days)),
+            to,
+        }
+    }
+
+    /// Whether an event at `ts` counts.
+    pub fn contains(&self, ts: DateTime<Utc>) -> bool {
+        match self {
+            Window::Range { from, to } => *from <= ts && ts < *to,
+            Window::All => true,
+        }
+    }
+}
+
+/// Lowercases, collapses every run of whitespace to one space, trims, then strips trailing
+/// `?`, `!`, `.` and whitespace: the key that groups knowledge-gap questions.
+pub fn normalize_question(question: &str) -> String {
+    let lower = question.to_lowercase();
+    let mut out = String::with_capacity(lower.len());
+    for word in lower.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    let kept = out
+        .trim_end_matches(|c: char| matches!(c, '?' | '!' | '.') || c.is_whitespace())
+        .len();
+    out.truncate(kept);
+    out
+}
+
+/// The traffic source of a referrer: its host, lowercased, without a leading `www.`;
+/// `"(direct)"` when absent or unparseable.
+pub fn referrer_source(referrer: Option<&str>) -> String {
+    referrer
+        .and_then(|r| url::Url::parse(r.trim()).ok())
+        .and_then(|u| u.host_str().map(str::to_lowercase))
+        .map(|host| host.strip_prefix("www.").map(str::to_owned).unwrap_or(host))
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| DIRECT.to_owned())
+}
+
+const DIRECT: &str = "(direct)";
+const NO_TOPIC: &str = "(none)";
+const NO_PAGE: &str = "(none)";
+const UNKNOWN_ERROR: &str = "(unknown)";
+
+/// Counts a string value, remembering when it was first seen, so "the most frequent, tie: the
+/// earliest" can be decided at the end without keeping events.
+#[derive(Debug, Default)]
+struct Phrasings(HashMap<String, (u64, DateTime<Utc>)>);
+
+impl Phrasings {
+    fn add(&mut self, text: &str, ts: DateTime<Utc>) {
+        match self.0.get_mut(text) {
+            Some((count, first)) => {
+                *count += 1;
+                *first = (*first).min(ts);
+            }
+            None => {
+                self.0.insert(text.to_owned(), (1, ts));
+            }
+        }
+    }
+
+    /// Most frequent, then earliest, then smallest text.
+    fn best(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .min_by(|(a, (ca, fa)), (b, (cb, fb))| cb.cmp(ca).then(fa.cmp(fb)).then(a.cmp(b)))
+            .map(|(text, _)| text.as_str())
+    }
+}
+
+#[derive(Debug)]
+struct GapAcc {
+    count: u64,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    phrasings: Phrasings,
+}
+
+#[derive(Debug, Default)]
+struct PageAcc {
+    messages: u64,
+    sessions: HashSet<String>,
+    titles: Phrasings,
+}
+
+/// A recent error, ordered so that the heap's minimum is the first to drop: oldest first,
+/// and among equal timestamps the one read last.
+#[derive(Debug)]
+struct Recent {
+    ts: DateTime<Utc>,
+    seq: u64,
+    error: RecentError,
+}
+
+impl Recent {
+    fn key(&self) -> (DateTime<Utc>, Reverse<u64>) {
+        (self.ts, Reverse(self.seq))
+    }
+}
+
+impl PartialEq for Recent {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Recent {}
+impl PartialOrd for Recent {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Recent {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+/// The one-pass accumulator of all seven categories.
+#[derive(Debug)]
+pub struct Metrics {
+    window: Window,
+    seq: u64,
+    events_read: u64,
+    events_in_window: u64,
+    skipped: BTreeMap<SkipReason, u64>,
+    first_ts: Option<DateTime<Utc>>,
+    last_ts: Option<DateTime<Utc>>,
+    messages: u64,
+    bubble_opens: u64,
+    events_by_type: HashMap<EventType, u64>,
+    sessions: HashSet<String>,
+    messaging_sessions: HashSet<String>,
+    per_day: BTreeMap<NaiveDate, (u64, u64)>,
+    daily: BTreeMap<NaiveDate, (u64, u64)>,
+    topics: HashMap<String, u64>,
+    gaps: HashMap<String, GapAcc>,
+    rag: Vec<f64>,
+    ai: Vec<f64>,
+    total: Vec<f64>,
+    error_count: u64,
+    errors_by_type: HashMap<String, u64>,
+    recent: BinaryHeap<Reverse<Recent>>,
+    rate_limited: u64,
+    pages: HashMap<String, PageAcc>,
+    sources: HashMap<String, HashSet<String>>,
+    referrer_hosts: HashMap<String, String>,
+}
+
+fn insert_str(set: &mut HashSet<String>, value: &str) {
+    if !set.contains(value) {
+        set.insert(value.to_owned());
+    }
+}
+
+fn bump(map: &mut HashMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_owned(), 1);
+        }
+    }
+}
+
+impl Metrics {
+    /// An empty accumulator for `window`.
+    pub fn new(window: Window) -> Metrics {
+        Metrics {
+            window,
+            seq: 0,
+            events_read: 0,
+            events_in_window: 0,
+            skipped: BTreeMap::new(),
+            first_ts: None,
+            last_ts: None,
+            messages: 0,
+            bubble_opens: 0,
+            events_by_type: HashMap::new(),
+            sessions: HashSet::new(),
+            messaging_sessions: HashSet::new(),
+            per_day: BTreeMap::new(),
+            daily: BTreeMap::new(),
+            topics: HashMap::new(),
+            gaps: HashMap::new(),
+            rag: Vec::new(),
+            ai: Vec::new(),
+            total: Vec::new(),
+            error_count: 0,
+            errors_by_type: HashMap::new(),
+            recent: BinaryHeap::new(),
+            rate_limited: 0,
+            pages: HashMap::new(),
+            sources: HashMap::new(),
+            referrer_hosts: HashMap::new(),
+        }
+    }
+
+    /// Records a skipped (malformed) record.
+    pub fn skip(&mut self, reason: SkipReason) {
+        *self.skipped.entry(reason).or_default() += 1;
+    }
+
+    /// Records a daily aggregate (from the export envelope).
+    pub fn add_daily(&mut self, day: &DailyAggregate) {
+        self.daily.insert(
+            day.date,
+            (
+                day.count(EventType::MessageSent.as_str()),
+                day.count(EventType::BubbleOpened.as_str()),
+            ),
+        );
+    }
+
+    /// Adds one event. Events outside the window are counted as read and otherwise ignored.
+    pub fn add(&mut self, event: &Event) {
+        self.events_read += 1;
+        let ts = event.timestamp;
+        if !self.window.contains(ts) {
+            return;
+        }
+        self.seq += 1;
+        self.events_in_window += 1;
+        self.first_ts = Some(self.first_ts.map_or(ts, |t| t.min(ts)));
+        self.last_ts = Some(self.last_ts.map_or(ts, |t| t.max(ts)));
+
+        match self.events_by_type.get_mut(&event.event_type) {
+            Some(n) => *n += 1,
+            None => {
+                self.events_by_type.insert(event.event_type.clone(), 1);
+            }
+        }
+        // METRICS.md: an unknown type is counted under `eventsByType` and otherwise ignored
+        // (no session, no source).
+        if matches!(event.event_type, EventType::Other(_)) {
+            return;
+        }
+        let session = event.session_id.as_deref().filter(|s| !s.is_empty());
+        if let Some(id) = session {
+            insert_str(&mut self.sessions, id);
+        }
+        self.add_source(event, session);
+
+        let day = ts.date_naive();
+        match event.event_type {
+            EventType::MessageSent => {
+                self.per_day.entry(day).or_default().0 += 1;
+                self.add_message(event, session);
+            }
+            EventType::BubbleOpened => {
+                self.bubble_opens += 1;
+                self.per_day.entry(day).or_default().1 += 1;
+            }
+            EventType::RateLimited => self.rate_limited += 1,
+            _ => {}
+        }
+    }
+
+    fn add_source(&mut self, event: &Event, session: Option<&str>) {
+        let referrer = event.referrer.as_deref().unwrap_or("");
+        let host = match self.referrer_hosts.get(referrer) {
+            Some(host) => host,
+            None => {
+                let host = referrer_source(event.referrer.as_deref());
+                self.referrer_hosts
+                    .entry(referrer.to_owned())
+                    .or_insert(host)
+            }
+        };
+        let sessions = match self.sources.get_mut(host.as_str()) {
+            Some(sessions) => sessions,
+            None => self.sources.entry(host.clone()).or_default(),
+        };
+        if let Some(id) = session {
+            insert_str(sessions, id);
+        }
+    }
+
+    fn add_message(&mut self, event: &Event, session: Option<&str>) {
+        self.messages += 1;
+        let ts = event.timestamp;
+        if let Some(id) = session {
+            insert_str(&mut self.messaging_sessions, id);
+        }
+        // METRICS.md: a null or empty topic is "(none)".
+        let topic = event.topic.as_deref().filter(|t| !t.is_empty());
+        bump(&mut self.topics, topic.unwrap_or(NO_TOPIC));
+
+        if event.no_rag_match == Some(true)
+            && let Some(question) = event.question.as_deref()
+        {
+            self.add_gap(question, ts);
+        }
+
+        for (field, samples) in [
+            (event.rag_time_ms, &mut self.rag),
+            (event.ai_time_ms, &mut self.ai),
+            (event.total_time_ms, &mut self.total),
+        ] {
+            if let Some(ms) = field {
+                samples.push(ms);
+            }
+        }
+
+        if event.success == Some(false) {
+            self.add_error(event);
+        }
+
+        let page_url = event.page_url.as_deref().unwrap_or(NO_PAGE);
+        let page = match self.pages.get_mut(page_url) {
+            Some(page) => page,
+            None => self.pages.entry(page_url.to_owned()).or_default(),
+        };
+        page.messages += 1;
+        if let Some(id) = session {
+            insert_str(&mut page.sessions, id);
+        }
+        if let Some(title) = event.page_title.as_deref() {
+            page.titles.add(title, ts);
+        }
+    }
+
+    fn add_gap(&mut self, question: &str, ts: DateTime<Utc>) {
+        let key = normalize_question(question);
+        if key.is_empty() {
+            return;
+        }
+        let gap = self.gaps.entry(key).or_insert_with(|| GapAcc {
+            count: 0,
+            first: ts,
+            last: ts,
+            phrasings: Phrasings::default(),
+        });
+        gap.count += 1;
+        gap.first = gap.first.min(ts);
+        gap.last = gap.last.max(ts);
+        gap.phrasings.add(question, ts);
+    }
+
+    fn add_error(&mut self, event: &Event) {
+        self.error_count += 1;
+        bump(
+            &mut self.errors_by_type,
+            event.error_type.as_deref().unwrap_or(UNKNOWN_ERROR),
+        );
+        let key = (event.timestamp, Reverse(self.seq));
+        if self.recent.len() == RECENT_ERRORS
+            && self
+                .recent
+                .peek()
+                .is_some_and(|Reverse(min)| key <= min.key())
+        {
+            return;
+        }
+        self.recent.push(Reverse(Recent {
+            ts: event.timestamp,
+            seq: self.seq,
+            error: RecentError {
+                timestamp: format_timestamp(&event.timestamp),
+                error_type: event.error_type.clone(),
+                error_message: event.error_message.clone(),
+                topic: event.topic.clone(),
+                page_url: event.page_url.clone(),
+            },
+        }));
+        if self.recent.len() > RECENT_ERRORS {
+            self.recent.pop();
+        }
+    }
+
+    /// The bounds of the window: the requested range, or the first and last event times.
+    fn bounds(&self, generated_at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>, u32) {
+        match self.window {
+            Window::Range { from, to } => (from, to, days_between(from, to)),
+            Window::All => match (self.first_ts, self.last_ts) {
+                (Some(first), Some(last)) => (first, last, days_between(first, last).max(1)),
+                _ => (generated_at, generated_at, 0),
+            },
+        }
+    }
+
+    /// Computes the summary.
+    pub fn finish(self, generated_at: DateTime<Utc>) -> Summary {
+        let (from, to, days) = self.bounds(generated_at);
+        let messages_over_time = self.over_time(from.date_naive(), to.date_naive());
+        let messages = self.messages;
+        let ratio = |n: u64, d: u64| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+
+        let mut events_by_type: BTreeMap<String, u64> = BTreeMap::new();
+        for (kind, n) in self.events_by_type {
+            events_by_type.insert(kind.as_str().to_owned(), n);
+        }
+
+        let mut topic_distribution: Vec<TopicCount> = self
+            .topics
+            .into_iter()
+            .map(|(topic, count)| TopicCount {
+                topic,
+                count,
+                share: ratio(count, messages),
+            })
+            .collect();
+        topic_distribution.sort_by(|a, b| b.count.cmp(&a.count).then(a.topic.cmp(&b.topic)));
+
+        let mut knowledge_gaps: Vec<KnowledgeGap> = self
+            .gaps
+            .into_iter()
+            .map(|(normalized, gap)| KnowledgeGap {
+                question: gap.phrasings.best().unwrap_or(&normalized).to_owned(),
+                normalized,
+                count: gap.count,
+                first_seen: format_timestamp(&gap.first),
+                last_seen: format_timestamp(&gap.last),
+            })
+            .collect();
+        knowledge_gaps.sort_by(|a, b| b.count.cmp(&a.count).then(a.normalized.cmp(&b.normalized)));
+        knowledge_gaps.truncate(TOP_GAPS);
+
+        let (avg_rag_time_ms, rag_time_ms) = timing(self.rag);
+        let (avg_ai_time_ms, ai_time_ms) = timing(self.ai);
+        let mut total = self.total;
+        total.sort_unstable_by(f64::total_cmp);
+        let total_time_histogram = histogram(&total);
+        let (avg_total_time_ms, total_time_ms) = timing(total);
+
+        let mut by_type: Vec<ErrorTypeCount> = self
+            .errors_by_type
+            .into_iter()
+            .map(|(error_type, count)| ErrorTypeCount { error_type, count })
+            .collect();
+        by_type.sort_by(|a, b| b.count.cmp(&a.count).then(a.error_type.cmp(&b.error_type)));
+        let recent = self
+            .recent
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Reverse(r)| r.error)
+            .collect();
+
+        let mut top_pages: Vec<PageCount> = self
+            .pages
+            .into_iter()
+            .map(|(page_url, page)| PageCount {
+                page_title: page.titles.best().map(str::to_owned),
+                page_url,
+                messages: page.messages,
+                sessions: page.sessions.len() as u64,
+            })
+            .collect();
+        top_pages.sort_by(|a, b| {
+            b.messages
+                .cmp(&a.messages)
+                .then(a.page_url.cmp(&b.page_url))
+        });
+        top_pages.truncate(TOP_PAGES);
+
+        let mut top_sources: Vec<SourceCount> = self
+            .sources
+            .into_iter()
+            .map(|(source, sessions)| SourceCount {
+                source,
+                sessions: sessions.len() as u64,
+            })
+            .collect();
+        top_sources.sort_by(|a, b| b.sessions.cmp(&a.sessions).then(a.source.cmp(&b.source)));
+        top_sources.truncate(TOP_PAGES);
+
+        let skipped_total = self.skipped.values().sum();
+        Summary {
+            schema_version: SUMMARY_SCHEMA_VERSION,
+            generated_at: format_timestamp(&generated_at),
+            window: WindowInfo {
+                from: format_timestamp(&from),
+                to: format_timestamp(&to),
+                days,
+            },
+            conversation_volume: ConversationVolume {
+                messages,
+                sessions: self.sessions.len() as u64,
+                messaging_sessions: self.messaging_sessions.len() as u64,
+                messages_per_session: ratio(messages, self.messaging_sessions.len() as u64),
+                bubble_opens: self.bubble_opens,
+                events_by_type,
+            },
+            messages_over_time,
+            topic_distribution,
+            knowledge_gaps,
+            performance: Performance {
+                avg_rag_time_ms,
+                avg_ai_time_ms,
+                avg_total_time_ms,
+                rag_time_ms,
+                ai_time_ms,
+                total_time_ms,
+                total_time_histogram,
+            },
+            errors: Errors {
+                error_count: self.error_count,
+                error_rate: ratio(self.error_count, messages),
+                by_type,
+                recent,
+                rate_limited: self.rate_limited,
+            },
+            pages_and_sources: PagesAndSources {
+                top_pages,
+                top_sources,
+            },
+            data_quality: DataQuality {
+                events_read: self.events_read,
+                events_in_window: self.events_in_window,
+                skipped: skipped_total,
+                skipped_by_reason: self
+                    .skipped
+                    .into_iter()
+                    .map(|(reason, n)| (reason.as_str().to_owned(), n))
+                    .collect(),
+            },
+        }
+    }
+
+    /// One zero-filled row per UTC day from `first` to `last` inclusive. A day whose daily
+    /// aggregate holds more than its raw events (they have expired) takes the aggregate.
+    fn over_time(&self, first: NaiveDate, last: NaiveDate) -> Vec<DayCount> {
+        let mut rows = Vec::new();
+        let mut day = first;
+        while day <= last {
+            let raw = self.per_day.get(&day).copied().unwrap_or_default();
+            let (messages, bubble_opens, source) = match self.daily.get(&day) {
+                Some(&agg) if agg.0 + agg.1 > raw.0 + raw.1 => (agg.0, agg.1, "daily"),
+                _ => (raw.0, raw.1, "events"),
+            };
+            rows.push(DayCount {
+                date: day.format("%Y-%m-%d").to_string(),
+                messages,
+                bubble_opens,
+                source: source.to_owned(),
+            });
+            match day.checked_add_days(Days::new(1)) {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+        rows
+    }
+}
+
+/// Whole days from `from` to `to`, rounded up.
+fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+    let secs = (to - from).num_seconds().max(0);
+    u32::try_from((secs + 86_399) / 86_400).unwrap_or(u32::MAX)
+}
+
+/// The value at 1-based rank ⌈p·n⌉ of `sorted` (nearest rank), `p` in percent.
+pub fn nearest_rank(sorted: &[f64], percent: u64) -> Option<f64> {
+    let n = sorted.len() as u64;
+    if n == 0 {
+        return None;
+    }
+    let rank = (percent * n).div_ceil(100).max(1);
+    sorted.get(usize::try_from(rank - 1).ok()?).copied()
+}
+
+fn timing(mut samples: Vec<f64>) -> (Option<f64>, Percentiles) {
+    samples.sort_unstable_by(f64::total_cmp);
+    let n = samples.len();
+    let avg = (n > 0).then(|| samples.iter().sum::<f64>() / n as f64);
+    (
+        avg,
+        Percentiles {
+            samples: n as u64,
+            p50: nearest_rank(&samples, 50),
+            p95: nearest_rank(&samples, 95),
+            p99: nearest_rank(&samples, 99),
+        },
+    )
+}
+
+fn histogram(sorted: &[f64]) -> Vec<HistogramBucket> {
+    if sorted.is_empty() {
+        return Vec::new();
+    }
+    let mut buckets = Vec::with_capacity(HISTOGRAM_BOUNDS_MS.len());
+    for (i, &from_ms) in HISTOGRAM_BOUNDS_MS.iter().enumerate() {
+        let to_ms = HISTOGRAM_BOUNDS_MS.get(i + 1).copied();
+        let start = sorted.partition_point(|&v| v < from_ms);
+        let end = to_ms.map_or(sorted.len(), |to| sorted.partition_point(|&v| v < to));
+        buckets.push(HistogramBucket {
+            from_ms,
+            to_ms,
+            count: (end - start) as u64,
+        });
+    }
+    buckets
+}

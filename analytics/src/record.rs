@@ -1,0 +1,584 @@
+//! Turning one untrusted record (a JSON object or a CSV row) into an [`Event`], or into the
+//! reason it was rejected. Every export reader and the worker's ingestion go through here, so
+//! a record means the same thing whatever its format.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::event::{Event, EventType, parse_timestamp};
+
+/// Why a record was skipped. The `as_str` names are the keys of `dataQuality.skippedByReason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SkipReason {
+    /// Not parseable as JSON (NDJSON line).
+    InvalidJson,
+    /// Valid JSON, but not an object.
+    NotAnObject,
+    /// No `timestamp`, or `null`.
+    MissingTimestamp,
+    /// A `timestamp` that is not RFC 3339.
+    InvalidTimestamp,
+    /// No `eventType`, `null` or empty.
+    MissingEventType,
+    /// A known field with a value of the wrong type or out of range.
+    InvalidField,
+    /// A CSV row that cannot be read (wrong number of cells, invalid UTF-8).
+    InvalidCsvRow,
+}
+
+impl SkipReason {
+    /// The snake_case name used in `summary.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::InvalidJson => "invalid_json",
+            SkipReason::NotAnObject => "not_an_object",
+            SkipReason::MissingTimestamp => "missing_timestamp",
+            SkipReason::InvalidTimestamp => "invalid_timestamp",
+            SkipReason::MissingEventType => "missing_event_type",
+            SkipReason::InvalidField => "invalid_field",
+            SkipReason::InvalidCsvRow => "invalid_csv_row",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rejected record: the reason and a human-readable detail naming the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The category.
+    pub reason: SkipReason,
+    /// What exactly was wrong, e.g. "`ragTimeMs` must be a non-negative number".
+    pub detail: String,
+}
+
+impl Rejection {
+    pub(crate) fn new(reason: SkipReason, detail: impl Into<String>) -> Rejection {
+        Rejection {
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.detail, self.reason)
+    }
+}
+
+/// The schema's fields, as the readers recognise them by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    Timestamp,
+    EventType,
+    SessionId,
+    MessageNumber,
+    Question,
+    Topic,
+    EntriesRetrieved,
+    ResponseLength,
+    Success,
+    RagTimeMs,
+    AiTimeMs,
+    TotalTimeMs,
+    NoRagMatch,
+    RagMatchScore,
+    PageUrl,
+    PageTitle,
+    Referrer,
+    ErrorType,
+    ErrorMessage,
+}
+
+impl Field {
+    pub(crate) fn from_name(name: &str) -> Option<Field> {
+        Some(match name {
+            "timestamp" => Field::Timestamp,
+            "eventType" => Field::EventType,
+            "sessionId" => Field::SessionId,
+            "messageNumber" => Field::MessageNumber,
+            "question" => Field::Question,
+            "topic" => Field::Topic,
+            "entriesRetrieved" => Field::EntriesRetrieved,
+            "responseLength" => Field::ResponseLength,
+            "success" => Field::Success,
+            "ragTimeMs" => Field::RagTimeMs,
+            "aiTimeMs" => Field::AiTimeMs,
+            "totalTimeMs" => Field::TotalTimeMs,
+            "noRagMatch" => Field::NoRagMatch,
+            "ragMatchScore" => Field::RagMatchScore,
+            "pageUrl" => Field::PageUrl,
+            "pageTitle" => Field::PageTitle,
+            "referrer" => Field::Referrer,
+            "errorType" => Field::ErrorType,
+            "errorMessage" => Field::ErrorMessage,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        crate::event::FIELDS[self as usize]
+    }
+}
+
+/// One JSON value as a record field sees it. Containers are consumed and only their kind kept,
+/// so a wrong-typed field never derails the surrounding stream.
+#[derive(Debug)]
+pub(crate) enum Scalar<'a> {
+    Null,
+    Bool(bool),
+    Number(f64),
+    Str(Cow<'a, str>),
+    Container(&'static str),
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar::Number(v as f64))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Number(v as f64))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Scalar::Number(v))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Container("an array"))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Container("an object"))
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+impl Scalar<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Scalar::Null => "null",
+            Scalar::Bool(_) => "a boolean",
+            Scalar::Number(_) => "a number",
+            Scalar::Str(_) => "a string",
+            Scalar::Container(kind) => kind,
+        }
+    }
+}
+
+/// Collects the fields of one record, then checks them in [`RecordBuilder::finish`].
+#[derive(Debug, Default)]
+pub(crate) struct RecordBuilder {
+    timestamp: Option<String>,
+    event_type: Option<String>,
+    event: Option<Event>,
+    first_error: Option<Rejection>,
+}
+
+/// The value of a field in a form the builder can check, from JSON or from CSV text.
+enum Raw<'a> {
+    Json(Scalar<'a>),
+    Text(&'a str),
+}
+
+impl RecordBuilder {
+    /// Sets a field from a JSON value.
+    pub(crate) fn set_json(&mut self, field: Field, value: Scalar<'_>) {
+        self.set(field, Raw::Json(value));
+    }
+
+    /// Sets a field from CSV text; an empty cell is an absent field.
+    pub(crate) fn set_text(&mut self, field: Field, value: &str) {
+        let value = unneutralise_csv(value);
+        if !value.is_empty() {
+            self.set(field, Raw::Text(value));
+        }
+    }
+
+    fn reject(&mut self, rejection: Rejection) {
+        if self.first_error.is_none() {
+            self.first_error = Some(rejection);
+        }
+    }
+
+    fn set(&mut self, field: Field, value: Raw<'_>) {
+        match field {
+            Field::Timestamp => match value {
+                Raw::Json(Scalar::Null) => self.timestamp = None,
+                Raw::Json(Scalar::Str(s)) => self.timestamp = Some(s.into_owned()),
+                Raw::Text(s) => self.timestamp = Some(s.to_owned()),
+                Raw::Json(other) => self.reject(Rejection::new(
+                    SkipReason::InvalidTimestamp,
+                    format!(
+                        "`timestamp` must be an RFC 3339 string, not {}",
+                        other.kind()
+                    ),
+                )),
+            },
+            Field::EventType => match value {
+                Raw::Json(Scalar::Null) => self.event_type = None,
+                Raw::Json(Scalar::Str(s)) => self.event_type = Some(s.into_owned()),
+                Raw::Text(s) => self.event_type = Some(s.to_owned()),
+                Raw::Json(other) => self.reject(Rejection::new(
+                    SkipReason::MissingEventType,
+                    format!("`eventType` must be a string, not {}", other.kind()),
+                )),
+            },
+            _ => {
+                if let Err(detail) = self.set_optional(field, value) {
+                    self.reject(Rejection::new(SkipReason::InvalidField, detail));
+                }
+            }
+        }
+    }
+
+    fn set_optional(&mut self, field: Field, value: Raw<'_>) -> Result<(), String> {
+        let event = self.event.get_or_insert_with(|| {
+            Event::new(chrono::DateTime::UNIX_EPOCH, EventType::MessageSent)
+        });
+        let name = field.name();
+        match field {
+            Field::SessionId => event.session_id = text(name, value)?,
+            Field::Question => event.question = text(name, value)?,
+            Field::Topic => event.topic = text(name, value)?,
+            Field::PageUrl => event.page_url = text(name, value)?,
+            Field::PageTitle => event.page_title = text(name, value)?,
+            Field::Referrer => event.referrer = text(name, value)?,
+            Field::ErrorType => event.error_type = text(name, value)?,
+            Field::ErrorMessage => event.error_message = text(name, value)?,
+            Field::MessageNumber => event.message_number = count(name, value)?,
+            Field::EntriesRetrieved => event.entries_retrieved = count(name, value)?,
+            Field::ResponseLength => event.response_length = count(name, value)?,
+            Field::Success => event.success = boolean(name, value)?,
+            Field::NoRagMatch => event.no_rag_match = boolean(name, value)?,
+            Field::RagTimeMs => event.rag_time_ms = duration(name, value)?,
+            Field::AiTimeMs => event.ai_time_ms = duration(name, value)?,
+            Field::TotalTimeMs => event.total_time_ms = duration(name, value)?,
+            Field::RagMatchScore => event.rag_match_score = number(name, value)?,
+            Field::Timestamp | Field::EventType => unreachable!("handled by set"),
+        }
+        Ok(())
+    }
+
+    /// Checks the required fields and returns the event or why it is rejected.
+    pub(crate) fn finish(self) -> Result<Event, Rejection> {
+        if let Some(rejection) = self.first_error {
+            return Err(rejection);
+        }
+        let Some(ts_text) = self.timestamp else {
+            return Err(Rejection::new(
+                SkipReason::MissingTimestamp,
+                "no `timestamp` field",
+            ));
+        };
+        let Some(timestamp) = parse_timestamp(&ts_text) else {
+            return Err(Rejection::new(
+                SkipReason::InvalidTimestamp,
+                format!("`timestamp` {:?} is not RFC 3339", truncate(&ts_text, 60)),
+            ));
+        };
+        let event_type = match self.event_type {
+            Some(name) if !name.trim().is_empty() => EventType::parse(name.trim()),
+            _ => {
+                return Err(Rejection::new(
+                    SkipReason::MissingEventType,
+                    "no `eventType` field",
+                ));
+            }
+        };
+        let mut event = self
+            .event
+            .unwrap_or_else(|| Event::new(timestamp, event_type.clone()));
+        event.timestamp = timestamp;
+        event.event_type = event_type;
+        Ok(event)
+    }
+}
+
+fn truncate(s: &str, max_chars: usize) -> Cow<'_, str> {
+    match s.char_indices().nth(max_chars) {
+        Some((cut, _)) => Cow::Owned(format!("{}…", &s[..cut])),
+        None => Cow::Borrowed(s),
+    }
+}
+
+fn text(name: &str, value: Raw<'_>) -> Result<Option<String>, String> {
+    match value {
+        Raw::Json(Scalar::Null) => Ok(None),
+        Raw::Json(Scalar::Str(s)) if s.is_empty() => Ok(None),
+        Raw::Json(Scalar::Str(s)) => Ok(Some(s.into_owned())),
+        Raw::Text(s) => Ok(Some(s.to_owned())),
+        Raw::Json(other) => Err(format!("`{name}` must be a string, not {}", other.kind())),
+    }
+}
+
+fn count(name: &str, value: Raw<'_>) -> Result<Option<u64>, String> {
+    let bad = || format!("`{name}` must be a non-negative integer");
+    match value {
+        Raw::Json(Scalar::Null) => Ok(None),
+        Raw::Json(Scalar::Number(n)) if n >= 0.0 && n.fract() == 0.0 && n < 2f64.powi(53) => {
+            Ok(Some(n as u64))
+        }
+        Raw::Text(s) => s.trim().parse::<u64>().map(Some).map_err(|_| bad()),
+        Raw::Json(_) => Err(bad()),
+    }
+}
+
+fn number(name: &str, value: Raw<'_>) -> Result<Option<f64>, String> {
+    let bad = || format!("`{name}` must be a finite number");
+    match value {
+        Raw::Json(Scalar::Null) => Ok(None),
+        Raw::Json(Scalar::Number(n)) if n.is_finite() => Ok(Some(n)),
+        Raw::Text(s) => match s.trim().parse::<f64>() {
+            Ok(n) if n.is_finite() => Ok(Some(n)),
+            _ => Err(bad()),
+        },
+        Raw::Json(_) => Err(bad()),
+    }
+}
+
+fn duration(name: &str, value: Raw<'_>) -> Result<Option<f64>, String> {
+    match number(name, value) {
+        Ok(Some(n)) if n < 0.0 => Err(format!("`{name}` must be a non-negative number")),
+        Err(_) => Err(format!("`{name}` must be a non-negative number")),
+        other => other,
+    }
+}
+
+fn boolean(name: &str, value: Raw<'_>) -> Result<Option<bool>, String> {
+    let bad = || format!("`{name}` must be true or false");
+    match value {
+        Raw::Json(Scalar::Null) => Ok(None),
+        Raw::Json(Scalar::Bool(b)) => Ok(Some(b)),
+        Raw::Text(s) => match s.trim() {
+            t if t.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            t if t.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            _ => Err(bad()),
+        },
+        Raw::Json(_) => Err(bad()),
+    }
+}
+
+/// Makes a text cell safe to open in a spreadsheet: a cell that starts with `=`, `+`, `-`, `@`,
+/// tab or CR (a formula to Excel or LibreOffice), or with the escape `'` itself, gets a leading
+/// `'`. [`unneutralise_csv`] reverses it, so export → import is lossless.
+pub fn neutralise_csv(cell: &str) -> Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'') => Cow::Owned(format!("'{cell}")),
+        _ => Cow::Borrowed(cell),
+    }
+}
+
+/// Reverses [`neutralise_csv`].
+pub fn unneutralise_csv(cell: &str) -> &str {
+    cell.strip_prefix('\'').unwrap_or(cell)
+}
+
+/// A JSON record: an object becomes an event or a rejection; anything else is `NotAnObject`.
+pub(crate) struct JsonRecord(pub(crate) Result<Event, Rejection>);
+
+impl<'de> Deserialize<'de> for JsonRecord {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RecordVisitor)
+    }
+}
+
+struct RecordVisitor;
+
+fn not_object<E>(kind: &str) -> Result<JsonRecord, E> {
+    Ok(JsonRecord(Err(Rejection::new(
+        SkipReason::NotAnObject,
+        format!("record is {kind}, not an object"),
+    ))))
+}
+
+impl<'de> Visitor<'de> for RecordVisitor {
+    type Value = JsonRecord;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonRecord, A::Error> {
+        let mut builder = RecordBuilder::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match Field::from_name(&key) {
+                Some(field) => builder.set_json(field, map.next_value::<Scalar<'de>>()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(JsonRecord(builder.finish()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<JsonRecord, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        not_object("an array")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<JsonRecord, E> {
+        not_object("null")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<JsonRecord, E> {
+        not_object("a boolean")
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<JsonRecord, E> {
+        not_object("a number")
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<JsonRecord, E> {
+        not_object("a number")
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<JsonRecord, E> {
+        not_object("a number")
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<JsonRecord, E> {
+        not_object("a string")
+    }
+}
+
+/// Parses one JSON event object (a whole NDJSON line, or a request body).
+pub fn parse_json_event(bytes: &[u8]) -> Result<Event, Rejection> {
+    match serde_json::from_slice::<JsonRecord>(bytes) {
+        Ok(JsonRecord(result)) => result,
+        Err(e) => Err(Rejection::new(SkipReason::InvalidJson, e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Event, Rejection> {
+        parse_json_event(s.as_bytes())
+    }
+
+    #[test]
+    fn minimal_event_needs_only_timestamp_and_type() {
+        let e = parse(r#"{"timestamp":"2026-11-01T10:00:00Z","eventType":"bubble_opened"}"#)
+            .expect("valid");
+        assert_eq!(e.event_type, EventType::BubbleOpened);
+        assert_eq!(e.session_id, None);
+    }
+
+    #[test]
+    fn offsets_and_fractions_are_normalised_to_utc() {
+        let e = parse(r#"{"timestamp":"2026-11-01T10:00:00.250+02:00","eventType":"x"}"#)
+            .expect("valid");
+        assert_eq!(
+            crate::event::format_timestamp(&e.timestamp),
+            "2026-11-01T08:00:00.250Z"
+        );
+        assert_eq!(e.event_type, EventType::Other("x".into()));
+    }
+
+    #[test]
+    fn each_missing_required_field_has_its_reason() {
+        let cases = [
+            (r#"{"eventType":"x"}"#, SkipReason::MissingTimestamp),
+            (
+                r#"{"timestamp":null,"eventType":"x"}"#,
+                SkipReason::MissingTimestamp,
+            ),
+            (
+                r#"{"timestamp":"yesterday","eventType":"x"}"#,
+                SkipReason::InvalidTimestamp,
+            ),
+            (
+                r#"{"timestamp":17,"eventType":"x"}"#,
+                SkipReason::InvalidTimestamp,
+            ),
+            (
+                r#"{"timestamp":"2026-11-01T10:00:00Z"}"#,
+                SkipReason::MissingEventType,
+            ),
+            (
+                r#"{"timestamp":"2026-11-01T10:00:00Z","eventType":""}"#,
+                SkipReason::MissingEventType,
+            ),
+            ("[1,2]", SkipReason::NotAnObject),
+            ("\"text\"", SkipReason::NotAnObject),
+            ("{\"timestamp\":", SkipReason::InvalidJson),
+        ];
+        for (input, reason) in cases {
+            assert_eq!(parse(input).expect_err(input).reason, reason, "{input}");
+        }
+    }
+
+    #[test]
+    fn wrong_typed_optional_fields_are_rejected_naming_the_field() {
+        for (field, value) in [
+            ("ragTimeMs", "\"12\""),
+            ("ragTimeMs", "-1"),
+            ("messageNumber", "1.5"),
+            ("success", "\"yes\""),
+            ("question", "{\"a\":1}"),
+            ("topic", "[1]"),
+        ] {
+            let input = format!(
+                r#"{{"timestamp":"2026-11-01T10:00:00Z","eventType":"x","{field}":{value}}}"#
+            );
+            let err = parse(&input).expect_err(&input);
+            assert_eq!(err.reason, SkipReason::InvalidField, "{input}");
+            assert!(err.detail.contains(field), "{}", err.detail);
+        }
+    }
+
+    #[test]
+    fn null_and_empty_strings_are_absent() {
+        let e = parse(
+            r#"{"timestamp":"2026-11-01T10:00:00Z","eventType":"message_sent","topic":"","sessionId":null,"ragTimeMs":null}"#,
+        )
+        .expect("valid");
+        assert_eq!(e.topic, None);
+        assert_eq!(e.session_id, None);
+        assert_eq!(e.rag_time_ms, None);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_even_when_nested() {
+        let e = parse(
+            r#"{"extra":{"deep":[1,{"x":null}]},"timestamp":"2026-11-01T10:00:00Z","eventType":"cta_clicked"}"#,
+        )
+        .expect("valid");
+        assert_eq!(e.event_type, EventType::CtaClicked);
+    }
+
+    #[test]
+    fn csv_neutralisation_round_trips() {
+        for cell in ["=1+1", "+x", "-3", "@SUM", "\tx", "'quoted", "plain", ""] {
+            let out = neutralise_csv(cell);
+            assert_eq!(unneutralise_csv(&out), cell);
+        }
+        assert_eq!(neutralise_csv("=HYPERLINK()"), "'=HYPERLINK()");
+    }
+}

@@ -1,0 +1,243 @@
+//! The `Summary`: the seven metric categories as `summary.json` serialises them (see
+//! `docs/metrics.md`). Field order and names are the contract; new fields may be added.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything a report shows, computed in one pass by [`crate::Metrics`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Bumped on any change that breaks a reader of archived snapshots.
+    pub schema_version: u32,
+    /// When the summary was computed (RFC 3339, UTC).
+    pub generated_at: String,
+    /// The time window the numbers cover.
+    pub window: WindowInfo,
+    /// 1. Conversation volume.
+    pub conversation_volume: ConversationVolume,
+    /// 2. Messages and bubble opens per UTC day, zero-filled.
+    pub messages_over_time: Vec<DayCount>,
+    /// 3. Messages per topic.
+    pub topic_distribution: Vec<TopicCount>,
+    /// 4. Unanswered questions, most frequent first (top 100).
+    pub knowledge_gaps: Vec<KnowledgeGap>,
+    /// 5. Latency.
+    pub performance: Performance,
+    /// 6. Failed messages and rate limiting.
+    pub errors: Errors,
+    /// 7. Where the chatbot is used and where visitors come from.
+    pub pages_and_sources: PagesAndSources,
+    /// Records read and skipped.
+    pub data_quality: DataQuality,
+}
+
+/// The window: `from ≤ timestamp < to`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WindowInfo {
+    /// Start (RFC 3339, UTC).
+    pub from: String,
+    /// End (RFC 3339, UTC).
+    pub to: String,
+    /// Length in days (whole days, rounded up, for a window taken from the data).
+    pub days: u32,
+}
+
+/// Category 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationVolume {
+    /// Count of `message_sent`.
+    pub messages: u64,
+    /// Distinct non-empty session ids over all events.
+    pub sessions: u64,
+    /// Distinct non-empty session ids over `message_sent`.
+    pub messaging_sessions: u64,
+    /// `messages / messagingSessions`, 0 when there are none.
+    pub messages_per_session: f64,
+    /// Count of `bubble_opened`.
+    pub bubble_opens: u64,
+    /// Count per event type, unknown types included.
+    pub events_by_type: BTreeMap<String, u64>,
+}
+
+/// One row of category 2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayCount {
+    /// UTC date, `YYYY-MM-DD`.
+    pub date: String,
+    /// Messages that day.
+    pub messages: u64,
+    /// Bubble opens that day.
+    pub bubble_opens: u64,
+    /// `"events"`, or `"daily"` when the day's raw events have expired and the numbers come
+    /// from the daily aggregate.
+    pub source: String,
+}
+
+/// One row of category 3.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopicCount {
+    /// The topic, `"(none)"` for none.
+    pub topic: String,
+    /// Messages with that topic.
+    pub count: u64,
+    /// `count / messages`.
+    pub share: f64,
+}
+
+/// One row of category 4.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KnowledgeGap {
+    /// The most frequent original phrasing (tie: the earliest).
+    pub question: String,
+    /// The grouping key (see [`crate::normalize_question`]).
+    pub normalized: String,
+    /// How often it was asked without a retrieval match.
+    pub count: u64,
+    /// First time asked (RFC 3339).
+    pub first_seen: String,
+    /// Last time asked (RFC 3339).
+    pub last_seen: String,
+}
+
+/// Category 5.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Performance {
+    /// Mean retrieval time, `null` without samples.
+    pub avg_rag_time_ms: Option<f64>,
+    /// Mean model time.
+    pub avg_ai_time_ms: Option<f64>,
+    /// Mean end-to-end time.
+    pub avg_total_time_ms: Option<f64>,
+    /// Retrieval time percentiles.
+    pub rag_time_ms: Percentiles,
+    /// Model time percentiles.
+    pub ai_time_ms: Percentiles,
+    /// End-to-end time percentiles.
+    pub total_time_ms: Percentiles,
+    /// End-to-end time on doubling (log-spaced) buckets, for the distribution chart.
+    pub total_time_histogram: Vec<HistogramBucket>,
+}
+
+/// Nearest-rank percentiles of one timing field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Percentiles {
+    /// Number of messages carrying the field.
+    pub samples: u64,
+    /// Median.
+    pub p50: Option<f64>,
+    /// 95th percentile.
+    pub p95: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+}
+
+/// One bucket `[fromMs, toMs)` of a latency histogram; `toMs` is `null` for the last.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistogramBucket {
+    /// Inclusive lower bound.
+    pub from_ms: f64,
+    /// Exclusive upper bound, `null` for the open last bucket.
+    pub to_ms: Option<f64>,
+    /// Samples in the bucket.
+    pub count: u64,
+}
+
+/// Category 6.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Errors {
+    /// Messages with `success = false`.
+    pub error_count: u64,
+    /// `errorCount / messages`, 0 when there are no messages.
+    pub error_rate: f64,
+    /// Errors by `errorType` (`"(unknown)"` for none).
+    pub by_type: Vec<ErrorTypeCount>,
+    /// The 20 latest errors, newest first.
+    pub recent: Vec<RecentError>,
+    /// Count of `rate_limited` events.
+    pub rate_limited: u64,
+}
+
+/// One row of `errors.byType`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorTypeCount {
+    /// The type.
+    pub error_type: String,
+    /// Errors of that type.
+    pub count: u64,
+}
+
+/// One row of `errors.recent`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecentError {
+    /// When (RFC 3339).
+    pub timestamp: String,
+    /// The error type as recorded.
+    pub error_type: Option<String>,
+    /// The error message as recorded.
+    pub error_message: Option<String>,
+    /// The message's topic.
+    pub topic: Option<String>,
+    /// The page it happened on.
+    pub page_url: Option<String>,
+}
+
+/// Category 7.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PagesAndSources {
+    /// Pages by messages (top 20).
+    pub top_pages: Vec<PageCount>,
+    /// Referrer hosts by distinct sessions (top 20).
+    pub top_sources: Vec<SourceCount>,
+}
+
+/// One row of `topPages`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageCount {
+    /// The page, `"(none)"` for messages without one.
+    pub page_url: String,
+    /// Its most frequent title (tie: the earliest).
+    pub page_title: Option<String>,
+    /// Messages sent on it.
+    pub messages: u64,
+    /// Distinct sessions that sent them.
+    pub sessions: u64,
+}
+
+/// One row of `topSources`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceCount {
+    /// Referrer host, `"(direct)"` for none.
+    pub source: String,
+    /// Distinct sessions.
+    pub sessions: u64,
+}
+
+/// How much of the input was usable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataQuality {
+    /// Valid events read, inside the window or not.
+    pub events_read: u64,
+    /// Valid events inside the window.
+    pub events_in_window: u64,
+    /// Records skipped as malformed.
+    pub skipped: u64,
+    /// Skipped records by reason.
+    pub skipped_by_reason: BTreeMap<String, u64>,
+}
