@@ -1,0 +1,383 @@
+//! Charts as functions from data to an SVG string, drawn with plotters' SVG backend. Every
+//! chart carries a `<title>` and `<desc>` and scales to its container; labels are untrusted
+//! text, so they are cleaned of control and bidi characters and shortened before plotters
+//! (which escapes XML) draws them.
+
+use std::error::Error;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// Series colours, readable on white and distinguishable for common colour blindness
+/// (Okabe–Ito).
+pub const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(213, 94, 0),
+    RGBColor(240, 228, 66),
+    RGBColor(90, 90, 90),
+];
+
+const FONT: &str = "sans-serif";
+const TEXT: RGBColor = RGBColor(40, 40, 40);
+const GRID: RGBColor = RGBColor(225, 225, 225);
+
+type DrawResult = Result<(), Box<dyn Error>>;
+
+/// Accessible text of a chart.
+#[derive(Debug, Clone, Copy)]
+pub struct Caption<'a> {
+    /// Short name, becomes `<title>`.
+    pub title: &'a str,
+    /// One-sentence summary of what it shows, becomes `<desc>`.
+    pub desc: &'a str,
+}
+
+/// Draws into an SVG of `size` and returns it with accessibility metadata.
+fn draw_svg(
+    size: (u32, u32),
+    caption: Caption<'_>,
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult,
+) -> anyhow::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        let drawn: DrawResult = (|| {
+            root.fill(&WHITE)?;
+            draw(&root)?;
+            root.present()?;
+            Ok(())
+        })();
+        drawn.map_err(|e| anyhow::anyhow!("drawing chart {:?}: {e}", caption.title))?;
+    }
+    Ok(accessible(&svg, size, caption))
+}
+
+/// Makes the SVG scale with its container and gives it a role, `<title>` and `<desc>`.
+fn accessible(svg: &str, (w, h): (u32, u32), caption: Caption<'_>) -> String {
+    let body = svg.find('>').map_or(svg, |end| &svg[end + 1..]);
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" \
+         preserveAspectRatio=\"xMidYMid meet\" role=\"img\" class=\"chart\">\
+         <title>{}</title><desc>{}</desc>{body}",
+        escape_xml(caption.title),
+        escape_xml(caption.desc)
+    )
+}
+
+/// Escapes text for XML content and attributes.
+pub fn escape_xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in clean_text(text).chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Removes control characters and Unicode bidi overrides, which have no place in a label and
+/// could reorder or hide the text around them.
+pub fn clean_text(text: &str) -> String {
+    text.chars()
+        .filter(|&c| {
+            !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+/// A chart label: cleaned and cut to `max` characters with an ellipsis.
+pub fn label(text: &str, max: usize) -> String {
+    let clean = clean_text(text);
+    match clean.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &clean[..cut]),
+        None => clean,
+    }
+}
+
+/// One line of a line chart.
+#[derive(Debug, Clone, Copy)]
+pub struct Series<'a> {
+    /// Legend text.
+    pub name: &'a str,
+    /// One value per x position.
+    pub values: &'a [u64],
+}
+
+/// A line chart over days: `x_labels` names each x position.
+pub fn line_chart(
+    caption: Caption<'_>,
+    x_labels: &[String],
+    series: &[Series<'_>],
+) -> anyhow::Result<String> {
+    let n = x_labels.len();
+    let y_max = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let y_top = y_max + y_max.div_ceil(10);
+    draw_svg((800, 320), caption, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(48)
+            .build_cartesian_2d(0..n.saturating_sub(1).max(1), 0..y_top)?;
+        chart
+            .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .x_labels(8)
+            .y_labels(6)
+            .x_label_formatter(&|i| x_labels.get(*i).cloned().unwrap_or_default())
+            .label_style((FONT, 13).into_font().color(&TEXT))
+            .draw()?;
+        for (i, s) in series.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    s.values.iter().enumerate().map(|(x, &y)| (x, y)),
+                    color.stroke_width(2),
+                ))?
+                .label(label(s.name, 30))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FONT, 13).into_font().color(&TEXT))
+            .background_style(WHITE.mix(0.85))
+            .border_style(GRID)
+            .draw()?;
+        Ok(())
+    })
+}
+
+/// A doughnut of shares with a legend; `items` are (label, value), largest first.
+pub fn doughnut(
+    caption: Caption<'_>,
+    items: &[(String, u64)],
+    center_text: &str,
+) -> anyhow::Result<String> {
+    let sizes: Vec<f64> = items.iter().map(|(_, v)| *v as f64).collect();
+    let total: f64 = sizes.iter().sum();
+    let colors: Vec<RGBColor> = (0..items.len())
+        .map(|i| PALETTE[i % PALETTE.len()])
+        .collect();
+    let no_labels = vec![""; items.len()];
+    draw_svg((640, 300), caption, |root| {
+        let center = (150, 150);
+        let radius = 130.0;
+        if total > 0.0 {
+            let mut pie = Pie::new(&center, &radius, &sizes, &colors, &no_labels);
+            pie.donut_hole(72.0);
+            pie.start_angle(-90.0);
+            root.draw(&pie)?;
+        }
+        let style = TextStyle::from((FONT, 20).into_font()).color(&TEXT).pos(
+            plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Center,
+            ),
+        );
+        root.draw(&Text::new(label(center_text, 16), center, style))?;
+        for (i, ((name, value), color)) in items.iter().zip(&colors).enumerate() {
+            let y = 30 + 30 * i32::try_from(i)?;
+            root.draw(&Rectangle::new([(310, y), (326, y + 16)], color.filled()))?;
+            let share = if total > 0.0 {
+                *value as f64 / total * 100.0
+            } else {
+                0.0
+            };
+            root.draw(&Text::new(
+                format!("{} · {share:.1}%", label(name, 28)),
+                (334, y + 1),
+                (FONT, 15).into_font().color(&TEXT),
+            ))?;
+        }
+        Ok(())
+    })
+}
+
+/// Horizontal bars, one per (label, value), first on top.
+pub fn bar_chart(caption: Caption<'_>, items: &[(String, u64)]) -> anyhow::Result<String> {
+    let labels: Vec<String> = items.iter().map(|(name, _)| label(name, 28)).collect();
+    let widest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4) as u32;
+    let n = items.len().max(1);
+    let x_max = items.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
+    let height = 60 + 34 * u32::try_from(n)?;
+    draw_svg((800, height), caption, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(28)
+            .y_label_area_size((widest * 8 + 16).min(260))
+            .build_cartesian_2d(0..x_max + x_max.div_ceil(10), (0..n).into_segmented())?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .y_labels(n)
+            .x_labels(6)
+            .y_label_formatter(&|seg| match seg {
+                SegmentValue::CenterOf(i) => n
+                    .checked_sub(i + 1)
+                    .and_then(|row| labels.get(row))
+                    .cloned()
+                    .unwrap_or_default(),
+                _ => String::new(),
+            })
+            .label_style((FONT, 13).into_font().color(&TEXT))
+            .draw()?;
+        chart.draw_series(items.iter().enumerate().map(|(i, (_, v))| {
+            // The y axis grows upwards; the first item goes on top.
+            let row = n - 1 - i;
+            let mut bar = Rectangle::new(
+                [
+                    (0, SegmentValue::Exact(row)),
+                    (*v, SegmentValue::Exact(row + 1)),
+                ],
+                PALETTE[0].filled(),
+            );
+            bar.set_margin(5, 5, 0, 0);
+            bar
+        }))?;
+        Ok(())
+    })
+}
+
+/// Vertical bars over ordered buckets (a histogram), labelled below.
+pub fn column_chart(
+    caption: Caption<'_>,
+    items: &[(String, u64)],
+    color_index: usize,
+) -> anyhow::Result<String> {
+    let n = items.len().max(1);
+    let y_max = items.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
+    draw_svg((800, 320), caption, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(56)
+            .build_cartesian_2d((0..n).into_segmented(), 0..y_max + y_max.div_ceil(10))?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .x_labels(n)
+            .y_labels(6)
+            .x_label_formatter(&|seg| match seg {
+                SegmentValue::CenterOf(i) => {
+                    items.get(*i).map(|(l, _)| label(l, 12)).unwrap_or_default()
+                }
+                _ => String::new(),
+            })
+            .label_style((FONT, 12).into_font().color(&TEXT))
+            .draw()?;
+        let color = PALETTE[color_index % PALETTE.len()];
+        chart.draw_series(items.iter().enumerate().map(|(i, (_, v))| {
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i), 0),
+                    (SegmentValue::Exact(i + 1), *v),
+                ],
+                color.filled(),
+            );
+            bar.set_margin(0, 0, 4, 4);
+            bar
+        }))?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAPTION: Caption<'static> = Caption {
+        title: "Errors <by> type",
+        desc: "A \"test\" chart",
+    };
+
+    #[test]
+    fn svg_has_title_desc_and_scales() {
+        let svg = bar_chart(CAPTION, &[("timeout".into(), 3)]).expect("chart");
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 800 "));
+        assert!(svg.contains("<title>Errors &lt;by&gt; type</title>"));
+        assert!(svg.contains("<desc>A &quot;test&quot; chart</desc>"));
+        let open_tag = &svg[..svg.find('>').expect("tag end")];
+        assert!(
+            !open_tag.contains("width="),
+            "fixed size removed: {open_tag}"
+        );
+        assert_eq!(svg.matches("<svg").count(), 1);
+    }
+
+    #[test]
+    fn hostile_labels_are_escaped_in_every_chart() {
+        let hostile = "\"><svg onload=alert(1)>";
+        let items = vec![(hostile.to_owned(), 2), ("ok".to_owned(), 1)];
+        let charts = [
+            bar_chart(CAPTION, &items).expect("bar"),
+            column_chart(CAPTION, &items, 0).expect("column"),
+            doughnut(CAPTION, &items, "3").expect("doughnut"),
+            line_chart(
+                CAPTION,
+                &["a".into(), "b".into()],
+                &[Series {
+                    name: hostile,
+                    values: &[1, 2],
+                }],
+            )
+            .expect("line"),
+        ];
+        for svg in charts {
+            assert!(!svg.contains("<svg onload"), "{svg}");
+            assert!(svg.contains("&quot;&gt;&lt;svg onlo"), "{svg}");
+        }
+    }
+
+    #[test]
+    fn labels_lose_control_and_bidi_characters_and_are_shortened() {
+        assert_eq!(clean_text("a\u{0}b\u{202E}c\td"), "abcd");
+        assert_eq!(label("abcdefghij", 4), "abcd…");
+        assert_eq!(label("abc", 4), "abc");
+    }
+
+    #[test]
+    fn charts_are_byte_identical_across_runs() {
+        let items = vec![("a".to_owned(), 5), ("b".to_owned(), 3)];
+        assert_eq!(
+            doughnut(CAPTION, &items, "8").expect("first"),
+            doughnut(CAPTION, &items, "8").expect("second")
+        );
+    }
+
+    #[test]
+    fn empty_and_single_point_data_draw_without_error() {
+        line_chart(
+            CAPTION,
+            &["2026-11-01".into()],
+            &[Series {
+                name: "m",
+                values: &[0],
+            }],
+        )
+        .expect("one day");
+        bar_chart(CAPTION, &[]).expect("no bars");
+        column_chart(CAPTION, &[], 1).expect("no columns");
+        doughnut(CAPTION, &[], "0").expect("no slices");
+    }
+}

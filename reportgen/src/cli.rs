@@ -1,0 +1,151 @@
+//! Command-line arguments.
+
+use std::path::{Path, PathBuf};
+
+use analytics::{Format, Window};
+use anyhow::bail;
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+
+use crate::synth::SynthConfig;
+
+/// Turns a chatbot analytics export into a self-contained HTML report and summary.json.
+#[derive(Debug, Parser)]
+#[command(name = "reportgen", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// A subcommand instead of a report.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the synthetic dataset as NDJSON to stdout (for tests and benchmarks).
+    Generate(GenerateArgs),
+}
+
+/// Options of `reportgen generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of events.
+    #[arg(long, default_value_t = 40_000)]
+    pub events: u64,
+    /// Random seed: the same seed gives the same events.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Days the events span.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub days: u32,
+    /// Exclusive end of the data (RFC 3339); default: the demo's fixed end.
+    #[arg(long, value_parser = parse_time)]
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl GenerateArgs {
+    /// The generator configuration these options describe.
+    pub fn config(&self) -> SynthConfig {
+        let demo = SynthConfig::demo();
+        SynthConfig {
+            events: self.events,
+            seed: self.seed,
+            days: self.days,
+            end: self.end.unwrap_or(demo.end),
+        }
+    }
+}
+
+/// Options of a report run.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Export file to read (`-` for stdin): JSON envelope, JSON array, NDJSON or CSV.
+    #[arg(long, short, value_name = "FILE", conflicts_with = "demo")]
+    pub input: Option<PathBuf>,
+    /// Report on the embedded synthetic demo month (no server, no file needed).
+    #[arg(long)]
+    pub demo: bool,
+    /// Force the input format instead of detecting it.
+    #[arg(long, value_name = "json|ndjson|csv")]
+    pub format: Option<Format>,
+    /// Only the N days before --now; default: every event in the input.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub days: Option<u32>,
+    /// The current time (RFC 3339): window end and generation time; default: the clock.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub now: Option<DateTime<Utc>>,
+    /// Archive folder: the report goes to OUT/<YYYY-MM-DD>/.
+    #[arg(long, value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
+    /// Report title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Folder with report.html and/or report.css overriding the built-in templates.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Stop at the first malformed record instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+    /// No warnings on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Where the events come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file.
+    File(PathBuf),
+    /// Standard input.
+    Stdin,
+    /// The embedded synthetic month.
+    Demo,
+}
+
+impl Input {
+    /// The title used when `--title` is not given.
+    pub fn default_title(&self) -> String {
+        match self {
+            Input::Demo => "Chatbot analytics — demo".to_owned(),
+            Input::File(_) | Input::Stdin => "Chatbot analytics".to_owned(),
+        }
+    }
+}
+
+impl ReportArgs {
+    /// The input these options name.
+    pub fn input(&self) -> anyhow::Result<Input> {
+        match (&self.input, self.demo) {
+            (Some(path), _) if path == Path::new("-") => Ok(Input::Stdin),
+            (Some(path), _) => Ok(Input::File(path.clone())),
+            (None, true) => Ok(Input::Demo),
+            (None, false) => bail!(
+                "nothing to report on: give --input FILE (or - for stdin), or --demo \
+                 (see reportgen --help)"
+            ),
+        }
+    }
+
+    /// The window: the last `--days` days before `now`, or for the demo its fixed month;
+    /// otherwise every event.
+    pub fn window(&self, input: &Input, now: DateTime<Utc>) -> Window {
+        match (self.days, input) {
+            (Some(days), Input::Demo) => {
+                Window::last_days(self.now.unwrap_or(SynthConfig::demo().end), days)
+            }
+            (Some(days), _) => Window::last_days(now, days),
+            (None, Input::Demo) => {
+                let demo = SynthConfig::demo();
+                Window::last_days(demo.end, demo.days)
+            }
+            (None, _) => Window::All,
+        }
+    }
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    analytics::parse_timestamp(text)
+        .ok_or_else(|| format!("{text:?} is not an RFC 3339 time such as 2026-11-26T06:00:00Z"))
+}

@@ -1,0 +1,66 @@
+//! `reportgen` turns a chatbot analytics export into a self-contained static HTML report and a
+//! `summary.json`, written into a dated archive folder.
+//!
+//! The stages live in separate modules and run in this order: [`source`] streams records from
+//! a file, stdin or the embedded demo into [`analytics::Metrics`]; [`render`] turns the
+//! resulting [`analytics::Summary`] into HTML (charts from [`chart`]); [`archive`] is the only
+//! module that writes files.
+
+pub mod archive;
+pub mod chart;
+pub mod cli;
+pub mod render;
+pub mod source;
+pub mod synth;
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{SubsecRound, Utc};
+
+use cli::{Cli, Command, GenerateArgs, ReportArgs};
+
+/// Runs one invocation. Errors are for the caller to print; they mean exit status 2.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Generate(args)) => generate(&args),
+        None => report(&cli.report),
+    }
+}
+
+fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
+    let config = args.config();
+    let stdout = io::stdout().lock();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout);
+    let result = synth::generate(&config, |event| {
+        analytics::write_ndjson_line(&mut out, event)
+    })
+    .and_then(|()| out.flush());
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e).context("writing generated events to stdout"),
+    }
+}
+
+fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let input = args.input()?;
+    // Whole seconds: a report's generation time needs no nanoseconds.
+    let generated_at = args.now.unwrap_or_else(|| Utc::now().trunc_subsecs(0));
+    let window = args.window(&input, generated_at);
+    let outcome = source::collect(&input, args.format, window, args.strict)?;
+    if !args.quiet
+        && let Some(warning) = outcome.warning()
+    {
+        eprintln!("reportgen: warning: {warning}");
+    }
+    let summary = outcome.metrics.finish(generated_at);
+    let title = args.title.clone().unwrap_or_else(|| input.default_title());
+    let html = render::render_report(&summary, &title, args.templates.as_deref())?;
+    let json = serde_json::to_string_pretty(&summary).context("serialising summary.json")?;
+    let snapshot = archive::write_snapshot(&args.out, &summary, &html, &json)?;
+    println!("{}", snapshot.display());
+    Ok(ExitCode::SUCCESS)
+}

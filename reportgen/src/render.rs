@@ -1,0 +1,516 @@
+//! Rendering: a [`Summary`] becomes one self-contained HTML page (inline CSS, inline SVG, no
+//! external resource). Templates are tera 1.x with autoescape; only our own SVG is marked safe.
+
+use std::fs;
+use std::path::Path;
+
+use analytics::{HistogramBucket, Percentiles, Summary};
+use anyhow::{Context, bail};
+use serde::Serialize;
+use tera::Tera;
+
+use crate::chart::{self, Caption, Series};
+
+const REPORT_HTML: &str = include_str!("../../templates/report.html");
+const REPORT_CSS: &str = include_str!("../../templates/report.css");
+
+/// Topics shown as slices; the rest are merged into "other".
+const DOUGHNUT_SLICES: usize = 7;
+
+/// Renders the report for `summary`, with the built-in templates or those in `templates`.
+pub fn render_report(
+    summary: &Summary,
+    title: &str,
+    templates: Option<&Path>,
+) -> anyhow::Result<String> {
+    let (html, css) = load_templates(templates)?;
+    let mut tera = Tera::default();
+    tera.add_raw_template("report.html", &html)
+        .context("parsing the report template")?;
+    let view = ReportView::new(summary, title, css)?;
+    let context = tera::Context::from_serialize(&view).context("preparing the report data")?;
+    tera.render("report.html", &context)
+        .map_err(|e| anyhow::anyhow!("rendering the report template: {}", tera_error(&e)))
+}
+
+/// tera nests the useful message in its error sources.
+fn tera_error(e: &tera::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
+}
+
+fn load_templates(dir: Option<&Path>) -> anyhow::Result<(String, String)> {
+    let Some(dir) = dir else {
+        return Ok((REPORT_HTML.to_owned(), REPORT_CSS.to_owned()));
+    };
+    if !dir.is_dir() {
+        bail!("templates folder `{}` does not exist", dir.display());
+    }
+    let read = |name: &str, builtin: &str| -> anyhow::Result<String> {
+        let path = dir.join(name);
+        if path.exists() {
+            fs::read_to_string(&path)
+                .with_context(|| format!("cannot read template `{}`", path.display()))
+        } else {
+            Ok(builtin.to_owned())
+        }
+    };
+    Ok((
+        read("report.html", REPORT_HTML)?,
+        read("report.css", REPORT_CSS)?,
+    ))
+}
+
+/// Everything the template shows, formatted; plain text except the `*_svg` fields.
+#[derive(Debug, Serialize)]
+struct ReportView {
+    title: String,
+    css: String,
+    version: &'static str,
+    generated_at: Time,
+    window_from: Time,
+    window_to: Time,
+    window_days: u32,
+    has_events: bool,
+    kpis: Vec<Kpi>,
+    events_by_type: Vec<Row2>,
+    over_time_svg: String,
+    over_time: Vec<DayRow>,
+    uses_daily: bool,
+    topics_svg: String,
+    topics: Vec<Row3>,
+    gaps: Vec<GapRow>,
+    performance: Vec<PerfRow>,
+    latency_svg: String,
+    latency: Vec<Row3>,
+    error_kpis: Vec<Kpi>,
+    errors_svg: String,
+    error_types: Vec<Row2>,
+    recent_errors: Vec<RecentRow>,
+    pages: Vec<PageRow>,
+    sources: Vec<Row2>,
+    events_read: String,
+    events_in_window: String,
+    skipped: String,
+    skipped_by_reason: Vec<Row2>,
+}
+
+/// A timestamp: `iso` for `<time datetime>`, `text` for people (UTC, to the minute).
+#[derive(Debug, Serialize)]
+struct Time {
+    iso: String,
+    text: String,
+}
+
+impl Time {
+    fn new(iso: &str) -> Time {
+        let text = analytics::parse_timestamp(iso).map_or_else(
+            || iso.to_owned(),
+            |t| t.format("%Y-%m-%d %H:%M").to_string(),
+        );
+        Time {
+            iso: iso.to_owned(),
+            text,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Kpi {
+    label: &'static str,
+    value: String,
+}
+
+/// A label and one formatted number.
+#[derive(Debug, Serialize)]
+struct Row2 {
+    label: String,
+    value: String,
+}
+
+/// A label, a count and a share.
+#[derive(Debug, Serialize)]
+struct Row3 {
+    label: String,
+    count: String,
+    share: String,
+}
+
+#[derive(Debug, Serialize)]
+struct DayRow {
+    date: String,
+    messages: String,
+    bubble_opens: String,
+    source: String,
+}
+
+#[derive(Debug, Serialize)]
+struct GapRow {
+    question: String,
+    count: String,
+    first_seen: Time,
+    last_seen: Time,
+}
+
+#[derive(Debug, Serialize)]
+struct PerfRow {
+    label: &'static str,
+    samples: String,
+    avg: String,
+    p50: String,
+    p95: String,
+    p99: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RecentRow {
+    timestamp: Time,
+    error_type: String,
+    error_message: String,
+    topic: String,
+    page_url: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PageRow {
+    page_url: String,
+    /// Only `http(s)` URLs become links.
+    href: Option<String>,
+    page_title: String,
+    messages: String,
+    sessions: String,
+}
+
+impl ReportView {
+    fn new(s: &Summary, title: &str, css: String) -> anyhow::Result<ReportView> {
+        let volume = &s.conversation_volume;
+        let perf = &s.performance;
+        let errors = &s.errors;
+        let dash = || "—".to_owned();
+
+        let dates: Vec<String> = s
+            .messages_over_time
+            .iter()
+            .map(|d| d.date.get(5..).unwrap_or(&d.date).to_owned())
+            .collect();
+        let messages: Vec<u64> = s.messages_over_time.iter().map(|d| d.messages).collect();
+        let opens: Vec<u64> = s
+            .messages_over_time
+            .iter()
+            .map(|d| d.bubble_opens)
+            .collect();
+        let over_time_svg = chart::line_chart(
+            Caption {
+                title: "Messages and bubble opens per day",
+                desc: &format!(
+                    "Daily messages and bubble opens from {} to {}; {} messages in total.",
+                    s.window.from,
+                    s.window.to,
+                    int(volume.messages)
+                ),
+            },
+            &dates,
+            &[
+                Series {
+                    name: "Messages",
+                    values: &messages,
+                },
+                Series {
+                    name: "Bubble opens",
+                    values: &opens,
+                },
+            ],
+        )?;
+
+        let mut slices: Vec<(String, u64)> = s
+            .topic_distribution
+            .iter()
+            .take(DOUGHNUT_SLICES)
+            .map(|t| (t.topic.clone(), t.count))
+            .collect();
+        let rest: u64 = s
+            .topic_distribution
+            .iter()
+            .skip(DOUGHNUT_SLICES)
+            .map(|t| t.count)
+            .sum();
+        if rest > 0 {
+            slices.push(("(other topics)".to_owned(), rest));
+        }
+        let topics_svg = chart::doughnut(
+            Caption {
+                title: "Messages by topic",
+                desc: &format!(
+                    "Share of messages per retrieval topic; {} topics.",
+                    s.topic_distribution.len()
+                ),
+            },
+            &slices,
+            &int(volume.messages),
+        )?;
+
+        let latency_items: Vec<(String, u64)> = perf
+            .total_time_histogram
+            .iter()
+            .map(|b| (bucket_label(b), b.count))
+            .collect();
+        let latency_total: u64 = latency_items.iter().map(|(_, n)| n).sum();
+        let latency_svg = chart::column_chart(
+            Caption {
+                title: "Distribution of total response time",
+                desc: &format!(
+                    "Messages per total-time bucket (doubling widths); median {}, P95 {}.",
+                    ms(perf.total_time_ms.p50),
+                    ms(perf.total_time_ms.p95)
+                ),
+            },
+            &latency_items,
+            2,
+        )?;
+
+        let error_items: Vec<(String, u64)> = errors
+            .by_type
+            .iter()
+            .map(|e| (e.error_type.clone(), e.count))
+            .collect();
+        let errors_svg = chart::bar_chart(
+            Caption {
+                title: "Errors by type",
+                desc: &format!(
+                    "{} failed messages in {} types.",
+                    int(errors.error_count),
+                    errors.by_type.len()
+                ),
+            },
+            &error_items,
+        )?;
+
+        Ok(ReportView {
+            title: title.to_owned(),
+            css,
+            version: env!("CARGO_PKG_VERSION"),
+            generated_at: Time::new(&s.generated_at),
+            window_from: Time::new(&s.window.from),
+            window_to: Time::new(&s.window.to),
+            window_days: s.window.days,
+            has_events: s.data_quality.events_in_window > 0,
+            kpis: vec![
+                kpi("Messages", int(volume.messages)),
+                kpi("Sessions", int(volume.sessions)),
+                kpi("Chatting sessions", int(volume.messaging_sessions)),
+                kpi(
+                    "Messages per session",
+                    format!("{:.2}", volume.messages_per_session),
+                ),
+                kpi("Bubble opens", int(volume.bubble_opens)),
+            ],
+            events_by_type: volume
+                .events_by_type
+                .iter()
+                .map(|(k, v)| row2(k, int(*v)))
+                .collect(),
+            over_time_svg,
+            over_time: s
+                .messages_over_time
+                .iter()
+                .map(|d| DayRow {
+                    date: d.date.clone(),
+                    messages: int(d.messages),
+                    bubble_opens: int(d.bubble_opens),
+                    source: d.source.clone(),
+                })
+                .collect(),
+            uses_daily: s.messages_over_time.iter().any(|d| d.source == "daily"),
+            topics_svg,
+            topics: s
+                .topic_distribution
+                .iter()
+                .map(|t| Row3 {
+                    label: t.topic.clone(),
+                    count: int(t.count),
+                    share: pct(t.share),
+                })
+                .collect(),
+            gaps: s
+                .knowledge_gaps
+                .iter()
+                .map(|g| GapRow {
+                    question: g.question.clone(),
+                    count: int(g.count),
+                    first_seen: Time::new(&g.first_seen),
+                    last_seen: Time::new(&g.last_seen),
+                })
+                .collect(),
+            performance: vec![
+                perf_row("Retrieval (RAG)", perf.avg_rag_time_ms, &perf.rag_time_ms),
+                perf_row("AI model", perf.avg_ai_time_ms, &perf.ai_time_ms),
+                perf_row("Total", perf.avg_total_time_ms, &perf.total_time_ms),
+            ],
+            latency_svg,
+            latency: latency_items
+                .iter()
+                .map(|(label, n)| Row3 {
+                    label: label.clone(),
+                    count: int(*n),
+                    share: pct(ratio(*n, latency_total)),
+                })
+                .collect(),
+            error_kpis: vec![
+                kpi("Error rate", pct(errors.error_rate)),
+                kpi("Failed messages", int(errors.error_count)),
+                kpi("Rate-limited", int(errors.rate_limited)),
+            ],
+            errors_svg,
+            error_types: errors
+                .by_type
+                .iter()
+                .map(|e| row2(&e.error_type, int(e.count)))
+                .collect(),
+            recent_errors: errors
+                .recent
+                .iter()
+                .map(|e| RecentRow {
+                    timestamp: Time::new(&e.timestamp),
+                    error_type: e.error_type.clone().unwrap_or_else(dash),
+                    error_message: e.error_message.clone().unwrap_or_else(dash),
+                    topic: e.topic.clone().unwrap_or_else(dash),
+                    page_url: e.page_url.clone().unwrap_or_else(dash),
+                })
+                .collect(),
+            pages: s
+                .pages_and_sources
+                .top_pages
+                .iter()
+                .map(|p| PageRow {
+                    href: web_link(&p.page_url),
+                    page_url: p.page_url.clone(),
+                    page_title: p.page_title.clone().unwrap_or_else(dash),
+                    messages: int(p.messages),
+                    sessions: int(p.sessions),
+                })
+                .collect(),
+            sources: s
+                .pages_and_sources
+                .top_sources
+                .iter()
+                .map(|src| row2(&src.source, int(src.sessions)))
+                .collect(),
+            events_read: int(s.data_quality.events_read),
+            events_in_window: int(s.data_quality.events_in_window),
+            skipped: int(s.data_quality.skipped),
+            skipped_by_reason: s
+                .data_quality
+                .skipped_by_reason
+                .iter()
+                .map(|(k, v)| row2(k, int(*v)))
+                .collect(),
+        })
+    }
+}
+
+fn kpi(label: &'static str, value: String) -> Kpi {
+    Kpi { label, value }
+}
+
+fn row2(label: &str, value: String) -> Row2 {
+    Row2 {
+        label: label.to_owned(),
+        value,
+    }
+}
+
+fn perf_row(label: &'static str, avg: Option<f64>, p: &Percentiles) -> PerfRow {
+    PerfRow {
+        label,
+        samples: int(p.samples),
+        avg: ms(avg),
+        p50: ms(p.p50),
+        p95: ms(p.p95),
+        p99: ms(p.p99),
+    }
+}
+
+fn ratio(n: u64, d: u64) -> f64 {
+    if d == 0 { 0.0 } else { n as f64 / d as f64 }
+}
+
+/// `12345` → `12,345`.
+pub fn int(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `0.0234` → `2.3%`.
+pub fn pct(share: f64) -> String {
+    format!("{:.1}%", share * 100.0)
+}
+
+/// Milliseconds for people: `—` when unknown, `850 ms`, `1.24 s`.
+pub fn ms(value: Option<f64>) -> String {
+    match value {
+        None => "—".to_owned(),
+        Some(v) if v < 1000.0 => format!("{v:.0} ms"),
+        Some(v) => format!("{:.2} s", v / 1000.0),
+    }
+}
+
+fn bucket_label(b: &HistogramBucket) -> String {
+    let short = |v: f64| {
+        if v >= 1000.0 {
+            format!("{}s", v / 1000.0)
+        } else {
+            format!("{v}")
+        }
+    };
+    match b.to_ms {
+        Some(to) => format!("{}–{}", short(b.from_ms), short(to)),
+        None => format!("≥{}", short(b.from_ms)),
+    }
+}
+
+/// The URL itself when it is an absolute `http(s)` URL, else nothing: no `javascript:` links.
+fn web_link(url: &str) -> Option<String> {
+    let lower = url.trim_start().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")).then(|| url.trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_formatted_for_people() {
+        assert_eq!(int(0), "0");
+        assert_eq!(int(999), "999");
+        assert_eq!(int(1000), "1,000");
+        assert_eq!(int(1234567), "1,234,567");
+        assert_eq!(pct(0.02345), "2.3%");
+        assert_eq!(ms(None), "—");
+        assert_eq!(ms(Some(862.4)), "862 ms");
+        assert_eq!(ms(Some(1240.0)), "1.24 s");
+    }
+
+    #[test]
+    fn only_web_urls_become_links() {
+        assert_eq!(
+            web_link("https://a.dev/x").as_deref(),
+            Some("https://a.dev/x")
+        );
+        assert_eq!(web_link("javascript:alert(1)"), None);
+        assert_eq!(web_link("(none)"), None);
+        assert_eq!(web_link(" JAVASCRIPT:alert(1)"), None);
+    }
+}

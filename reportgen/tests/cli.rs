@@ -1,0 +1,620 @@
+//! End-to-end tests of the `reportgen` binary: every input format, the demo, bad input, the
+//! golden summary and report, and escaping of hostile text.
+
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const NOW: &str = "2026-11-26T06:00:00Z";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn golden(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
+}
+
+/// A fresh, empty output folder for one test.
+fn out_dir(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(test);
+    let _ = fs::remove_dir_all(&dir);
+    dir
+}
+
+fn reportgen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reportgen"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Runs a report over the fixture window and returns (summary, html).
+fn report(input: &Path, out: &Path, extra: &[&str]) -> (Value, String) {
+    let mut args = vec![
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--now",
+        NOW,
+        "--days",
+        "30",
+    ];
+    args.extend_from_slice(extra);
+    let o = reportgen(&args);
+    assert!(o.status.success(), "reportgen failed: {}", stderr(&o));
+    let printed = stdout(&o).trim().to_owned();
+    let expected = out.join("2026-11-26").join("index.html");
+    assert_eq!(Path::new(&printed), expected, "prints the report path");
+    let summary = fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap();
+    (
+        serde_json::from_str(&summary).unwrap(),
+        fs::read_to_string(expected).unwrap(),
+    )
+}
+
+/// Compares with a golden file; `UPDATE_GOLDEN=1` rewrites it (review the diff!).
+fn assert_golden(name: &str, actual: &str) {
+    let path = golden(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing golden file {}; run UPDATE_GOLDEN=1",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .map_or(expected.lines().count().min(actual.lines().count()), |i| i);
+        panic!(
+            "{name} differs from the golden file at line {}:\n  golden: {:?}\n  actual: {:?}\n\
+             (UPDATE_GOLDEN=1 ./scripts/test regenerates it; review the diff)",
+            line + 1,
+            expected.lines().nth(line),
+            actual.lines().nth(line)
+        );
+    }
+}
+
+#[test]
+fn fixture_summary_matches_hand_computed_numbers() {
+    let out = out_dir("hand");
+    let (s, _) = report(&fixture("events.ndjson"), &out, &[]);
+    // Window: 30 days before --now; the event exactly at `from` counts, the ones before `from`
+    // and exactly at `to` do not: 20 read, 18 in the window.
+    assert_eq!(s["window"]["from"], "2026-10-27T06:00:00Z");
+    assert_eq!(s["window"]["to"], NOW);
+    assert_eq!(s["window"]["days"], 30);
+    assert_eq!(s["dataQuality"]["eventsRead"], 20);
+    assert_eq!(s["dataQuality"]["eventsInWindow"], 18);
+    assert_eq!(s["dataQuality"]["skipped"], 0);
+
+    let v = &s["conversationVolume"];
+    assert_eq!(v["messages"], 9);
+    assert_eq!(v["bubbleOpens"], 3);
+    // s1..s4: the empty sessionId and the event without one do not count, and s5 appears
+    // only on an unknown event type, which counts in eventsByType and is otherwise ignored.
+    assert_eq!(v["sessions"], 4);
+    // s1, s2, s3, s4 sent messages: 9 / 4.
+    assert_eq!(v["messagingSessions"], 4);
+    assert_eq!(v["messagesPerSession"], 2.25);
+    assert_eq!(v["eventsByType"]["widget_error"], 1);
+    assert_eq!(v["eventsByType"]["message_sent"], 9);
+
+    let days = s["messagesOverTime"].as_array().unwrap();
+    assert_eq!(days.len(), 31, "2026-10-27 to 2026-11-26 inclusive");
+    let day = |d: &str| days.iter().find(|r| r["date"] == d).unwrap().clone();
+    // 12:00+02:00 is 10:00 UTC on 11-01.
+    assert_eq!(
+        (
+            day("2026-11-01")["messages"].clone(),
+            day("2026-11-01")["bubbleOpens"].clone()
+        ),
+        (3.into(), 1.into())
+    );
+    assert_eq!(day("2026-11-02")["messages"], 3);
+    assert_eq!(day("2026-11-05")["bubbleOpens"], 1);
+    assert_eq!(
+        day("2026-11-26")["messages"],
+        0,
+        "the event at `to` is outside"
+    );
+
+    let topics: Vec<(String, u64)> = s["topicDistribution"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["topic"].as_str().unwrap().to_owned(),
+                t["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        topics,
+        [
+            ("projects", 3),
+            ("skills", 3),
+            ("(none)", 2),
+            ("experience", 1)
+        ]
+        .map(|(t, n)| (t.to_owned(), n))
+    );
+    assert_eq!(s["topicDistribution"][3]["share"], 1.0 / 9.0);
+
+    let gaps = &s["knowledgeGaps"];
+    assert_eq!(gaps.as_array().unwrap().len(), 2);
+    assert_eq!(gaps[0]["normalized"], "do you know kubernetes");
+    assert_eq!(
+        gaps[0]["question"], "Do you know Kubernetes?",
+        "tie: earliest phrasing"
+    );
+    assert_eq!(gaps[0]["count"], 3);
+    assert_eq!(gaps[0]["firstSeen"], "2026-11-01T10:00:00Z");
+    assert_eq!(gaps[0]["lastSeen"], "2026-11-02T09:05:00Z");
+    assert_eq!(gaps[1]["normalized"], "salary expectations");
+    assert_eq!(gaps[1]["question"], "Salary expectations?");
+
+    // rag: 5,10,15,20,25,30,40 → mean 145/7, p50 rank 4, p95/p99 rank 7.
+    let p = &s["performance"];
+    assert_eq!(p["avgRagTimeMs"], 145.0 / 7.0);
+    assert_eq!(p["ragTimeMs"]["samples"], 7);
+    assert_eq!(p["ragTimeMs"]["p50"], 20.0);
+    assert_eq!(p["ragTimeMs"]["p95"], 40.0);
+    // ai: 600,700,800,900,1000,1200,5000,30000 → mean 5025, p50 rank 4 = 900, p95 rank 8.
+    assert_eq!(p["avgAiTimeMs"], 5025.0);
+    assert_eq!(p["aiTimeMs"]["p50"], 900.0);
+    assert_eq!(p["aiTimeMs"]["p95"], 30000.0);
+    // total: 300,610,720,815,925,1040,1250,30030 → mean 4461.25, p50 815.
+    assert_eq!(p["avgTotalTimeMs"], 4461.25);
+    assert_eq!(p["totalTimeMs"]["p50"], 815.0);
+    assert_eq!(p["totalTimeMs"]["p99"], 30030.0);
+    let hist: Vec<u64> = p["totalTimeHistogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(hist, [0, 0, 0, 1, 2, 4, 0, 0, 0, 1]);
+
+    let e = &s["errors"];
+    assert_eq!(e["errorCount"], 3);
+    assert_eq!(e["errorRate"], 3.0 / 9.0);
+    assert_eq!(e["byType"][0]["errorType"], "ai_timeout");
+    assert_eq!(e["byType"][0]["count"], 2);
+    assert_eq!(e["byType"][1]["errorType"], "(unknown)");
+    let recent: Vec<&str> = e["recent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["timestamp"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        recent,
+        [
+            "2026-11-05T07:00:00Z",
+            "2026-11-02T09:06:00Z",
+            "2026-11-02T09:05:00Z"
+        ]
+    );
+    assert_eq!(e["recent"][1]["errorType"], Value::Null);
+    assert_eq!(e["rateLimited"], 1);
+
+    let pages = &s["pagesAndSources"]["topPages"];
+    assert_eq!(pages[0]["pageUrl"], "https://example.dev/");
+    assert_eq!(pages[0]["pageTitle"], "Home");
+    assert_eq!(pages[0]["messages"], 4);
+    assert_eq!(pages[0]["sessions"], 2);
+    assert_eq!(pages[1]["pageUrl"], "https://example.dev/projects");
+    assert_eq!(pages[1]["pageTitle"], "Projects");
+    assert_eq!(pages[2]["pageUrl"], "https://example.dev/contact");
+    let sources: Vec<(String, u64)> = s["pagesAndSources"]["topSources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["source"].as_str().unwrap().to_owned(),
+                t["sessions"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // (direct): s3 (empty, unparseable and missing referrers) and s2's last message; s5's
+    // only event has an unknown type and is ignored.
+    assert_eq!(
+        sources,
+        [
+            ("(direct)", 2),
+            ("google.com", 1),
+            ("linkedin.com", 1),
+            ("news.ycombinator.com", 1)
+        ]
+        .map(|(t, n)| (t.to_owned(), n))
+    );
+}
+
+#[test]
+fn every_input_format_gives_the_same_summary() {
+    let out = out_dir("formats");
+    let (reference, _) = report(&fixture("events.ndjson"), &out.join("ndjson"), &[]);
+    for name in ["events.csv", "events-array.json", "export.json"] {
+        let (summary, _) = report(&fixture(name), &out.join(name), &[]);
+        assert_eq!(summary, reference, "{name}");
+    }
+}
+
+#[test]
+fn golden_summary_and_report() {
+    let out = out_dir("golden");
+    let (_, html) = report(
+        &fixture("export.json"),
+        &out,
+        &["--title", "Fixture report"],
+    );
+    let summary = fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap();
+    assert_golden("summary.json", &summary);
+    assert_golden("report.html", &html);
+}
+
+#[test]
+fn stdin_is_read_with_a_dash() {
+    let out = out_dir("stdin");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reportgen"))
+        .args([
+            "--input",
+            "-",
+            "--out",
+            out.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--days",
+            "30",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&fs::read(fixture("events.csv")).unwrap())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: Value =
+        serde_json::from_str(&fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(s["conversationVolume"]["messages"], 9);
+}
+
+#[test]
+fn demo_report_is_complete_and_self_contained() {
+    let out = out_dir("demo");
+    let o = reportgen(&["--demo", "--out", out.to_str().unwrap(), "--now", NOW]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let path = PathBuf::from(stdout(&o).trim());
+    assert_eq!(path, out.join("2026-11-26/index.html"));
+    let html = fs::read_to_string(&path).unwrap();
+    for heading in [
+        "1. Conversation volume",
+        "2. Messages over time",
+        "3. Topic distribution",
+        "4. Knowledge gaps",
+        "5. Performance",
+        "6. Errors",
+        "7. Pages &amp; sources",
+    ] {
+        assert!(
+            html.contains(&format!(">{heading}</h2>")),
+            "section {heading}"
+        );
+    }
+    assert_eq!(html.matches("<svg ").count(), 4, "four charts");
+    assert_eq!(
+        html.matches("<title>").count(),
+        5,
+        "page title + one per chart"
+    );
+    // Nothing is loaded from anywhere: no src/href to a resource, no CSS url() or @import.
+    for forbidden in [
+        "src=", "<link", "url(", "@import", "<script", "<img", "<iframe",
+    ] {
+        assert!(
+            !html.contains(forbidden),
+            "self-contained: found {forbidden}"
+        );
+    }
+    let s: Value =
+        serde_json::from_str(&fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(s["window"]["from"], "2026-10-27T00:00:00Z");
+    assert_eq!(s["window"]["to"], "2026-11-26T00:00:00Z");
+    assert_eq!(s["dataQuality"]["eventsInWindow"], 40_000);
+    assert!(s["conversationVolume"]["messages"].as_u64().unwrap() > 3_000);
+    assert!(s["knowledgeGaps"].as_array().unwrap().len() >= 10);
+    assert!(s["errors"]["byType"].as_array().unwrap().len() >= 3);
+    assert!(s["pagesAndSources"]["topSources"].as_array().unwrap().len() >= 5);
+    for kind in [
+        "message_sent",
+        "bubble_opened",
+        "bubble_closed",
+        "suggestion_clicked",
+        "widget_loaded",
+        "cta_clicked",
+        "rate_limited",
+    ] {
+        assert!(
+            s["conversationVolume"]["eventsByType"][kind]
+                .as_u64()
+                .unwrap()
+                > 0,
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn demo_is_deterministic() {
+    let a = out_dir("demo-a");
+    let b = out_dir("demo-b");
+    for out in [&a, &b] {
+        let o = reportgen(&["--demo", "--out", out.to_str().unwrap(), "--now", NOW]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    for file in ["index.html", "summary.json"] {
+        assert_eq!(
+            fs::read(a.join("2026-11-26").join(file)).unwrap(),
+            fs::read(b.join("2026-11-26").join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn generate_writes_exactly_n_reproducible_ndjson_events() {
+    let run = |seed: &str| {
+        let o = reportgen(&["generate", "--events", "500", "--seed", seed, "--days", "7"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let first = run("7");
+    assert_eq!(first.lines().count(), 500);
+    assert_eq!(first, run("7"));
+    assert_ne!(first, run("8"));
+    for line in first.lines() {
+        analytics::parse_json_event(line.as_bytes()).unwrap();
+    }
+}
+
+#[test]
+fn missing_input_file_is_a_one_line_error_naming_it() {
+    let out = out_dir("missing");
+    let o = reportgen(&[
+        "--input",
+        "no/such/export.json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("no/such/export.json"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn no_input_at_all_explains_what_to_give() {
+    let o = reportgen(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--input"), "{}", stderr(&o));
+}
+
+#[test]
+fn malformed_records_are_skipped_counted_and_named() {
+    let out = out_dir("skip");
+    let o = reportgen(&[
+        "--input",
+        fixture("bad.ndjson").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--now",
+        NOW,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("skipped 4 malformed records"), "{err}");
+    assert!(err.contains("first at line 2, 4, 6, 7"), "{err}");
+    let s: Value =
+        serde_json::from_str(&fs::read_to_string(out.join("2026-11-01/summary.json")).unwrap())
+            .unwrap();
+    let q = &s["dataQuality"];
+    assert_eq!(q["eventsRead"], 2);
+    assert_eq!(q["skipped"], 4);
+    assert_eq!(q["skippedByReason"]["invalid_json"], 1);
+    assert_eq!(q["skippedByReason"]["missing_timestamp"], 1);
+    assert_eq!(q["skippedByReason"]["not_an_object"], 1);
+    assert_eq!(q["skippedByReason"]["invalid_field"], 1);
+    let html = fs::read_to_string(out.join("2026-11-01/index.html")).unwrap();
+    assert!(html.contains("4 malformed records skipped (invalid_field: 1, invalid_json: 1, missing_timestamp: 1, not_an_object: 1)"));
+}
+
+#[test]
+fn strict_mode_stops_at_the_first_bad_record_with_its_line() {
+    let out = out_dir("strict");
+    let o = reportgen(&[
+        "--input",
+        fixture("bad.ndjson").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--strict",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("bad.ndjson"), "{err}");
+    assert!(err.contains("line 2"), "{err}");
+    assert!(err.contains("invalid_json"), "{err}");
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn truncated_json_is_an_error_with_its_position_and_keeps_the_previous_report() {
+    let out = out_dir("truncated");
+    report(&fixture("export.json"), &out, &[]);
+    let before = fs::read(out.join("2026-11-26/index.html")).unwrap();
+    let cut = out.join("cut.json");
+    let text = fs::read_to_string(fixture("export.json")).unwrap();
+    fs::write(&cut, &text[..text.len() / 2]).unwrap();
+    let o = reportgen(&[
+        "--input",
+        cut.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--now",
+        NOW,
+        "--days",
+        "30",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cut.json"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("line "), "{}", stderr(&o));
+    assert_eq!(fs::read(out.join("2026-11-26/index.html")).unwrap(), before);
+}
+
+#[test]
+fn empty_input_gives_a_valid_report_that_says_so() {
+    let out = out_dir("empty");
+    let empty = out_dir("empty-input").with_extension("ndjson");
+    fs::write(&empty, "").unwrap();
+    let (s, html) = report(&empty, &out, &[]);
+    assert_eq!(s["conversationVolume"]["messages"], 0);
+    assert_eq!(s["conversationVolume"]["messagesPerSession"], 0.0);
+    assert_eq!(s["errors"]["errorRate"], 0.0);
+    assert_eq!(s["performance"]["totalTimeMs"]["p95"], Value::Null);
+    assert_eq!(s["performance"]["avgAiTimeMs"], Value::Null);
+    assert!(html.contains("No events in this window"));
+    assert!(!html.contains("NaN"));
+    let raw = fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap();
+    assert!(!raw.contains("NaN") && !raw.contains("inf"));
+}
+
+#[test]
+fn a_window_with_no_events_says_so() {
+    let out = out_dir("nowindow");
+    let o = reportgen(&[
+        "--input",
+        fixture("events.ndjson").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--now",
+        "2030-01-01T00:00:00Z",
+        "--days",
+        "7",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = fs::read_to_string(out.join("2030-01-01/index.html")).unwrap();
+    assert!(html.contains("No events in this window"));
+}
+
+#[test]
+fn forced_format_overrides_detection() {
+    let out = out_dir("forced");
+    let o = reportgen(&[
+        "--input",
+        fixture("events.csv").to_str().unwrap(),
+        "--format",
+        "ndjson",
+        "--out",
+        out.to_str().unwrap(),
+        "--now",
+        NOW,
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "--quiet: {}", stderr(&o));
+    // Every CSV line is invalid JSON.
+    let s: Value =
+        serde_json::from_str(&fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(s["dataQuality"]["skippedByReason"]["invalid_json"], 21);
+}
+
+#[test]
+fn templates_can_be_overridden() {
+    let out = out_dir("templates");
+    let dir = out_dir("templates-src");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("report.html"),
+        "<p>{{ title }}: {{ kpis.0.value }} messages</p>",
+    )
+    .unwrap();
+    let (_, html) = report(
+        &fixture("events.ndjson"),
+        &out,
+        &["--templates", dir.to_str().unwrap(), "--title", "<Custom>"],
+    );
+    assert_eq!(html, "<p>&lt;Custom&gt;: 9 messages</p>");
+}
+
+#[test]
+fn hostile_text_appears_only_escaped() {
+    let out = out_dir("hostile");
+    let o = reportgen(&[
+        "--input",
+        fixture("hostile.ndjson").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = fs::read_to_string(PathBuf::from(stdout(&o).trim())).unwrap();
+    for raw in [
+        "<script>alert(1)</script>",
+        "\"><svg onload=alert(1)>",
+        "<svg onload",
+        "<img src=x",
+        "</script><script>",
+        "<b>bold</b>",
+        "href=\"javascript:",
+    ] {
+        assert!(!html.contains(raw), "unescaped {raw:?}");
+    }
+    // The question is in the gap table, escaped by the template.
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;"));
+    // The topic is in the doughnut's SVG legend, escaped by the SVG backend.
+    let svg_start = html.find("<title>Messages by topic</title>").unwrap();
+    let svg = &html[svg_start..svg_start + html[svg_start..].find("</svg>").unwrap()];
+    assert!(
+        svg.contains("&quot;&gt;&lt;svg onload=alert(1)&gt;"),
+        "{svg}"
+    );
+    // The javascript: page is shown as text, not as a link; the https page is a link.
+    assert!(html.contains("<a href=\"https:&#x2F;&#x2F;ok.example&#x2F;page?x=&quot;&gt;&lt;svg&gt;\" rel=\"noopener noreferrer\">"));
+}
