@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use analytics::{HistogramBucket, Percentiles, Summary};
+use analytics::{DayCount, HistogramBucket, Percentiles, Summary};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use tera::Tera;
@@ -194,17 +194,13 @@ impl ReportView {
         let errors = &s.errors;
         let dash = || "—".to_owned();
 
-        let dates: Vec<String> = s
-            .messages_over_time
+        let days = covered_days(s);
+        let dates: Vec<String> = days
             .iter()
             .map(|d| d.date.get(5..).unwrap_or(&d.date).to_owned())
             .collect();
-        let messages: Vec<u64> = s.messages_over_time.iter().map(|d| d.messages).collect();
-        let opens: Vec<u64> = s
-            .messages_over_time
-            .iter()
-            .map(|d| d.bubble_opens)
-            .collect();
+        let messages: Vec<u64> = days.iter().map(|d| d.messages).collect();
+        let opens: Vec<u64> = days.iter().map(|d| d.bubble_opens).collect();
         let over_time_svg = chart::line_chart(
             Caption {
                 title: "Messages and bubble opens per day",
@@ -316,8 +312,7 @@ impl ReportView {
                 .map(|(k, v)| row2(k, int(*v)))
                 .collect(),
             over_time_svg,
-            over_time: s
-                .messages_over_time
+            over_time: days
                 .iter()
                 .map(|d| DayRow {
                     date: d.date.clone(),
@@ -326,7 +321,7 @@ impl ReportView {
                     source: d.source.clone(),
                 })
                 .collect(),
-            uses_daily: s.messages_over_time.iter().any(|d| d.source == "daily"),
+            uses_daily: days.iter().any(|d| d.source == "daily"),
             topics_svg,
             topics: s
                 .topic_distribution
@@ -411,6 +406,19 @@ impl ReportView {
                 .map(|(k, v)| row2(k, int(*v)))
                 .collect(),
         })
+    }
+}
+
+/// The days of `messagesOverTime` that the window covers. The series runs to the date of `to`
+/// inclusive; when `to` is exactly midnight that last day holds no instant of the window, and
+/// charting its zero would look like a collapse in traffic.
+fn covered_days(s: &Summary) -> &[DayCount] {
+    let rows = &s.messages_over_time;
+    let to_is_midnight = analytics::parse_timestamp(&s.window.to)
+        .is_some_and(|to| to.time() == chrono::NaiveTime::MIN);
+    match rows.split_last() {
+        Some((_, rest)) if to_is_midnight && !rest.is_empty() => rest,
+        _ => rows,
     }
 }
 
@@ -501,6 +509,23 @@ mod tests {
         assert_eq!(ms(None), "—");
         assert_eq!(ms(Some(862.4)), "862 ms");
         assert_eq!(ms(Some(1240.0)), "1.24 s");
+    }
+
+    #[test]
+    fn a_last_day_the_window_does_not_reach_is_not_charted() {
+        let summary = |to: &str| {
+            let to = analytics::parse_timestamp(to).expect("time");
+            analytics::Metrics::new(analytics::Window::last_days(to, 2)).finish(to)
+        };
+        let midnight = summary("2026-11-26T00:00:00Z");
+        assert_eq!(midnight.messages_over_time.len(), 3);
+        let shown: Vec<&str> = covered_days(&midnight)
+            .iter()
+            .map(|d| d.date.as_str())
+            .collect();
+        assert_eq!(shown, ["2026-11-24", "2026-11-25"]);
+        let morning = summary("2026-11-26T06:00:00Z");
+        assert_eq!(covered_days(&morning).len(), 3);
     }
 
     #[test]
