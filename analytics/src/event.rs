@@ -66,11 +66,6 @@ impl EventType {
             EventType::Other(name) => name,
         }
     }
-
-    /// True for the types only the chat backend may send (`message_sent`, `rate_limited`).
-    pub fn is_backend(&self) -> bool {
-        matches!(self, EventType::MessageSent | EventType::RateLimited)
-    }
 }
 
 impl fmt::Display for EventType {

@@ -37,8 +37,10 @@ pub use event::{Event, EventType, FIELDS, format_timestamp, parse_timestamp};
 pub use export::{CsvWriter, write_ndjson_line};
 pub use metrics::{
     HISTOGRAM_BOUNDS_MS, Metrics, RECENT_ERRORS, SUMMARY_SCHEMA_VERSION, TOP_GAPS, TOP_PAGES,
-    Window, nearest_rank, normalize_question, referrer_source,
+    Window, nearest_rank, normalize_question, ratio, referrer_source,
 };
 pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, read_export};
-pub use record::{Rejection, SkipReason, neutralise_csv, parse_json_event, unneutralise_csv};
+pub use record::{
+    MAX_DURATION_MS, Rejection, SkipReason, neutralise_csv, parse_json_event, unneutralise_csv,
+};
 pub use summary::*;

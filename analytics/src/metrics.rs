@@ -6,7 +6,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
-use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Utc};
 
 use crate::daily::DailyAggregate;
 use crate::event::{Event, EventType, format_timestamp};
@@ -198,7 +198,6 @@ pub struct Metrics {
     rate_limited: u64,
     pages: HashMap<String, PageAcc>,
     sources: HashMap<String, HashSet<String>>,
-    referrer_hosts: HashMap<String, String>,
 }
 
 fn insert_str(set: &mut HashSet<String>, value: &str) {
@@ -245,8 +244,17 @@ impl Metrics {
             rate_limited: 0,
             pages: HashMap::new(),
             sources: HashMap::new(),
-            referrer_hosts: HashMap::new(),
         }
+    }
+
+    /// The first and last in-window event times, once there is an event.
+    pub fn span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        self.first_ts.zip(self.last_ts)
+    }
+
+    /// Skipped records so far, by reason.
+    pub fn skipped(&self) -> &BTreeMap<SkipReason, u64> {
+        &self.skipped
     }
 
     /// Records a skipped (malformed) record.
@@ -310,20 +318,8 @@ impl Metrics {
     }
 
     fn add_source(&mut self, event: &Event, session: Option<&str>) {
-        let referrer = event.referrer.as_deref().unwrap_or("");
-        let host = match self.referrer_hosts.get(referrer) {
-            Some(host) => host,
-            None => {
-                let host = referrer_source(event.referrer.as_deref());
-                self.referrer_hosts
-                    .entry(referrer.to_owned())
-                    .or_insert(host)
-            }
-        };
-        let sessions = match self.sources.get_mut(host.as_str()) {
-            Some(sessions) => sessions,
-            None => self.sources.entry(host.clone()).or_default(),
-        };
+        let host = referrer_source(event.referrer.as_deref());
+        let sessions = self.sources.entry(host).or_default();
         if let Some(id) = session {
             insert_str(sessions, id);
         }
@@ -435,9 +431,8 @@ impl Metrics {
     /// Computes the summary.
     pub fn finish(self, generated_at: DateTime<Utc>) -> Summary {
         let (from, to, days) = self.bounds(generated_at);
-        let messages_over_time = self.over_time(from.date_naive(), to.date_naive());
+        let messages_over_time = self.over_time(from, to);
         let messages = self.messages;
-        let ratio = |n: u64, d: u64| if d == 0 { 0.0 } else { n as f64 / d as f64 };
 
         let mut events_by_type: BTreeMap<String, u64> = BTreeMap::new();
         for (kind, n) in self.events_by_type {
@@ -570,15 +565,26 @@ impl Metrics {
         }
     }
 
-    /// One zero-filled row per UTC day from `first` to `last` inclusive. A day whose daily
-    /// aggregate holds more than its raw events (they have expired) takes the aggregate.
-    fn over_time(&self, first: NaiveDate, last: NaiveDate) -> Vec<DayCount> {
+    /// One zero-filled row per UTC day that holds an instant of the window: from the date of
+    /// `from` to the date of `to`, except that the exclusive end of a range does not add a day
+    /// of its own (a range ending at midnight ends the day before). A day wholly inside the
+    /// window whose daily aggregate counts more than its raw events (they have expired) takes
+    /// the aggregate; partial first and last days never do.
+    fn over_time(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<DayCount> {
+        let last_instant = match self.window {
+            Window::Range { .. } if to > from => to - TimeDelta::nanoseconds(1),
+            _ => to,
+        };
         let mut rows = Vec::new();
-        let mut day = first;
-        while day <= last {
+        let mut day = from.date_naive();
+        while day <= last_instant.date_naive() {
+            let next = day.checked_add_days(Days::new(1));
+            let start = day.and_time(NaiveTime::MIN).and_utc();
+            let whole =
+                from <= start && next.is_some_and(|n| n.and_time(NaiveTime::MIN).and_utc() <= to);
             let raw = self.per_day.get(&day).copied().unwrap_or_default();
             let (messages, bubble_opens, source) = match self.daily.get(&day) {
-                Some(&agg) if agg.0 + agg.1 > raw.0 + raw.1 => (agg.0, agg.1, "daily"),
+                Some(&agg) if whole && agg.0 + agg.1 > raw.0 + raw.1 => (agg.0, agg.1, "daily"),
                 _ => (raw.0, raw.1, "events"),
             };
             rows.push(DayCount {
@@ -587,13 +593,18 @@ impl Metrics {
                 bubble_opens,
                 source: source.to_owned(),
             });
-            match day.checked_add_days(Days::new(1)) {
+            match next {
                 Some(next) => day = next,
                 None => break,
             }
         }
         rows
     }
+}
+
+/// `n / d`, and 0 when `d` is 0: shares and rates never divide by zero.
+pub fn ratio(n: u64, d: u64) -> f64 {
+    if d == 0 { 0.0 } else { n as f64 / d as f64 }
 }
 
 /// Whole days from `from` to `to`, rounded up.

@@ -92,7 +92,7 @@ impl fmt::Display for Skipped {
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     /// The underlying reader failed.
-    #[error("read failed: {0}")]
+    #[error("read failed")]
     Io(#[from] io::Error),
     /// JSON that cannot be parsed further (a bare array or envelope cannot resynchronise).
     #[error("invalid JSON at line {line}, column {column}: {message}")]
@@ -163,12 +163,12 @@ pub fn read_export<R: Read, S: Sink>(
     Ok(info)
 }
 
-/// Reads the start of the input: up to the end of its first non-blank line, at most
-/// [`SNIFF_BYTES`].
+/// Reads the start of the input: its first non-blank line and the first byte of the next
+/// non-blank one (or EOF), at most [`SNIFF_BYTES`].
 fn read_prefix<R: Read>(reader: &mut R) -> io::Result<Vec<u8>> {
     let mut prefix = Vec::new();
     let mut chunk = [0u8; 8192];
-    while prefix.len() < SNIFF_BYTES && !prefix.trim_ascii_start().contains(&b'\n') {
+    while prefix.len() < SNIFF_BYTES && second_line(&prefix).is_none() {
         match reader.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => prefix.extend_from_slice(&chunk[..n]),
@@ -177,6 +177,14 @@ fn read_prefix<R: Read>(reader: &mut R) -> io::Result<Vec<u8>> {
         }
     }
     Ok(prefix)
+}
+
+/// The start of the second non-blank line, once the prefix reaches it.
+fn second_line(prefix: &[u8]) -> Option<&[u8]> {
+    let text = prefix.trim_ascii_start();
+    let end = text.iter().position(|&b| b == b'\n')?;
+    let rest = text[end..].trim_ascii_start();
+    (!rest.is_empty()).then_some(rest)
 }
 
 /// Detects the format from the start of the input.
@@ -189,19 +197,37 @@ fn detect(prefix: &[u8]) -> Result<Format, ReadError> {
         b'[' => Ok(Format::Json),
         b'{' => {
             let first_line = match text.iter().position(|&b| b == b'\n') {
-                Some(end) => &text[..end],
-                None if text.len() < SNIFF_BYTES => text,
+                Some(end) => text[..end].trim_ascii(),
+                None if text.len() < SNIFF_BYTES => text.trim_ascii(),
+                // A first line longer than the sniffing buffer is a one-line envelope.
                 None => return Ok(Format::Json),
             };
+            if first_line == b"{" {
+                // The start of a pretty-printed object: the envelope.
+                return Ok(Format::Json);
+            }
+            // A one-line object is an NDJSON record unless it is the envelope, or something
+            // that is neither (a server's error object), judged by the JSON reader. A first
+            // line that does not parse is a malformed NDJSON record, skipped like any other.
             match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(first_line) {
-                // An event line names its type or time; anything else (an envelope on one
-                // line, an error object from a server) is read as JSON and judged there.
                 Ok(object)
-                    if object.contains_key("eventType") || object.contains_key("timestamp") =>
+                    if object.contains_key("events")
+                        || object.contains_key("schemaVersion")
+                        || (!object.contains_key("eventType")
+                            && !object.contains_key("timestamp")
+                            && second_line(prefix).is_none_or(|next| next[0] != b'{')) =>
                 {
-                    Ok(Format::Ndjson)
+                    Ok(Format::Json)
                 }
-                _ => Ok(Format::Json),
+                Ok(_) => Ok(Format::Ndjson),
+                // The start of an envelope broken over lines, or a malformed first record.
+                Err(_)
+                    if contains(first_line, b"\"events\"")
+                        || contains(first_line, b"\"schemaVersion\"") =>
+                {
+                    Ok(Format::Json)
+                }
+                Err(_) => Ok(Format::Ndjson),
             }
         }
         _ => {
@@ -326,6 +352,20 @@ fn csv_error(e: csv::Error) -> ReadError {
     }
 }
 
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// serde_json's message without its " at line L column C" suffix, for messages that state the
+/// position their own way.
+pub(crate) fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
 /// Counts the newlines that pass through, so JSON records can be located by line.
 struct LineCounter<R> {
     inner: R,
@@ -425,7 +465,7 @@ fn read_json<R: Read, S: Sink>(reader: R, sink: &mut S) -> Result<ReadInfo, Read
         Err(e) => Err(ReadError::Syntax {
             line: e.line(),
             column: e.column(),
-            message: e.to_string(),
+            message: without_position(&e),
         }),
     }
 }
@@ -449,12 +489,15 @@ impl<'de, S: Sink> Visitor<'de> for TopVisitor<'_, '_, S> {
         let state = self.0;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match key.as_ref() {
-                "schemaVersion" => {
-                    let version = map.next_value::<u64>()?;
-                    if version != SCHEMA_VERSION {
-                        return Err(state.fail(ReadError::SchemaVersion(version)));
+                "schemaVersion" => match map.next_value::<serde_json::Value>()?.as_u64() {
+                    Some(SCHEMA_VERSION) => {}
+                    Some(version) => return Err(state.fail(ReadError::SchemaVersion(version))),
+                    None => {
+                        return Err(state.fail(ReadError::NotAnExport(
+                            "the export's `schemaVersion` is not a whole number".into(),
+                        )));
                     }
-                }
+                },
                 "events" => {
                     state.saw_events = true;
                     map.next_value_seed(EventsSeed(&mut *state))?;

@@ -370,9 +370,15 @@ fn number(name: &str, value: Raw<'_>) -> Result<Option<f64>, String> {
     }
 }
 
+/// The longest duration accepted, in ms (about 11.6 days): anything longer is a broken clock,
+/// and sums of accepted values stay exact enough and finite.
+pub const MAX_DURATION_MS: f64 = 1e9;
+
 fn duration(name: &str, value: Raw<'_>) -> Result<Option<f64>, String> {
     match number(name, value) {
-        Ok(Some(n)) if n < 0.0 => Err(format!("`{name}` must be a non-negative number")),
+        Ok(Some(n)) if !(0.0..=MAX_DURATION_MS).contains(&n) => Err(format!(
+            "`{name}` must be a number of milliseconds from 0 to {MAX_DURATION_MS}"
+        )),
         Err(_) => Err(format!("`{name}` must be a non-negative number")),
         other => other,
     }
@@ -402,9 +408,20 @@ pub fn neutralise_csv(cell: &str) -> Cow<'_, str> {
     }
 }
 
-/// Reverses [`neutralise_csv`].
+/// Reverses [`neutralise_csv`]: a leading `'` is dropped only when what follows is something
+/// `neutralise_csv` escapes, so a cell such as `'Sup` from another producer stays intact.
 pub fn unneutralise_csv(cell: &str) -> &str {
-    cell.strip_prefix('\'').unwrap_or(cell)
+    match cell.strip_prefix('\'') {
+        Some(rest)
+            if matches!(
+                rest.as_bytes().first(),
+                Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'')
+            ) =>
+        {
+            rest
+        }
+        _ => cell,
+    }
 }
 
 /// A JSON record: an object becomes an event or a rejection; anything else is `NotAnObject`.
@@ -470,7 +487,14 @@ impl<'de> Visitor<'de> for RecordVisitor {
 pub fn parse_json_event(bytes: &[u8]) -> Result<Event, Rejection> {
     match serde_json::from_slice::<JsonRecord>(bytes) {
         Ok(JsonRecord(result)) => result,
-        Err(e) => Err(Rejection::new(SkipReason::InvalidJson, e.to_string())),
+        Err(e) => Err(Rejection::new(
+            SkipReason::InvalidJson,
+            format!(
+                "{} at column {}",
+                crate::read::without_position(&e),
+                e.column()
+            ),
+        )),
     }
 }
 
@@ -539,6 +563,7 @@ mod tests {
         for (field, value) in [
             ("ragTimeMs", "\"12\""),
             ("ragTimeMs", "-1"),
+            ("totalTimeMs", "1.7e308"),
             ("messageNumber", "1.5"),
             ("success", "\"yes\""),
             ("question", "{\"a\":1}"),
@@ -580,5 +605,10 @@ mod tests {
             assert_eq!(unneutralise_csv(&out), cell);
         }
         assert_eq!(neutralise_csv("=HYPERLINK()"), "'=HYPERLINK()");
+        assert_eq!(
+            unneutralise_csv("'Sup dude"),
+            "'Sup dude",
+            "a plain apostrophe stays"
+        );
     }
 }

@@ -738,10 +738,8 @@ fn unknown_event_types_count_in_events_by_type_and_nowhere_else() {
     assert_eq!(summary.pages_and_sources.top_pages[0].messages, 1);
     assert_eq!(
         over_time(&summary),
-        [
-            day("2026-11-01", 1, 0, "events"),
-            day("2026-11-02", 0, 0, "events")
-        ]
+        // The range ends at midnight on 2 Nov: that day holds no instant of it.
+        [day("2026-11-01", 1, 0, "events")]
     );
     // They are still valid events in the window.
     assert_eq!(summary.data_quality.events_read, 4);
@@ -843,7 +841,6 @@ fn offset_timestamps_belong_to_their_utc_day() {
         [
             day("2026-11-01", 1, 1, "events"),
             day("2026-11-02", 1, 0, "events"),
-            day("2026-11-03", 0, 0, "events"),
         ]
     );
     let gap = &summary.knowledge_gaps[0];
@@ -1320,7 +1317,6 @@ fn daily_aggregates_fill_days_without_raw_events_and_never_override_complete_day
             day("2026-11-02", 2, 1, "events"),
             day("2026-11-03", 3, 0, "events"),
             day("2026-11-04", 0, 0, "events"),
-            day("2026-11-05", 0, 0, "events"),
         ]
     );
     // `messages` counts raw message_sent events only.
@@ -1339,9 +1335,38 @@ fn daily_aggregates_from_an_envelope_reach_messages_over_time() {
         [
             day("2026-11-01", 4, 0, "daily"),
             day("2026-11-02", 1, 0, "events"),
-            day("2026-11-03", 0, 0, "events"),
         ]
     );
+}
+
+#[test]
+fn daily_aggregates_never_replace_the_partial_first_and_last_days() {
+    // 06:00 to 06:00: 1 Nov and 3 Nov are only partly inside, 2 Nov wholly.
+    let mut metrics = Metrics::new(range("2026-11-01T06:00:00Z", "2026-11-03T06:00:00Z"));
+    for date in ["2026-11-01", "2026-11-02", "2026-11-03"] {
+        metrics.add_daily(&aggregate(date, &[("message_sent", 50)]));
+    }
+    metrics.add(&msg("2026-11-01T07:00:00Z"));
+    metrics.add(&msg("2026-11-03T05:00:00Z"));
+    let summary = metrics.finish(ts(NOW));
+    assert_eq!(
+        over_time(&summary),
+        [
+            day("2026-11-01", 1, 0, "events"),
+            day("2026-11-02", 50, 0, "daily"),
+            day("2026-11-03", 1, 0, "events"),
+        ]
+    );
+}
+
+#[test]
+fn all_events_window_ends_on_the_last_event_day_even_at_midnight() {
+    let summary = summarize(
+        Window::All,
+        &[msg("2026-11-01T10:00:00Z"), msg("2026-11-03T00:00:00Z")],
+    );
+    let dates: Vec<String> = over_time(&summary).into_iter().map(|d| d.0).collect();
+    assert_eq!(dates, ["2026-11-01", "2026-11-02", "2026-11-03"]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1465,4 +1490,28 @@ fn summary_json_uses_the_contract_names() {
     );
     assert_eq!(json["pagesAndSources"]["topSources"][0]["sessions"], 1);
     assert_eq!(json["knowledgeGaps"], serde_json::json!([]));
+}
+
+#[test]
+fn recent_errors_with_equal_timestamps_keep_input_order() {
+    let failed = |at: &str, kind: &str| Event {
+        success: Some(false),
+        error_type: some(kind),
+        ..msg(at)
+    };
+    let summary = summarize(
+        Window::All,
+        &[
+            failed("2026-11-01T10:00:00Z", "first"),
+            failed("2026-11-01T10:00:00Z", "second"),
+            failed("2026-11-01T09:00:00Z", "older"),
+        ],
+    );
+    let kinds: Vec<&str> = summary
+        .errors
+        .recent
+        .iter()
+        .map(|r| r.error_type.as_deref().unwrap())
+        .collect();
+    assert_eq!(kinds, ["first", "second", "older"]);
 }

@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::cell::Cell;
 use std::io::{self, Read};
+use std::rc::Rc;
 
 use analytics::{
     CsvWriter, DailyAggregate, Event, EventType, Format, Location, ReadError, ReadInfo, Sink,
@@ -700,16 +702,22 @@ impl<F: FnMut(u64) -> Option<Vec<u8>>> Read for Lazy<F> {
     }
 }
 
-/// Counts instead of keeping.
+/// Counts instead of keeping. With a `probe` (how many lines the input has generated so far),
+/// it notes how far the input had been read when the first event arrived.
 #[derive(Default)]
 struct Count {
     events: u64,
     last: Option<DateTime<Utc>>,
     skipped: Vec<Location>,
+    probe: Option<Rc<Cell<u64>>>,
+    generated_at_first_event: Option<u64>,
 }
 
 impl Sink for Count {
     fn event(&mut self, event: Event) {
+        if self.events == 0 {
+            self.generated_at_first_event = self.probe.as_ref().map(|p| p.get());
+        }
         self.events += 1;
         self.last = Some(event.timestamp);
     }
@@ -733,7 +741,10 @@ fn generated_event(i: u64) -> String {
 fn ndjson_of_200k_lines_is_streamed_from_a_lazy_reader() {
     const LINES: u64 = 200_000;
     // Every 50,000th line is garbage: lines 50,000, 100,000, 150,000 and 200,000.
-    let mut reader = Lazy::new(|i: u64| {
+    let generated = Rc::new(Cell::new(0));
+    let probe = Rc::clone(&generated);
+    let mut reader = Lazy::new(move |i: u64| {
+        probe.set(i);
         (i < LINES).then(|| {
             let line_no = i + 1;
             if line_no.is_multiple_of(50_000) {
@@ -743,9 +754,15 @@ fn ndjson_of_200k_lines_is_streamed_from_a_lazy_reader() {
             }
         })
     });
-    let mut sink = Count::default();
+    let mut sink = Count {
+        probe: Some(Rc::clone(&generated)),
+        ..Count::default()
+    };
     let info = read_export(&mut reader, None, &mut sink).unwrap();
     assert_eq!(info.format, Some(Format::Ndjson));
+    // The first event arrived after a few hundred lines (one read buffer), not after all.
+    let early = sink.generated_at_first_event.unwrap();
+    assert!(early < 2_000, "first event after {early} of {LINES} lines");
     assert_eq!(info.records, LINES);
     assert_eq!(sink.events, LINES - 4);
     let lines: Vec<u64> = sink.skipped.iter().map(|l| l.line).collect();
@@ -762,22 +779,49 @@ fn ndjson_of_200k_lines_is_streamed_from_a_lazy_reader() {
 #[test]
 fn json_array_of_50k_events_is_streamed_from_a_lazy_reader() {
     const EVENTS: u64 = 50_000;
-    let mut reader = Lazy::new(|i: u64| match i {
-        0 => Some(b"[\n".to_vec()),
-        i if i <= EVENTS => {
-            let sep = if i < EVENTS { ",\n" } else { "\n" };
-            Some(format!("  {}{sep}", generated_event(i - 1)).into_bytes())
+    let generated = Rc::new(Cell::new(0));
+    let probe = Rc::clone(&generated);
+    let mut reader = Lazy::new(move |i: u64| {
+        probe.set(i);
+        match i {
+            0 => Some(b"[\n".to_vec()),
+            i if i <= EVENTS => {
+                let sep = if i < EVENTS { ",\n" } else { "\n" };
+                Some(format!("  {}{sep}", generated_event(i - 1)).into_bytes())
+            }
+            i if i == EVENTS + 1 => Some(b"]\n".to_vec()),
+            _ => None,
         }
-        i if i == EVENTS + 1 => Some(b"]\n".to_vec()),
-        _ => None,
     });
-    let mut sink = Count::default();
+    let mut sink = Count {
+        probe: Some(Rc::clone(&generated)),
+        ..Count::default()
+    };
     let info = read_export(&mut reader, None, &mut sink).unwrap();
     assert_eq!(info.format, Some(Format::Json));
+    let early = sink.generated_at_first_event.unwrap();
+    assert!(early < 2_000, "first event after {early} of {EVENTS} lines");
     assert_eq!(info.records, EVENTS);
     assert_eq!(sink.events, EVENTS);
     assert!(sink.skipped.is_empty());
     assert!(reader.done);
+}
+
+#[test]
+fn ndjson_with_a_malformed_first_line_is_still_ndjson() {
+    for first in [
+        "{\"timestamp\":\"2026-11-01T10:00:00Z\",\"eventType\":",
+        "{\"sessionId\":\"s1\"}",
+        "{broken",
+    ] {
+        let input = format!(
+            "{first}\n{{\"timestamp\":\"2026-11-01T10:00:00Z\",\"eventType\":\"bubble_opened\"}}\n"
+        );
+        let (info, sink) = read_ok(input.as_bytes());
+        assert_eq!(info.format, Some(Format::Ndjson), "{first}");
+        assert_eq!(sink.events.len(), 1, "{first}");
+        assert_eq!(sink.skipped[0].location.line, 1, "{first}");
+    }
 }
 
 #[test]

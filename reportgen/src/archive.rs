@@ -16,7 +16,9 @@ pub fn snapshot_name(summary: &Summary) -> anyhow::Result<String> {
     Ok(to.date_naive().format("%Y-%m-%d").to_string())
 }
 
-/// Writes one snapshot and returns the path of its `index.html`.
+/// Writes one snapshot and returns the path of its `index.html`. Both files are written to
+/// temporary names first and renamed only when both are complete, so a failure leaves the
+/// previous pair as it was.
 pub fn write_snapshot(
     out: &Path,
     summary: &Summary,
@@ -26,30 +28,50 @@ pub fn write_snapshot(
     let dir = out.join(snapshot_name(summary)?);
     fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create output folder `{}`", dir.display()))?;
-    write_atomic(&dir.join("summary.json"), summary_json.as_bytes())?;
     let index = dir.join("index.html");
-    write_atomic(&index, html.as_bytes())?;
+    write_all_atomic(&[
+        (&dir.join("summary.json"), summary_json.as_bytes()),
+        (&index, html.as_bytes()),
+    ])?;
     Ok(index)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_all_atomic(&[(path, bytes)])
+}
+
+/// Writes every file to a temporary name beside it, then renames them all into place.
+fn write_all_atomic(files: &[(&Path, &[u8])]) -> anyhow::Result<()> {
+    let mut written: Vec<(PathBuf, &Path)> = Vec::with_capacity(files.len());
+    let result = files.iter().try_for_each(|&(path, bytes)| {
+        let tmp = temporary_name(path)?;
+        let write = fs::File::create(&tmp).and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
+        written.push((tmp, path));
+        write.with_context(|| format!("cannot write `{}`", path.display()))
+    });
+    let result = result.and_then(|()| {
+        written.iter().try_for_each(|(tmp, path)| {
+            fs::rename(tmp, path).with_context(|| format!("cannot write `{}`", path.display()))
+        })
+    });
+    if result.is_err() {
+        for (tmp, _) in &written {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+    result
+}
+
+fn temporary_name(path: &Path) -> anyhow::Result<PathBuf> {
     let name = path
         .file_name()
         .ok_or_else(|| anyhow!("`{}` has no file name", path.display()))?
         .to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = fs::File::create(&tmp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        })
-        .and_then(|()| fs::rename(&tmp, path));
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write `{}`", path.display()));
-    }
-    Ok(())
+    Ok(path.with_file_name(format!(".{name}.tmp-{}", std::process::id())))
 }
 
 #[cfg(test)]
@@ -69,6 +91,31 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("index.html")]);
+        fs::remove_dir_all(&dir).expect("cleanup");
+    }
+
+    #[test]
+    fn a_snapshot_failing_halfway_keeps_the_previous_pair() {
+        let dir = std::env::temp_dir().join(format!("reportgen-pair-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("temp dir");
+        let (json, html) = (dir.join("summary.json"), dir.join("index.html"));
+        write_all_atomic(&[(&json, b"old json"), (&html, b"old html")]).expect("first pair");
+        // The second file cannot be written: the first must not be replaced either.
+        let blocker = dir.join(format!(".index.html.tmp-{}", std::process::id()));
+        fs::create_dir_all(&blocker).expect("blocker");
+        assert!(write_all_atomic(&[(&json, b"new json"), (&html, b"new html")]).is_err());
+        assert_eq!(fs::read(&json).expect("json"), b"old json");
+        assert_eq!(fs::read(&html).expect("html"), b"old html");
+        let leftovers: Vec<_> = fs::read_dir(&dir)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".summary"))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "temporary files removed: {leftovers:?}"
+        );
         fs::remove_dir_all(&dir).expect("cleanup");
     }
 

@@ -222,7 +222,7 @@ pub fn bar_chart(caption: Caption<'_>, items: &[(String, u64)]) -> anyhow::Resul
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size((widest * 8 + 16).min(260))
-            .build_cartesian_2d(0..x_max + x_max.div_ceil(10), (0..n).into_segmented())?;
+            .build_cartesian_2d(0..x_max + x_max.div_ceil(10), (0..n - 1).into_segmented())?;
         chart
             .configure_mesh()
             .disable_y_mesh()
@@ -270,7 +270,7 @@ pub fn column_chart(
             .margin(12)
             .x_label_area_size(32)
             .y_label_area_size(56)
-            .build_cartesian_2d((0..n).into_segmented(), 0..y_max + y_max.div_ceil(10))?;
+            .build_cartesian_2d((0..n - 1).into_segmented(), 0..y_max + y_max.div_ceil(10))?;
         chart
             .configure_mesh()
             .disable_x_mesh()

@@ -51,10 +51,10 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let generated_at = args.now.unwrap_or_else(|| Utc::now().trunc_subsecs(0));
     let window = args.window(&input, generated_at);
     let outcome = source::collect(&input, args.format, window, args.strict)?;
-    if !args.quiet
-        && let Some(warning) = outcome.warning()
-    {
-        eprintln!("reportgen: warning: {warning}");
+    if !args.quiet {
+        for warning in outcome.warnings() {
+            eprintln!("reportgen: warning: {warning}");
+        }
     }
     let summary = outcome.metrics.finish(generated_at);
     let title = args.title.clone().unwrap_or_else(|| input.default_title());

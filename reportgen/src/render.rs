@@ -4,18 +4,41 @@
 use std::fs;
 use std::path::Path;
 
-use analytics::{DayCount, HistogramBucket, Percentiles, Summary};
+use analytics::{HistogramBucket, Percentiles, Summary, ratio};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use tera::Tera;
 
-use crate::chart::{self, Caption, Series};
+use crate::chart::{self, Caption, Series, clean_text};
 
 const REPORT_HTML: &str = include_str!("../../templates/report.html");
 const REPORT_CSS: &str = include_str!("../../templates/report.css");
 
-/// Topics shown as slices; the rest are merged into "other".
+/// Topics shown as slices; the rest are merged into one.
 const DOUGHNUT_SLICES: usize = 7;
+/// Error types shown as bars; the rest are merged into one.
+const ERROR_BARS: usize = 10;
+
+/// The first `keep` items, then one item summing the rest (if any) under `rest_label`.
+fn top_with_rest<'a>(
+    items: impl Iterator<Item = (&'a str, u64)>,
+    keep: usize,
+    rest_label: &str,
+) -> Vec<(String, u64)> {
+    let mut top = Vec::with_capacity(keep + 1);
+    let mut rest = 0;
+    for (i, (label, count)) in items.enumerate() {
+        if i < keep {
+            top.push((label.to_owned(), count));
+        } else {
+            rest += count;
+        }
+    }
+    if rest > 0 {
+        top.push((rest_label.to_owned(), rest));
+    }
+    top
+}
 
 /// Renders the report for `summary`, with the built-in templates or those in `templates`.
 pub fn render_report(
@@ -192,9 +215,8 @@ impl ReportView {
         let volume = &s.conversation_volume;
         let perf = &s.performance;
         let errors = &s.errors;
-        let dash = || "—".to_owned();
 
-        let days = covered_days(s);
+        let days = &s.messages_over_time;
         let dates: Vec<String> = days
             .iter()
             .map(|d| d.date.get(5..).unwrap_or(&d.date).to_owned())
@@ -224,21 +246,13 @@ impl ReportView {
             ],
         )?;
 
-        let mut slices: Vec<(String, u64)> = s
-            .topic_distribution
-            .iter()
-            .take(DOUGHNUT_SLICES)
-            .map(|t| (t.topic.clone(), t.count))
-            .collect();
-        let rest: u64 = s
-            .topic_distribution
-            .iter()
-            .skip(DOUGHNUT_SLICES)
-            .map(|t| t.count)
-            .sum();
-        if rest > 0 {
-            slices.push(("(other topics)".to_owned(), rest));
-        }
+        let slices = top_with_rest(
+            s.topic_distribution
+                .iter()
+                .map(|t| (t.topic.as_str(), t.count)),
+            DOUGHNUT_SLICES,
+            "(other topics)",
+        );
         let topics_svg = chart::doughnut(
             Caption {
                 title: "Messages by topic",
@@ -270,11 +284,14 @@ impl ReportView {
             2,
         )?;
 
-        let error_items: Vec<(String, u64)> = errors
-            .by_type
-            .iter()
-            .map(|e| (e.error_type.clone(), e.count))
-            .collect();
+        let error_items = top_with_rest(
+            errors
+                .by_type
+                .iter()
+                .map(|e| (e.error_type.as_str(), e.count)),
+            ERROR_BARS,
+            "(other types)",
+        );
         let errors_svg = chart::bar_chart(
             Caption {
                 title: "Errors by type",
@@ -327,7 +344,7 @@ impl ReportView {
                 .topic_distribution
                 .iter()
                 .map(|t| Row3 {
-                    label: t.topic.clone(),
+                    label: clean_text(&t.topic),
                     count: int(t.count),
                     share: pct(t.share),
                 })
@@ -336,7 +353,7 @@ impl ReportView {
                 .knowledge_gaps
                 .iter()
                 .map(|g| GapRow {
-                    question: g.question.clone(),
+                    question: clean_text(&g.question),
                     count: int(g.count),
                     first_seen: Time::new(&g.first_seen),
                     last_seen: Time::new(&g.last_seen),
@@ -372,10 +389,10 @@ impl ReportView {
                 .iter()
                 .map(|e| RecentRow {
                     timestamp: Time::new(&e.timestamp),
-                    error_type: e.error_type.clone().unwrap_or_else(dash),
-                    error_message: e.error_message.clone().unwrap_or_else(dash),
-                    topic: e.topic.clone().unwrap_or_else(dash),
-                    page_url: e.page_url.clone().unwrap_or_else(dash),
+                    error_type: shown(&e.error_type),
+                    error_message: shown(&e.error_message),
+                    topic: shown(&e.topic),
+                    page_url: shown(&e.page_url),
                 })
                 .collect(),
             pages: s
@@ -384,8 +401,8 @@ impl ReportView {
                 .iter()
                 .map(|p| PageRow {
                     href: web_link(&p.page_url),
-                    page_url: p.page_url.clone(),
-                    page_title: p.page_title.clone().unwrap_or_else(dash),
+                    page_url: clean_text(&p.page_url),
+                    page_title: shown(&p.page_title),
                     messages: int(p.messages),
                     sessions: int(p.sessions),
                 })
@@ -409,28 +426,20 @@ impl ReportView {
     }
 }
 
-/// The days of `messagesOverTime` that the window covers. The series runs to the date of `to`
-/// inclusive; when `to` is exactly midnight that last day holds no instant of the window, and
-/// charting its zero would look like a collapse in traffic.
-fn covered_days(s: &Summary) -> &[DayCount] {
-    let rows = &s.messages_over_time;
-    let to_is_midnight = analytics::parse_timestamp(&s.window.to)
-        .is_some_and(|to| to.time() == chrono::NaiveTime::MIN);
-    match rows.split_last() {
-        Some((_, rest)) if to_is_midnight && !rest.is_empty() => rest,
-        _ => rows,
-    }
-}
-
 fn kpi(label: &'static str, value: String) -> Kpi {
     Kpi { label, value }
 }
 
 fn row2(label: &str, value: String) -> Row2 {
     Row2 {
-        label: label.to_owned(),
+        label: clean_text(label),
         value,
     }
+}
+
+/// Untrusted optional text for a table cell: cleaned, or a dash when absent.
+fn shown(text: &Option<String>) -> String {
+    text.as_deref().map_or_else(|| "—".to_owned(), clean_text)
 }
 
 fn perf_row(label: &'static str, avg: Option<f64>, p: &Percentiles) -> PerfRow {
@@ -442,10 +451,6 @@ fn perf_row(label: &'static str, avg: Option<f64>, p: &Percentiles) -> PerfRow {
         p95: ms(p.p95),
         p99: ms(p.p99),
     }
-}
-
-fn ratio(n: u64, d: u64) -> f64 {
-    if d == 0 { 0.0 } else { n as f64 / d as f64 }
 }
 
 /// `12345` → `12,345`.
@@ -491,8 +496,9 @@ fn bucket_label(b: &HistogramBucket) -> String {
 
 /// The URL itself when it is an absolute `http(s)` URL, else nothing: no `javascript:` links.
 fn web_link(url: &str) -> Option<String> {
-    let lower = url.trim_start().to_ascii_lowercase();
-    (lower.starts_with("https://") || lower.starts_with("http://")).then(|| url.trim().to_owned())
+    let url = clean_text(url.trim());
+    let lower = url.to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url)
 }
 
 #[cfg(test)]
@@ -512,20 +518,21 @@ mod tests {
     }
 
     #[test]
-    fn a_last_day_the_window_does_not_reach_is_not_charted() {
-        let summary = |to: &str| {
-            let to = analytics::parse_timestamp(to).expect("time");
-            analytics::Metrics::new(analytics::Window::last_days(to, 2)).finish(to)
-        };
-        let midnight = summary("2026-11-26T00:00:00Z");
-        assert_eq!(midnight.messages_over_time.len(), 3);
-        let shown: Vec<&str> = covered_days(&midnight)
-            .iter()
-            .map(|d| d.date.as_str())
-            .collect();
-        assert_eq!(shown, ["2026-11-24", "2026-11-25"]);
-        let morning = summary("2026-11-26T06:00:00Z");
-        assert_eq!(covered_days(&morning).len(), 3);
+    fn long_lists_are_cut_with_the_rest_summed() {
+        let items = [("a", 5), ("b", 3), ("c", 2), ("d", 1)];
+        assert_eq!(
+            top_with_rest(items.into_iter(), 2, "rest"),
+            [
+                ("a".to_owned(), 5),
+                ("b".to_owned(), 3),
+                ("rest".to_owned(), 3)
+            ]
+        );
+        assert_eq!(
+            top_with_rest(items.into_iter(), 4, "rest").len(),
+            4,
+            "no empty rest"
+        );
     }
 
     #[test]

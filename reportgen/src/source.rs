@@ -1,12 +1,11 @@
 //! Where events come from: an export file, stdin, or the embedded demo. Every source streams
 //! into one [`Metrics`] accumulator; nothing holds the whole input.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 
 use analytics::{DailyAggregate, Event, Format, Metrics, ReadError, Sink, Skipped, Window};
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 use crate::cli::Input;
 use crate::synth::{self, SynthConfig};
@@ -14,44 +13,56 @@ use crate::synth::{self, SynthConfig};
 /// How many skipped records are named in the warning.
 const NAMED_SKIPS: usize = 5;
 
-/// What reading produced: the accumulated metrics and what was skipped.
+/// The longest span of days a report covers when its window comes from the data: a stray
+/// timestamp (a client clock in 1970) must not turn into a report of 20,000 days.
+pub const MAX_SPAN_DAYS: i64 = 3660;
+
+/// What reading produced: the accumulated metrics and what the reader noticed.
 #[derive(Debug)]
 pub struct Outcome {
     /// The accumulator, ready for [`Metrics::finish`].
     pub metrics: Metrics,
     /// Where the input came from, for messages.
     pub origin: String,
-    /// Skipped records by reason.
-    pub skipped: BTreeMap<&'static str, u64>,
     /// The first few skipped records.
     pub first_skips: Vec<Skipped>,
+    /// The export's `nextCursor`: set when the input is one page of several.
+    pub next_cursor: Option<String>,
 }
 
 impl Outcome {
-    /// A one-line warning about skipped records, if any were.
-    pub fn warning(&self) -> Option<String> {
-        let total: u64 = self.skipped.values().sum();
-        if total == 0 {
-            return None;
+    /// One-line warnings: skipped records, and an export that is only one page.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let skipped = self.metrics.skipped();
+        let total: u64 = skipped.values().sum();
+        if total > 0 {
+            let reasons: Vec<String> = skipped
+                .iter()
+                .map(|(reason, n)| format!("{reason}: {n}"))
+                .collect();
+            let lines: Vec<String> = self
+                .first_skips
+                .iter()
+                .map(|s| s.location.line.to_string())
+                .collect();
+            warnings.push(format!(
+                "{}: skipped {total} malformed record{} ({}); first at line {}; \
+                 use --strict to stop at the first",
+                self.origin,
+                if total == 1 { "" } else { "s" },
+                reasons.join(", "),
+                lines.join(", "),
+            ));
         }
-        let reasons: Vec<String> = self
-            .skipped
-            .iter()
-            .map(|(reason, n)| format!("{reason}: {n}"))
-            .collect();
-        let lines: Vec<String> = self
-            .first_skips
-            .iter()
-            .map(|s| s.location.line.to_string())
-            .collect();
-        Some(format!(
-            "{}: skipped {total} malformed record{} ({}); first at line {}; \
-             use --strict to stop at the first",
-            self.origin,
-            if total == 1 { "" } else { "s" },
-            reasons.join(", "),
-            lines.join(", "),
-        ))
+        if self.next_cursor.is_some() {
+            warnings.push(format!(
+                "{}: this export is one page of several (it names a next page): the report \
+                 covers only this page",
+                self.origin
+            ));
+        }
+        warnings
     }
 }
 
@@ -73,9 +84,7 @@ impl Sink for Feed {
         if self.strict {
             return Err(ReadError::Rejected(skipped));
         }
-        let reason = skipped.rejection.reason;
-        self.outcome.metrics.skip(reason);
-        *self.outcome.skipped.entry(reason.as_str()).or_default() += 1;
+        self.outcome.metrics.skip(skipped.rejection.reason);
         if self.outcome.first_skips.len() < NAMED_SKIPS {
             self.outcome.first_skips.push(skipped);
         }
@@ -84,7 +93,7 @@ impl Sink for Feed {
 }
 
 /// Reads `input` into a fresh accumulator for `window`. With `strict`, the first malformed
-/// record is an error naming its line.
+/// record, or an export that is only one page, is an error.
 pub fn collect(
     input: &Input,
     format: Option<Format>,
@@ -99,9 +108,9 @@ pub fn collect(
     let mut feed = Feed {
         outcome: Outcome {
             metrics: Metrics::new(window),
-            origin: origin.clone(),
-            skipped: BTreeMap::new(),
+            origin,
             first_skips: Vec::new(),
+            next_cursor: None,
         },
         strict,
     };
@@ -116,20 +125,36 @@ pub fn collect(
         Input::File(path) => {
             let file = File::open(path)
                 .with_context(|| format!("cannot read input file `{}`", path.display()))?;
-            read(file, format, &mut feed, &origin)?;
+            read(file, format, &mut feed)?;
         }
-        Input::Stdin => read(io::stdin().lock(), format, &mut feed, &origin)?,
+        Input::Stdin => read(io::stdin().lock(), format, &mut feed)?,
     }
-    Ok(feed.outcome)
+    let outcome = feed.outcome;
+    if strict && outcome.next_cursor.is_some() {
+        bail!(
+            "{}: the export is one page of several (it names a next page); \
+             a report of one page would be partial",
+            outcome.origin
+        );
+    }
+    if let (Window::All, Some((first, last))) = (window, outcome.metrics.span()) {
+        let days = (last - first).num_days();
+        if days > MAX_SPAN_DAYS {
+            bail!(
+                "{}: events span {days} days ({} to {}), more than {MAX_SPAN_DAYS}; \
+                 a timestamp is probably wrong. Pass --days N (with --now) to report on a window",
+                outcome.origin,
+                analytics::format_timestamp(&first),
+                analytics::format_timestamp(&last),
+            );
+        }
+    }
+    Ok(outcome)
 }
 
-fn read<R: io::Read>(
-    reader: R,
-    format: Option<Format>,
-    feed: &mut Feed,
-    origin: &str,
-) -> anyhow::Result<()> {
-    analytics::read_export(reader, format, feed)
-        .map(drop)
-        .with_context(|| format!("reading {origin}"))
+fn read<R: io::Read>(reader: R, format: Option<Format>, feed: &mut Feed) -> anyhow::Result<()> {
+    let info = analytics::read_export(reader, format, feed)
+        .with_context(|| format!("reading {}", feed.outcome.origin))?;
+    feed.outcome.next_cursor = info.next_cursor;
+    Ok(())
 }

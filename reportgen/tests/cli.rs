@@ -520,9 +520,10 @@ fn empty_input_gives_a_valid_report_that_says_so() {
     assert_eq!(s["performance"]["totalTimeMs"]["p95"], Value::Null);
     assert_eq!(s["performance"]["avgAiTimeMs"], Value::Null);
     assert!(html.contains("No events in this window"));
-    assert!(!html.contains("NaN"));
-    let raw = fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap();
-    assert!(!raw.contains("NaN") && !raw.contains("inf"));
+    assert!(
+        !html.contains("NaN") && !html.contains("inf"),
+        "no non-finite number shown"
+    );
 }
 
 #[test]
@@ -617,4 +618,181 @@ fn hostile_text_appears_only_escaped() {
     );
     // The javascript: page is shown as text, not as a link; the https page is a link.
     assert!(html.contains("<a href=\"https:&#x2F;&#x2F;ok.example&#x2F;page?x=&quot;&gt;&lt;svg&gt;\" rel=\"noopener noreferrer\">"));
+}
+
+#[test]
+fn strict_mode_names_the_line_in_csv_and_json_arrays_too() {
+    for (name, line, reason) in [
+        ("bad.csv", "line 3", "invalid_csv_row"),
+        ("bad-array.json", "line 3", "not_an_object"),
+    ] {
+        let out = out_dir(&format!("strict-{name}"));
+        let o = reportgen(&[
+            "--input",
+            fixture(name).to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--strict",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(name) && err.contains(line) && err.contains(reason),
+            "{err}"
+        );
+        assert!(!out.exists(), "nothing written for {name}");
+    }
+}
+
+#[test]
+fn a_directory_as_input_is_a_one_line_error() {
+    let out = out_dir("dir-input");
+    let dir = fixture("");
+    let o = reportgen(&[
+        "--input",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("fixtures"), "{err}");
+    assert!(err.contains("Is a directory"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert_eq!(
+        err.matches("Is a directory").count(),
+        1,
+        "cause said once: {err}"
+    );
+}
+
+#[test]
+fn ndjson_whose_first_line_is_malformed_skips_only_that_line() {
+    let out = out_dir("first-line");
+    let input = out_dir("first-line-input").with_extension("ndjson");
+    fs::write(
+        &input,
+        "{\"timestamp\":\"2026-11-01T10:00:00Z\",\"eventTy\n\
+         {\"timestamp\":\"2026-11-01T10:00:00Z\",\"eventType\":\"message_sent\"}\n",
+    )
+    .unwrap();
+    let o = reportgen(&[
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("first at line 1"), "{}", stderr(&o));
+    let s: Value =
+        serde_json::from_str(&fs::read_to_string(out.join("2026-11-01/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(s["conversationVolume"]["messages"], 1);
+}
+
+#[test]
+fn a_stray_timestamp_decades_away_is_refused_with_advice() {
+    let out = out_dir("span");
+    let input = out_dir("span-input").with_extension("ndjson");
+    fs::write(
+        &input,
+        "{\"timestamp\":\"1970-01-01T00:00:00Z\",\"eventType\":\"widget_loaded\"}\n\
+         {\"timestamp\":\"2026-11-01T10:00:00Z\",\"eventType\":\"message_sent\"}\n",
+    )
+    .unwrap();
+    let o = reportgen(&[
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("1970-01-01T00:00:00Z") && err.contains("--days"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // With a window the same file reports fine: the stray event is outside it.
+    let o = reportgen(&[
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--now",
+        NOW,
+        "--days",
+        "30",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn absurd_durations_are_skipped_not_summed_to_infinity() {
+    let out = out_dir("huge");
+    let input = out_dir("huge-input").with_extension("ndjson");
+    let line = "{\"timestamp\":\"2026-11-01T10:00:00Z\",\"eventType\":\"message_sent\",\"ragTimeMs\":1.7e308}\n";
+    fs::write(&input, line.repeat(2)).unwrap();
+    let o = reportgen(&[
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--now",
+        NOW,
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: Value =
+        serde_json::from_str(&fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(s["dataQuality"]["skippedByReason"]["invalid_field"], 2);
+    assert_eq!(s["performance"]["ragTimeMs"]["samples"], 0);
+}
+
+#[test]
+fn daily_aggregates_fill_expired_days_and_a_partial_export_is_flagged() {
+    let input = fixture("export-daily.json");
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "--input",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--days",
+            "30",
+        ];
+        args.extend_from_slice(extra);
+        reportgen(&args)
+    };
+    let out = out_dir("daily");
+    let o = run(&out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("one page of several"), "{}", stderr(&o));
+    let s: Value =
+        serde_json::from_str(&fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap())
+            .unwrap();
+    let days = s["messagesOverTime"].as_array().unwrap();
+    let day = |d: &str| days.iter().find(|r| r["date"] == d).unwrap().clone();
+    assert_eq!(day("2026-10-28")["source"], "daily");
+    assert_eq!(day("2026-10-28")["messages"], 40);
+    assert_eq!(
+        day("2026-11-25")["source"],
+        "events",
+        "raw events are complete"
+    );
+    assert_eq!(
+        s["conversationVolume"]["messages"], 1,
+        "aggregates feed only the series"
+    );
+    let html = fs::read_to_string(out.join("2026-11-26/index.html")).unwrap();
+    assert!(html.contains("come from the 90-day aggregates"));
+
+    let strict_out = out_dir("daily-strict");
+    let o = run(&strict_out, &["--strict"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("one page of several"), "{}", stderr(&o));
+    assert!(!strict_out.exists());
 }
