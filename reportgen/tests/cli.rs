@@ -65,11 +65,30 @@ fn report(input: &Path, out: &Path, extra: &[&str]) -> (Value, String) {
     let printed = stdout(&o).trim().to_owned();
     let expected = out.join("2026-11-26").join("index.html");
     assert_eq!(Path::new(&printed), expected, "prints the report path");
-    let summary = fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap();
     (
-        serde_json::from_str(&summary).unwrap(),
+        summary_at(out, "2026-11-26"),
         fs::read_to_string(expected).unwrap(),
     )
+}
+
+/// The `summary.json` of the snapshot `date` under `out`.
+fn summary_at(out: &Path, date: &str) -> Value {
+    let path = out.join(date).join("summary.json");
+    serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// `(label, count)` pairs of a summary table.
+fn pairs(rows: &Value, label: &str, count: &str) -> Vec<(String, u64)> {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r[label].as_str().unwrap().to_owned(),
+                r[count].as_u64().unwrap(),
+            )
+        })
+        .collect()
 }
 
 /// Compares with a golden file; `UPDATE_GOLDEN=1` rewrites it (review the diff!).
@@ -145,17 +164,7 @@ fn fixture_summary_matches_hand_computed_numbers() {
         "the event at `to` is outside"
     );
 
-    let topics: Vec<(String, u64)> = s["topicDistribution"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["topic"].as_str().unwrap().to_owned(),
-                t["count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let topics = pairs(&s["topicDistribution"], "topic", "count");
     assert_eq!(
         topics,
         [
@@ -234,17 +243,7 @@ fn fixture_summary_matches_hand_computed_numbers() {
     assert_eq!(pages[1]["pageUrl"], "https://example.dev/projects");
     assert_eq!(pages[1]["pageTitle"], "Projects");
     assert_eq!(pages[2]["pageUrl"], "https://example.dev/contact");
-    let sources: Vec<(String, u64)> = s["pagesAndSources"]["topSources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["source"].as_str().unwrap().to_owned(),
-                t["sessions"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let sources = pairs(&s["pagesAndSources"]["topSources"], "source", "sessions");
     // (direct): s3 (empty, unparseable and missing referrers) and s2's last message; s5's
     // only event has an unknown type and is ignored.
     assert_eq!(
@@ -309,9 +308,7 @@ fn stdin_is_read_with_a_dash() {
         .unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    let s: Value =
-        serde_json::from_str(&fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap())
-            .unwrap();
+    let s: Value = summary_at(&out, "2026-11-26");
     assert_eq!(s["conversationVolume"]["messages"], 9);
 }
 
@@ -352,9 +349,7 @@ fn demo_report_is_complete_and_self_contained() {
             "self-contained: found {forbidden}"
         );
     }
-    let s: Value =
-        serde_json::from_str(&fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap())
-            .unwrap();
+    let s: Value = summary_at(&out, "2026-11-26");
     assert_eq!(s["window"]["from"], "2026-10-27T00:00:00Z");
     assert_eq!(s["window"]["to"], "2026-11-26T00:00:00Z");
     assert_eq!(s["dataQuality"]["eventsInWindow"], 40_000);
@@ -452,9 +447,7 @@ fn malformed_records_are_skipped_counted_and_named() {
     let err = stderr(&o);
     assert!(err.contains("skipped 4 malformed records"), "{err}");
     assert!(err.contains("first at line 2, 4, 6, 7"), "{err}");
-    let s: Value =
-        serde_json::from_str(&fs::read_to_string(out.join("2026-11-01/summary.json")).unwrap())
-            .unwrap();
+    let s: Value = summary_at(&out, "2026-11-01");
     let q = &s["dataQuality"];
     assert_eq!(q["eventsRead"], 2);
     assert_eq!(q["skipped"], 4);
@@ -561,9 +554,7 @@ fn forced_format_overrides_detection() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).is_empty(), "--quiet: {}", stderr(&o));
     // Every CSV line is invalid JSON.
-    let s: Value =
-        serde_json::from_str(&fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap())
-            .unwrap();
+    let s: Value = summary_at(&out, "2026-11-26");
     assert_eq!(s["dataQuality"]["skippedByReason"]["invalid_json"], 21);
 }
 
@@ -684,9 +675,7 @@ fn ndjson_whose_first_line_is_malformed_skips_only_that_line() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("first at line 1"), "{}", stderr(&o));
-    let s: Value =
-        serde_json::from_str(&fs::read_to_string(out.join("2026-11-01/summary.json")).unwrap())
-            .unwrap();
+    let s: Value = summary_at(&out, "2026-11-01");
     assert_eq!(s["conversationVolume"]["messages"], 1);
 }
 
@@ -743,9 +732,7 @@ fn absurd_durations_are_skipped_not_summed_to_infinity() {
         "-q",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let s: Value =
-        serde_json::from_str(&fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap())
-            .unwrap();
+    let s: Value = summary_at(&out, "2026-11-26");
     assert_eq!(s["dataQuality"]["skippedByReason"]["invalid_field"], 2);
     assert_eq!(s["performance"]["ragTimeMs"]["samples"], 0);
 }
@@ -771,9 +758,7 @@ fn daily_aggregates_fill_expired_days_and_a_partial_export_is_flagged() {
     let o = run(&out, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("one page of several"), "{}", stderr(&o));
-    let s: Value =
-        serde_json::from_str(&fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap())
-            .unwrap();
+    let s: Value = summary_at(&out, "2026-11-26");
     let days = s["messagesOverTime"].as_array().unwrap();
     let day = |d: &str| days.iter().find(|r| r["date"] == d).unwrap().clone();
     assert_eq!(day("2026-10-28")["source"], "daily");
