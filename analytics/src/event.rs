@@ -53,6 +53,17 @@ impl EventType {
         }
     }
 
+    /// True for the types only the chat backend may send (`message_sent`, `rate_limited`):
+    /// ingestion accepts them only with the backend's token.
+    pub fn is_backend(&self) -> bool {
+        matches!(self, EventType::MessageSent | EventType::RateLimited)
+    }
+
+    /// True for the seven types of the spec.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, EventType::Other(_))
+    }
+
     /// The wire name, as in the spec.
     pub fn as_str(&self) -> &str {
         match self {

@@ -3,8 +3,13 @@
 
 use std::io::{self, Write};
 
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Serialize, Serializer};
+
+use crate::daily::DailyAggregate;
 use crate::event::{Event, FIELDS, format_timestamp};
 use crate::record::neutralise_csv;
+use crate::rollup::GapRecord;
 
 /// Writes one event as a line of NDJSON.
 pub fn write_ndjson_line<W: Write>(mut out: W, event: &Event) -> io::Result<()> {
@@ -63,5 +68,118 @@ impl<W: Write> CsvWriter<W> {
     /// Flushes and returns the inner writer.
     pub fn finish(self) -> io::Result<W> {
         self.csv.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+/// One page of the worker's JSON export (`?format=json`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope<'a> {
+    /// Always [`crate::SCHEMA_VERSION`].
+    pub schema_version: u64,
+    /// When the page was produced.
+    #[serde(serialize_with = "rfc3339")]
+    pub generated_at: DateTime<Utc>,
+    /// Start of the exported window.
+    #[serde(serialize_with = "rfc3339")]
+    pub from: DateTime<Utc>,
+    /// End of the exported window.
+    #[serde(serialize_with = "rfc3339")]
+    pub to: DateTime<Utc>,
+    /// The page's events, oldest first.
+    pub events: &'a [Event],
+    /// Daily aggregates of the window (first page only).
+    pub daily: &'a [DailyAggregate],
+    /// Knowledge-gap records (first page only).
+    pub gaps: &'a [GapRecord],
+    /// The cursor of the next page, `null` on the last.
+    pub next_cursor: Option<&'a str>,
+}
+
+fn rfc3339<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_timestamp(ts))
+}
+
+/// Where an export page resumes: a UTC day and, within it, KV's own list cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportCursor {
+    /// The day being listed.
+    pub day: NaiveDate,
+    /// KV's cursor within that day, `None` at the day's start.
+    pub kv_cursor: Option<String>,
+}
+
+impl ExportCursor {
+    /// `YYYY-MM-DD` or `YYYY-MM-DD~<kv cursor>`: opaque to clients, who pass it back as is.
+    pub fn encode(&self) -> String {
+        match &self.kv_cursor {
+            Some(kv) => format!("{}~{kv}", self.day.format("%Y-%m-%d")),
+            None => self.day.format("%Y-%m-%d").to_string(),
+        }
+    }
+
+    /// Reads a cursor made by [`ExportCursor::encode`].
+    pub fn decode(text: &str) -> Result<ExportCursor, String> {
+        let (day, kv) = match text.split_once('~') {
+            Some((day, kv)) => (day, Some(kv.to_owned()).filter(|k| !k.is_empty())),
+            None => (text, None),
+        };
+        let day = NaiveDate::parse_from_str(day, "%Y-%m-%d")
+            .map_err(|_| format!("cursor {text:?} is not one this export handed out"))?;
+        Ok(ExportCursor { day, kv_cursor: kv })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EventType, parse_timestamp, read_export};
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
+        for kv in [None, Some("AAAA~b==/c".to_owned())] {
+            let cursor = ExportCursor { day, kv_cursor: kv };
+            assert_eq!(ExportCursor::decode(&cursor.encode()), Ok(cursor));
+        }
+        assert!(ExportCursor::decode("yesterday").is_err());
+    }
+
+    #[test]
+    fn an_envelope_reads_back_through_the_export_reader() {
+        let ts = parse_timestamp("2026-11-25T10:00:00Z").expect("time");
+        let events = [Event::new(ts, EventType::CtaClicked)];
+        let daily = [DailyAggregate {
+            date: NaiveDate::from_ymd_opt(2026, 11, 24).expect("date"),
+            events_by_type: [("message_sent".to_owned(), 3)].into(),
+        }];
+        let envelope = Envelope {
+            schema_version: crate::SCHEMA_VERSION,
+            generated_at: ts,
+            from: ts,
+            to: ts,
+            events: &events,
+            daily: &daily,
+            gaps: &[],
+            next_cursor: Some("2026-11-25~x"),
+        };
+        let json = serde_json::to_string(&envelope).expect("json");
+        struct Keep(Vec<Event>, Vec<DailyAggregate>);
+        impl crate::Sink for Keep {
+            fn event(&mut self, e: Event) {
+                self.0.push(e);
+            }
+            fn daily(&mut self, d: DailyAggregate) {
+                self.1.push(d);
+            }
+            fn skipped(&mut self, s: crate::Skipped) -> Result<(), crate::ReadError> {
+                Err(crate::ReadError::Rejected(s))
+            }
+        }
+        let mut keep = Keep(Vec::new(), Vec::new());
+        let info = read_export(json.as_bytes(), None, &mut keep).expect("reads");
+        assert_eq!(keep.0, events);
+        assert_eq!(keep.1, daily);
+        assert_eq!(info.next_cursor.as_deref(), Some("2026-11-25~x"));
     }
 }

@@ -1,6 +1,7 @@
 //! The chatbot analytics model, shared by the Cloudflare Worker and `reportgen` so that the two
 //! can never disagree: the event schema, record validation, the export formats, and the seven
-//! metric categories computed in one streaming pass.
+//! metric categories computed in one streaming pass, plus what the worker needs to store them:
+//! ingestion validation and scrubbing, the KV key scheme, export pages and the daily rollup.
 //!
 //! Pure: no I/O beyond the `Read`/`Write` handed in, no clock (`now` is always a parameter),
 //! and it builds for `wasm32-unknown-unknown`.
@@ -27,14 +28,19 @@
 mod daily;
 mod event;
 mod export;
+mod ingest;
+mod keys;
 mod metrics;
 mod read;
 mod record;
+mod rollup;
 mod summary;
 
 pub use daily::DailyAggregate;
 pub use event::{Event, EventType, FIELDS, format_timestamp, parse_timestamp};
-pub use export::{CsvWriter, write_ndjson_line};
+pub use export::{CsvWriter, Envelope, ExportCursor, write_ndjson_line};
+pub use ingest::{IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, scrub_pii, strip_query};
+pub use keys::*;
 pub use metrics::{
     HISTOGRAM_BOUNDS_MS, Metrics, RECENT_ERRORS, SUMMARY_SCHEMA_VERSION, TOP_GAPS, TOP_PAGES,
     Window, nearest_rank, normalize_question, ratio, referrer_source,
@@ -43,4 +49,5 @@ pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skip
 pub use record::{
     MAX_DURATION_MS, Rejection, SkipReason, neutralise_csv, parse_json_event, unneutralise_csv,
 };
+pub use rollup::{DayRollup, GapDay, GapRecord, merge_gap, rollup_day};
 pub use summary::*;

@@ -99,10 +99,10 @@ const UNKNOWN_ERROR: &str = "(unknown)";
 /// Counts a string value, remembering when it was first seen, so "the most frequent, tie: the
 /// earliest" can be decided at the end without keeping events.
 #[derive(Debug, Default)]
-struct Phrasings(HashMap<String, (u64, DateTime<Utc>)>);
+pub(crate) struct Phrasings(HashMap<String, (u64, DateTime<Utc>)>);
 
 impl Phrasings {
-    fn add(&mut self, text: &str, ts: DateTime<Utc>) {
+    pub(crate) fn add(&mut self, text: &str, ts: DateTime<Utc>) {
         match self.0.get_mut(text) {
             Some((count, first)) => {
                 *count += 1;
@@ -115,7 +115,7 @@ impl Phrasings {
     }
 
     /// Most frequent, then earliest, then smallest text.
-    fn best(&self) -> Option<&str> {
+    pub(crate) fn best(&self) -> Option<&str> {
         self.0
             .iter()
             .min_by(|(a, (ca, fa)), (b, (cb, fb))| cb.cmp(ca).then(fa.cmp(fb)).then(a.cmp(b)))
@@ -293,7 +293,7 @@ impl Metrics {
         }
         // METRICS.md: an unknown type is counted under `eventsByType` and otherwise ignored
         // (no session, no source).
-        if matches!(event.event_type, EventType::Other(_)) {
+        if !event.event_type.is_known() {
             return;
         }
         let session = event.session_id.as_deref().filter(|s| !s.is_empty());

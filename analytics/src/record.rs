@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use chrono::{DateTime, Utc};
+
 use crate::event::{Event, EventType, parse_timestamp};
 
 /// Why a record was skipped. The `as_str` names are the keys of `dataQuality.skippedByReason`.
@@ -187,7 +189,21 @@ impl<'de> Deserialize<'de> for Scalar<'de> {
     }
 }
 
-impl Scalar<'_> {
+impl<'a> Scalar<'a> {
+    /// The scalar view of a parsed JSON value.
+    pub(crate) fn from_value(value: &'a serde_json::Value) -> Scalar<'a> {
+        match value {
+            serde_json::Value::Null => Scalar::Null,
+            serde_json::Value::Bool(b) => Scalar::Bool(*b),
+            serde_json::Value::Number(n) => n
+                .as_f64()
+                .map_or(Scalar::Container("a number"), Scalar::Number),
+            serde_json::Value::String(s) => Scalar::Str(Cow::Borrowed(s)),
+            serde_json::Value::Array(_) => Scalar::Container("an array"),
+            serde_json::Value::Object(_) => Scalar::Container("an object"),
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             Scalar::Null => "null",
@@ -266,9 +282,9 @@ impl RecordBuilder {
     }
 
     fn set_optional(&mut self, field: Field, value: Raw<'_>) -> Result<(), String> {
-        let event = self.event.get_or_insert_with(|| {
-            Event::new(chrono::DateTime::UNIX_EPOCH, EventType::MessageSent)
-        });
+        let event = self
+            .event
+            .get_or_insert_with(|| Event::new(DateTime::UNIX_EPOCH, EventType::MessageSent));
         let name = field.name();
         match field {
             Field::SessionId => event.session_id = text(name, value)?,
@@ -293,12 +309,32 @@ impl RecordBuilder {
         Ok(())
     }
 
+    /// The first field error, if any: for ingestion, where the server sets the time.
+    pub(crate) fn field_error(&self) -> Option<&Rejection> {
+        self.first_error.as_ref()
+    }
+
+    /// The `eventType` as given, if any.
+    pub(crate) fn event_type(&self) -> Option<&str> {
+        self.event_type.as_deref()
+    }
+
+    /// The optional fields collected so far, on an event at `timestamp` of `event_type`.
+    pub(crate) fn into_event(self, timestamp: DateTime<Utc>, event_type: EventType) -> Event {
+        let mut event = self
+            .event
+            .unwrap_or_else(|| Event::new(timestamp, event_type.clone()));
+        event.timestamp = timestamp;
+        event.event_type = event_type;
+        event
+    }
+
     /// Checks the required fields and returns the event or why it is rejected.
-    pub(crate) fn finish(self) -> Result<Event, Rejection> {
-        if let Some(rejection) = self.first_error {
+    pub(crate) fn finish(mut self) -> Result<Event, Rejection> {
+        if let Some(rejection) = self.first_error.take() {
             return Err(rejection);
         }
-        let Some(ts_text) = self.timestamp else {
+        let Some(ts_text) = self.timestamp.take() else {
             return Err(Rejection::new(
                 SkipReason::MissingTimestamp,
                 "no `timestamp` field",
@@ -310,7 +346,7 @@ impl RecordBuilder {
                 format!("`timestamp` {:?} is not RFC 3339", truncate(&ts_text, 60)),
             ));
         };
-        let event_type = match self.event_type {
+        let event_type = match self.event_type.as_deref() {
             Some(name) if !name.trim().is_empty() => EventType::parse(name.trim()),
             _ => {
                 return Err(Rejection::new(
@@ -319,12 +355,7 @@ impl RecordBuilder {
                 ));
             }
         };
-        let mut event = self
-            .event
-            .unwrap_or_else(|| Event::new(timestamp, event_type.clone()));
-        event.timestamp = timestamp;
-        event.event_type = event_type;
-        Ok(event)
+        Ok(self.into_event(timestamp, event_type))
     }
 }
 

@@ -1,0 +1,312 @@
+//! Validation and privacy for events arriving at the worker's `POST /analytics-event`: the
+//! server sets the time, strings are capped, URLs lose their query and fragment, and e-mail
+//! addresses and phone numbers in free text are replaced before anything is stored.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use regex_lite::Regex;
+
+use crate::event::{Event, EventType};
+use crate::record::{Field, RecordBuilder, Scalar};
+
+/// The largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+
+/// Page context sent as request headers (`X-Page-URL`, `X-Page-Title`, `X-Referrer`,
+/// `X-Session-ID`); each fills its field when the body does not set it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageContext<'a> {
+    /// `X-Page-URL`.
+    pub page_url: Option<&'a str>,
+    /// `X-Page-Title`.
+    pub page_title: Option<&'a str>,
+    /// `X-Referrer`.
+    pub referrer: Option<&'a str>,
+    /// `X-Session-ID`.
+    pub session_id: Option<&'a str>,
+}
+
+/// Why an event was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IngestError {
+    /// The body is over [`MAX_BODY_BYTES`].
+    #[error("the request body is {0} bytes; at most {MAX_BODY_BYTES} are accepted")]
+    TooLarge(usize),
+    /// The body is not a valid event; the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl IngestError {
+    /// The HTTP status for this error: 413 or 400.
+    pub fn status(&self) -> u16 {
+        match self {
+            IngestError::TooLarge(_) => 413,
+            IngestError::Invalid(_) => 400,
+        }
+    }
+}
+
+/// Longest stored length of each text field, in characters; longer values are cut.
+pub fn max_chars(field: &str) -> usize {
+    match field {
+        "sessionId" => 128,
+        "question" | "errorMessage" => 500,
+        "topic" | "errorType" => 100,
+        "pageTitle" => 300,
+        _ => 2048,
+    }
+}
+
+/// Parses and cleans one ingested event. `now` becomes its timestamp: a client's clock is not
+/// trusted, and a `timestamp` in the body is ignored.
+pub fn parse_ingest(
+    body: &[u8],
+    context: &PageContext<'_>,
+    now: DateTime<Utc>,
+) -> Result<Event, IngestError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(IngestError::TooLarge(body.len()));
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| IngestError::Invalid(format!("the body is not valid JSON: {e}")))?;
+    let serde_json::Value::Object(object) = value else {
+        return Err(IngestError::Invalid(
+            "the body must be a JSON object such as {\"eventType\":\"bubble_opened\"}".into(),
+        ));
+    };
+    let mut builder = RecordBuilder::default();
+    for (key, value) in &object {
+        match Field::from_name(key) {
+            Some(Field::Timestamp) | None => {}
+            Some(field) => builder.set_json(field, Scalar::from_value(value)),
+        }
+    }
+    if let Some(error) = builder.field_error() {
+        return Err(IngestError::Invalid(error.detail.clone()));
+    }
+    let event_type = match builder.event_type().map(str::trim) {
+        Some(name) if !name.is_empty() => EventType::parse(name),
+        _ => {
+            return Err(IngestError::Invalid(
+                "`eventType` is required (e.g. \"bubble_opened\")".into(),
+            ));
+        }
+    };
+    if !event_type.is_known() {
+        return Err(IngestError::Invalid(format!(
+            "`eventType` {:?} is not one of {}",
+            truncate_chars(event_type.as_str(), 40),
+            EventType::KNOWN.map(|t| t.as_str().to_owned()).join(", ")
+        )));
+    }
+    let mut event = builder.into_event(now, event_type);
+    fill(&mut event.page_url, context.page_url);
+    fill(&mut event.page_title, context.page_title);
+    fill(&mut event.referrer, context.referrer);
+    fill(&mut event.session_id, context.session_id);
+    clean(&mut event);
+    Ok(event)
+}
+
+fn fill(field: &mut Option<String>, header: Option<&str>) {
+    if field.is_none() {
+        *field = header
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned);
+    }
+}
+
+/// Applies the privacy rules and caps to every text field.
+fn clean(event: &mut Event) {
+    for (name, field) in [
+        ("pageUrl", &mut event.page_url),
+        ("referrer", &mut event.referrer),
+    ] {
+        if let Some(url) = field {
+            *url = truncate_chars(&strip_query(url), max_chars(name)).into_owned();
+        }
+    }
+    for (name, field) in [
+        ("question", &mut event.question),
+        ("errorMessage", &mut event.error_message),
+    ] {
+        if let Some(text) = field {
+            *text = truncate_chars(&scrub_pii(text), max_chars(name)).into_owned();
+        }
+    }
+    for (name, field) in [
+        ("sessionId", &mut event.session_id),
+        ("topic", &mut event.topic),
+        ("pageTitle", &mut event.page_title),
+        ("errorType", &mut event.error_type),
+    ] {
+        if let Some(text) = field {
+            *text = truncate_chars(text, max_chars(name)).into_owned();
+        }
+    }
+}
+
+/// Cuts `text` to at most `max` characters.
+pub fn truncate_chars(text: &str, max: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => Cow::Owned(text[..cut].to_owned()),
+        None => Cow::Borrowed(text),
+    }
+}
+
+/// A URL without its query string and fragment (they can carry e-mail addresses, tokens and
+/// campaign ids); text that is not a URL is returned up to its first `?` or `#`.
+pub fn strip_query(url: &str) -> String {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    url[..end].to_owned()
+}
+
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+        .expect("valid e-mail pattern")
+});
+
+/// A run of digits with the separators phone numbers are written with.
+static PHONE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\+?\(?\d[\d\s().\-]{5,}\d").expect("valid phone pattern"));
+
+/// Replaces e-mail addresses with `[email]` and phone numbers with `[phone]`. A phone number is
+/// a run of 9 to 15 digits (spaces, dots, dashes and brackets allowed between them),
+/// or 7 or more after a leading `+`: long enough to leave years, dates, prices and times alone.
+pub fn scrub_pii(text: &str) -> Cow<'_, str> {
+    let without_email = EMAIL.replace_all(text, "[email]");
+    let scrubbed = PHONE.replace_all(&without_email, |caps: &regex_lite::Captures<'_>| {
+        let candidate = &caps[0];
+        let digits = candidate.chars().filter(char::is_ascii_digit).count();
+        let international = candidate.starts_with('+');
+        if (9..=15).contains(&digits) || (international && digits >= 7) {
+            "[phone]".to_owned()
+        } else {
+            candidate.to_owned()
+        }
+    });
+    match (&without_email, scrubbed) {
+        (Cow::Borrowed(_), Cow::Borrowed(_)) => Cow::Borrowed(text),
+        (_, scrubbed) => Cow::Owned(scrubbed.into_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        crate::parse_timestamp("2026-11-26T06:00:00.123Z").expect("time")
+    }
+
+    fn ingest(body: &str) -> Result<Event, IngestError> {
+        parse_ingest(body.as_bytes(), &PageContext::default(), now())
+    }
+
+    #[test]
+    fn the_server_sets_the_time() {
+        let e = ingest(r#"{"eventType":"bubble_opened","timestamp":"1999-01-01T00:00:00Z"}"#)
+            .expect("valid");
+        assert_eq!(e.timestamp, now());
+        assert_eq!(e.event_type, EventType::BubbleOpened);
+    }
+
+    #[test]
+    fn bad_bodies_are_400_naming_the_problem() {
+        for (body, needle) in [
+            ("not json", "not valid JSON"),
+            ("[1]", "JSON object"),
+            ("{}", "`eventType` is required"),
+            (r#"{"eventType":"page_scrolled"}"#, "is not one of"),
+            (
+                r#"{"eventType":"message_sent","ragTimeMs":"fast"}"#,
+                "ragTimeMs",
+            ),
+            (r#"{"eventType":"message_sent","success":"yes"}"#, "success"),
+            (
+                r#"{"eventType":"cta_clicked","question":{"a":1}}"#,
+                "question",
+            ),
+        ] {
+            let err = ingest(body).expect_err(body);
+            assert_eq!(err.status(), 400, "{body}");
+            assert!(err.to_string().contains(needle), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_oversized_body_is_413() {
+        let body = format!(
+            r#"{{"eventType":"cta_clicked","question":"{}"}}"#,
+            "a".repeat(9000)
+        );
+        let err = ingest(&body).expect_err("too large");
+        assert_eq!(err.status(), 413);
+    }
+
+    #[test]
+    fn headers_fill_missing_page_context_but_do_not_override_the_body() {
+        let context = PageContext {
+            page_url: Some("https://site.dev/a?utm=x#top"),
+            page_title: Some("A"),
+            referrer: Some("https://www.google.com/search?q=me@x.com"),
+            session_id: Some("s-header"),
+        };
+        let e = parse_ingest(
+            br#"{"eventType":"widget_loaded","sessionId":"s-body"}"#,
+            &context,
+            now(),
+        )
+        .expect("valid");
+        assert_eq!(e.page_url.as_deref(), Some("https://site.dev/a"));
+        assert_eq!(e.page_title.as_deref(), Some("A"));
+        assert_eq!(e.referrer.as_deref(), Some("https://www.google.com/search"));
+        assert_eq!(e.session_id.as_deref(), Some("s-body"));
+    }
+
+    #[test]
+    fn emails_and_phone_numbers_are_scrubbed_from_free_text() {
+        let e = ingest(
+            r#"{"eventType":"message_sent","question":"Mail jane.doe+cv@example.co.uk or call +44 20 7946 0958 / (555) 123-4567","errorMessage":"user bob@corp.io not found"}"#,
+        )
+        .expect("valid");
+        assert_eq!(
+            e.question.as_deref(),
+            Some("Mail [email] or call [phone] / [phone]")
+        );
+        assert_eq!(e.error_message.as_deref(), Some("user [email] not found"));
+    }
+
+    #[test]
+    fn dates_years_prices_and_times_are_not_phone_numbers() {
+        for text in [
+            "Were you at RustConf 2026-09-10?",
+            "Salary 120000 per year",
+            "Meet at 14:30 on 26.11.2026",
+            "Version 1.2.3",
+        ] {
+            assert_eq!(scrub_pii(text), text);
+        }
+    }
+
+    #[test]
+    fn long_strings_are_capped() {
+        let long = "x".repeat(600);
+        let body =
+            format!(r#"{{"eventType":"message_sent","question":"{long}","topic":"{long}"}}"#);
+        let e = ingest(&body).expect("valid");
+        assert_eq!(e.question.as_deref().map(|q| q.chars().count()), Some(500));
+        assert_eq!(e.topic.as_deref().map(|t| t.chars().count()), Some(100));
+    }
+
+    #[test]
+    fn query_and_fragment_are_stripped() {
+        assert_eq!(strip_query("https://a.dev/p?x=1#y"), "https://a.dev/p");
+        assert_eq!(strip_query("https://a.dev/p#y?x"), "https://a.dev/p");
+        assert_eq!(strip_query("/relative"), "/relative");
+    }
+}

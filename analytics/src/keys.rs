@@ -1,0 +1,181 @@
+//! The KV key scheme and TTLs, and the compact copy of an event kept in its key's metadata so
+//! that one `list` call returns up to 1,000 events without a `get` each.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::event::Event;
+use crate::record::parse_json_event;
+
+const DAY_SECS: u64 = 86_400;
+/// Raw events live 30 days.
+pub const EVENT_TTL_SECS: u64 = 30 * DAY_SECS;
+/// Daily aggregates and gap records live 90 days.
+pub const AGGREGATE_TTL_SECS: u64 = 90 * DAY_SECS;
+/// A session's rate-limit counter lives an hour.
+pub const SESSION_TTL_SECS: u64 = 3_600;
+/// An IP hash's rate-limit counter lives a day.
+pub const IP_TTL_SECS: u64 = DAY_SECS;
+
+/// Prefix of raw event keys.
+pub const EVENT_PREFIX: &str = "event:";
+/// Prefix of daily aggregate keys.
+pub const DAILY_PREFIX: &str = "daily:";
+/// Prefix of knowledge-gap records.
+pub const GAP_PREFIX: &str = "gaps:";
+/// Largest metadata KV stores with a key, in bytes of JSON.
+pub const METADATA_LIMIT: usize = 1024;
+
+/// `event:{timestamp}:{random}`: the timestamp in fixed-width RFC 3339 with milliseconds, so
+/// that keys sort by time and a day's keys share the prefix [`event_day_prefix`].
+pub fn event_key(timestamp: &DateTime<Utc>, random: &str) -> String {
+    format!(
+        "{EVENT_PREFIX}{}:{random}",
+        timestamp.to_rfc3339_opts(SecondsFormat::Millis, true)
+    )
+}
+
+/// The prefix shared by every event key of one UTC day.
+pub fn event_day_prefix(day: NaiveDate) -> String {
+    format!("{EVENT_PREFIX}{}T", day.format("%Y-%m-%d"))
+}
+
+/// The time encoded in an event key.
+pub fn event_key_time(key: &str) -> Option<DateTime<Utc>> {
+    let rest = key.strip_prefix(EVENT_PREFIX)?;
+    // The timestamp is 24 characters: 2026-11-26T06:00:00.123Z.
+    crate::event::parse_timestamp(rest.get(..24)?)
+}
+
+/// `daily:{YYYY-MM-DD}`.
+pub fn daily_key(day: NaiveDate) -> String {
+    format!("{DAILY_PREFIX}{}", day.format("%Y-%m-%d"))
+}
+
+/// `gaps:{hash}`: the first 16 hex digits of the SHA-256 of the normalised question.
+pub fn gap_key(normalized: &str) -> String {
+    let digest = Sha256::digest(normalized.as_bytes());
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{GAP_PREFIX}{hex}")
+}
+
+/// Metadata for an event's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metadata {
+    /// The JSON to store, at most [`METADATA_LIMIT`] bytes.
+    pub json: String,
+    /// False when long text had to be cut to fit: the full event is in the value.
+    pub complete: bool,
+}
+
+/// The metadata for `event`: the whole event when it fits, else a copy whose longest text
+/// fields are cut until it does (marked `"truncated":true`).
+pub fn event_metadata(event: &Event) -> Metadata {
+    let full = event_json(event);
+    if full.len() <= METADATA_LIMIT {
+        return Metadata {
+            json: full,
+            complete: true,
+        };
+    }
+    let mut compact = event.clone();
+    let mut budget = 200;
+    loop {
+        for text in [
+            &mut compact.question,
+            &mut compact.error_message,
+            &mut compact.page_title,
+            &mut compact.page_url,
+            &mut compact.referrer,
+            &mut compact.topic,
+            &mut compact.error_type,
+            &mut compact.session_id,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let std::borrow::Cow::Owned(cut) = crate::ingest::truncate_chars(text, budget) {
+                *text = cut;
+            }
+        }
+        let mut json = event_json(&compact);
+        json.truncate(json.len() - 1);
+        json.push_str(",\"truncated\":true}");
+        if json.len() <= METADATA_LIMIT || budget == 0 {
+            return Metadata {
+                json,
+                complete: false,
+            };
+        }
+        budget /= 2;
+    }
+}
+
+/// Reads back the event stored in metadata. `None` when the metadata is not an event or was
+/// cut (then the value holds the event).
+pub fn event_from_metadata(json: &str) -> Option<Event> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    if value.get("truncated").and_then(serde_json::Value::as_bool) == Some(true) {
+        return None;
+    }
+    parse_json_event(json.as_bytes()).ok()
+}
+
+/// An event as stored: compact JSON.
+pub fn event_json(event: &Event) -> String {
+    serde_json::to_string(event).expect("an Event always serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventType;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        crate::parse_timestamp(text).expect("time")
+    }
+
+    #[test]
+    fn event_keys_sort_by_time_and_share_a_day_prefix() {
+        let a = event_key(&at("2026-11-26T06:00:00Z"), "aaaa");
+        let b = event_key(&at("2026-11-26T06:00:00.5Z"), "0000");
+        let c = event_key(&at("2026-11-26T10:00:00Z"), "0000");
+        assert_eq!(a, "event:2026-11-26T06:00:00.000Z:aaaa");
+        assert!(a < b && b < c);
+        let day = event_day_prefix(NaiveDate::from_ymd_opt(2026, 11, 26).expect("date"));
+        assert!(a.starts_with(&day) && c.starts_with(&day));
+        assert_eq!(event_key_time(&b), Some(at("2026-11-26T06:00:00.5Z")));
+        assert_eq!(event_key_time("event:garbage"), None);
+    }
+
+    #[test]
+    fn aggregate_keys() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 26).expect("date");
+        assert_eq!(daily_key(day), "daily:2026-11-26");
+        let key = gap_key("do you know rust");
+        assert_eq!(key.len(), "gaps:".len() + 16);
+        assert_eq!(key, gap_key("do you know rust"), "stable");
+        assert_ne!(key, gap_key("do you know go"));
+    }
+
+    #[test]
+    fn small_events_are_stored_whole_in_metadata() {
+        let mut e = Event::new(at("2026-11-26T06:00:00Z"), EventType::MessageSent);
+        e.question = Some("Do you know Rust?".into());
+        let m = event_metadata(&e);
+        assert!(m.complete);
+        assert_eq!(event_from_metadata(&m.json), Some(e));
+    }
+
+    #[test]
+    fn large_events_are_cut_to_fit_and_marked() {
+        let mut e = Event::new(at("2026-11-26T06:00:00Z"), EventType::MessageSent);
+        e.question = Some("é".repeat(500));
+        e.error_message = Some("x".repeat(500));
+        e.page_url = Some(format!("https://a.dev/{}", "p".repeat(2000)));
+        let m = event_metadata(&e);
+        assert!(!m.complete);
+        assert!(m.json.len() <= METADATA_LIMIT, "{}", m.json.len());
+        assert_eq!(event_from_metadata(&m.json), None, "the value must be read");
+    }
+}
