@@ -123,13 +123,22 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success: Option<bool>,
     /// Retrieval time in milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_ms"
+    )]
     pub rag_time_ms: Option<f64>,
     /// Model time in milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_ms"
+    )]
     pub ai_time_ms: Option<f64>,
     /// End-to-end time in milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_ms"
+    )]
     pub total_time_ms: Option<f64>,
     /// True when retrieval found nothing relevant: a knowledge gap.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -212,6 +221,15 @@ pub fn format_timestamp(ts: &DateTime<Utc>) -> String {
 
 fn serialize_timestamp<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_timestamp(ts))
+}
+
+/// Durations as the spec writes them: `12`, not `12.0`; fractions only when there are some.
+fn serialize_ms<S: Serializer>(ms: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => s.serialize_i64(*v as i64),
+        Some(v) => s.serialize_f64(*v),
+        None => s.serialize_none(),
+    }
 }
 
 /// Parses an RFC 3339 timestamp with or without fractional seconds, `Z` or an offset.

@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 use crate::daily::DailyAggregate;
 use crate::event::{Event, FIELDS, format_timestamp};
 use crate::record::neutralise_csv;
-use crate::rollup::GapRecord;
+use crate::rollup::GapSummary;
 
 /// Writes one event as a line of NDJSON.
 pub fn write_ndjson_line<W: Write>(mut out: W, event: &Event) -> io::Result<()> {
@@ -91,7 +91,7 @@ pub struct Envelope<'a> {
     /// Daily aggregates of the window (first page only).
     pub daily: &'a [DailyAggregate],
     /// Knowledge-gap records (first page only).
-    pub gaps: &'a [GapRecord],
+    pub gaps: &'a [GapSummary],
     /// The cursor of the next page, `null` on the last.
     pub next_cursor: Option<&'a str>,
 }

@@ -39,7 +39,9 @@ mod summary;
 pub use daily::DailyAggregate;
 pub use event::{Event, EventType, FIELDS, format_timestamp, parse_timestamp};
 pub use export::{CsvWriter, Envelope, ExportCursor, write_ndjson_line};
-pub use ingest::{IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, scrub_pii, strip_query};
+pub use ingest::{
+    IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, scrub_pii, strip_query, truncate_chars,
+};
 pub use keys::*;
 pub use metrics::{
     HISTOGRAM_BOUNDS_MS, Metrics, RECENT_ERRORS, SUMMARY_SCHEMA_VERSION, TOP_GAPS, TOP_PAGES,
@@ -49,5 +51,5 @@ pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skip
 pub use record::{
     MAX_DURATION_MS, Rejection, SkipReason, neutralise_csv, parse_json_event, unneutralise_csv,
 };
-pub use rollup::{DayRollup, GapDay, GapRecord, merge_gap, rollup_day};
+pub use rollup::{DayRollup, GapDay, GapRecord, GapSummary, merge_gap, rollup_day};
 pub use summary::*;

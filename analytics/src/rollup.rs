@@ -34,6 +34,35 @@ impl GapRecord {
     pub fn count(&self) -> u64 {
         self.days.values().sum()
     }
+
+    /// The record without its per-day counts, text cut to 200 characters: small enough for
+    /// KV metadata, so one list call reads up to 1,000 of them.
+    pub fn summary(&self) -> GapSummary {
+        let cut = |text: &str| crate::ingest::truncate_chars(text, 200).into_owned();
+        GapSummary {
+            normalized: cut(&self.normalized),
+            question: cut(&self.question),
+            count: self.count(),
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+        }
+    }
+}
+
+/// A knowledge gap over the aggregate retention, as the export's `gaps` array lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GapSummary {
+    /// The grouping key.
+    pub normalized: String,
+    /// A phrasing as asked.
+    pub question: String,
+    /// Times asked over the days kept.
+    pub count: u64,
+    /// First time asked.
+    pub first_seen: DateTime<Utc>,
+    /// Last time asked.
+    pub last_seen: DateTime<Utc>,
 }
 
 /// One gap's numbers for one day.

@@ -1,9 +1,30 @@
-//! The Cloudflare Worker (stub while the routes are written).
+//! The Cloudflare Worker of Chatbot Analytics: ingests widget and backend events into Workers
+//! KV (no IP address, no personal data, every key with a TTL), rolls them up daily, and serves
+//! the raw export, the `summary.json` and the dashboard behind Basic Auth.
+//!
+//! A thin layer over the `analytics` crate, which owns validation, scrubbing, the key scheme,
+//! the export formats and the metrics, so this worker and `reportgen` can never disagree. Here:
+//! routing, credentials, CORS, rate limits, and the KV adapter ([`store`]).
 
-use worker::{Context, Env, Request, Response, Result, event};
+pub mod auth;
+pub mod page;
+pub mod params;
+pub mod store;
+
+mod handlers;
+mod http;
+mod rollup;
+
+use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
 
 /// Entry point for HTTP requests.
 #[event(fetch)]
-pub async fn fetch(_req: Request, _env: Env, _ctx: Context) -> Result<Response> {
-    Response::ok("analytics worker")
+pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    Ok(handlers::route(req, &env).await)
+}
+
+/// Entry point of the cron trigger: the daily rollup.
+#[event(scheduled)]
+pub async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    rollup::run(&env).await;
 }

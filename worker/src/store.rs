@@ -1,0 +1,271 @@
+//! The KV adapter. Every operation is counted against the per-invocation budget Workers
+//! impose (1,000 KV operations, a `list` being one), so no request or scheduled run can fail
+//! half way by running over: callers stop early and hand back a cursor instead.
+
+use std::cell::Cell;
+
+use analytics::{
+    AGGREGATE_TTL_SECS, DAILY_PREFIX, DailyAggregate, EVENT_TTL_SECS, Event, ExportCursor,
+    GAP_PREFIX, GapRecord, GapSummary, event_day_prefix, event_from_metadata, event_json,
+    event_key, event_key_time, event_metadata, parse_json_event,
+};
+use chrono::{DateTime, Days, TimeDelta, Utc};
+use serde_json::Value;
+use worker::KvStore;
+
+/// KV operations one invocation may make.
+pub const OP_BUDGET: u32 = 1000;
+/// Keys one `list` call returns at most.
+const LIST_LIMIT: usize = 1000;
+
+/// Why the store could not do what was asked.
+#[derive(Debug)]
+pub enum StoreError {
+    /// KV failed; the message is for the log and the 503 body.
+    Kv(String),
+    /// The operation budget ran out before the work was done.
+    Budget(&'static str),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Kv(message) => write!(f, "the analytics store failed: {message}"),
+            StoreError::Budget(what) => write!(
+                f,
+                "{what} needs more than the {OP_BUDGET} storage operations one request may make"
+            ),
+        }
+    }
+}
+
+impl From<worker::KvError> for StoreError {
+    fn from(e: worker::KvError) -> Self {
+        StoreError::Kv(e.to_string())
+    }
+}
+
+type StoreResult<T> = Result<T, StoreError>;
+
+/// The analytics namespace, with an operation counter.
+pub struct Store {
+    kv: KvStore,
+    ops: Cell<u32>,
+}
+
+impl Store {
+    /// Wraps the namespace.
+    pub fn new(kv: KvStore) -> Store {
+        Store {
+            kv,
+            ops: Cell::new(0),
+        }
+    }
+
+    /// Operations made so far.
+    pub fn ops(&self) -> u32 {
+        self.ops.get()
+    }
+
+    /// Operations left in the budget.
+    pub fn remaining(&self) -> u32 {
+        OP_BUDGET.saturating_sub(self.ops.get())
+    }
+
+    fn charge(&self, what: &'static str) -> StoreResult<()> {
+        if self.remaining() == 0 {
+            return Err(StoreError::Budget(what));
+        }
+        self.ops.set(self.ops.get() + 1);
+        Ok(())
+    }
+
+    /// Stores one event (one write): `event:{ts}:{random}` with the event in the metadata.
+    pub async fn put_event(&self, event: &Event, random: &str) -> StoreResult<String> {
+        self.charge("storing an event")?;
+        let key = event_key(&event.timestamp, random);
+        let metadata = event_metadata(event);
+        let metadata: Value =
+            serde_json::from_str(&metadata.json).map_err(|e| StoreError::Kv(e.to_string()))?;
+        self.kv
+            .put(&key, event_json(event))?
+            .expiration_ttl(EVENT_TTL_SECS)
+            .metadata(metadata)?
+            .execute()
+            .await?;
+        Ok(key)
+    }
+
+    /// Streams the events with `from ≤ timestamp < to` to `sink`, oldest first, starting at
+    /// `start`, until `limit` events, the end, or the budget less `reserve` operations. Returns
+    /// where to resume, `None` when everything was read.
+    pub async fn read_events(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        start: Option<ExportCursor>,
+        limit: usize,
+        reserve: u32,
+        sink: &mut impl FnMut(Event),
+    ) -> StoreResult<Option<ExportCursor>> {
+        let last_day = (to - TimeDelta::nanoseconds(1)).date_naive();
+        let mut at = start.unwrap_or(ExportCursor {
+            day: from.date_naive(),
+            kv_cursor: None,
+        });
+        let mut read = 0;
+        while at.day <= last_day {
+            if read >= limit || self.remaining() <= reserve {
+                return Ok(Some(at));
+            }
+            self.charge("reading events")?;
+            let mut list = self
+                .kv
+                .list()
+                .prefix(event_day_prefix(at.day))
+                .limit(u64::try_from((limit - read).min(LIST_LIMIT)).unwrap_or(1000));
+            if let Some(cursor) = at.kv_cursor.take() {
+                list = list.cursor(cursor);
+            }
+            let page = list.execute().await?;
+            for key in page.keys {
+                let Some(ts) = event_key_time(&key.name) else {
+                    continue;
+                };
+                if ts < from || ts >= to {
+                    continue;
+                }
+                let stored = key
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| event_from_metadata(&m.to_string()));
+                let event = match stored {
+                    Some(event) => Some(event),
+                    None => self.event_value(&key.name).await?,
+                };
+                if let Some(event) = event {
+                    read += 1;
+                    sink(event);
+                }
+            }
+            match (page.list_complete, page.cursor) {
+                (false, Some(cursor)) if !cursor.is_empty() => at.kv_cursor = Some(cursor),
+                _ => match at.day.checked_add_days(Days::new(1)) {
+                    Some(next) => at.day = next,
+                    None => break,
+                },
+            }
+        }
+        Ok(None)
+    }
+
+    /// The full event stored as a key's value, for the rare event too large for metadata.
+    async fn event_value(&self, key: &str) -> StoreResult<Option<Event>> {
+        self.charge("reading a large event")?;
+        Ok(self
+            .kv
+            .get(key)
+            .text()
+            .await?
+            .and_then(|json| parse_json_event(json.as_bytes()).ok()))
+    }
+
+    /// Every daily aggregate (one list call: at most 90 keys), oldest first.
+    pub async fn daily_aggregates(&self) -> StoreResult<Vec<DailyAggregate>> {
+        self.list_metadata(DAILY_PREFIX).await
+    }
+
+    /// Every knowledge-gap summary (one list call per 1,000).
+    pub async fn gap_summaries(&self) -> StoreResult<Vec<GapSummary>> {
+        self.list_metadata(GAP_PREFIX).await
+    }
+
+    async fn list_metadata<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &str,
+    ) -> StoreResult<Vec<T>> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            self.charge("reading aggregates")?;
+            let mut list = self.kv.list().prefix(prefix.to_owned());
+            if let Some(c) = cursor.take() {
+                list = list.cursor(c);
+            }
+            let page = list.execute().await?;
+            items.extend(
+                page.keys
+                    .into_iter()
+                    .filter_map(|k| k.metadata)
+                    .filter_map(|m| serde_json::from_value(m).ok()),
+            );
+            match (page.list_complete, page.cursor) {
+                (false, Some(c)) if !c.is_empty() => cursor = Some(c),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Writes a daily aggregate (value and metadata), 90 days.
+    pub async fn put_daily(&self, key: &str, day: &DailyAggregate) -> StoreResult<()> {
+        let json = serde_json::to_value(day).map_err(|e| StoreError::Kv(e.to_string()))?;
+        self.put_aggregate(key, json.clone(), json).await
+    }
+
+    /// Reads a knowledge-gap record.
+    pub async fn gap(&self, key: &str) -> StoreResult<Option<GapRecord>> {
+        self.charge("reading a knowledge gap")?;
+        Ok(self
+            .kv
+            .get(key)
+            .text()
+            .await?
+            .and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    /// Writes a knowledge-gap record (value), with its summary as metadata, 90 days.
+    pub async fn put_gap(&self, key: &str, record: &GapRecord) -> StoreResult<()> {
+        let value = serde_json::to_value(record).map_err(|e| StoreError::Kv(e.to_string()))?;
+        let summary =
+            serde_json::to_value(record.summary()).map_err(|e| StoreError::Kv(e.to_string()))?;
+        self.put_aggregate(key, value, summary).await
+    }
+
+    async fn put_aggregate(&self, key: &str, value: Value, metadata: Value) -> StoreResult<()> {
+        self.charge("writing aggregates")?;
+        self.kv
+            .put(key, value.to_string())?
+            .expiration_ttl(AGGREGATE_TTL_SECS)
+            .metadata(metadata)?
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    /// Reads a value with its metadata.
+    pub async fn get_with_metadata(
+        &self,
+        key: &str,
+    ) -> StoreResult<(Option<String>, Option<Value>)> {
+        self.charge("reading")?;
+        Ok(self.kv.get(key).text_with_metadata::<Value>().await?)
+    }
+
+    /// Writes a value with metadata and a TTL.
+    pub async fn put_with_metadata(
+        &self,
+        key: &str,
+        value: String,
+        metadata: Value,
+        ttl_secs: u64,
+    ) -> StoreResult<()> {
+        self.charge("writing")?;
+        self.kv
+            .put(key, value)?
+            .expiration_ttl(ttl_secs)
+            .metadata(metadata)?
+            .execute()
+            .await?;
+        Ok(())
+    }
+}
