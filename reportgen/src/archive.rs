@@ -7,6 +7,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use analytics::Summary;
+
+use crate::render::{self, Snapshot};
 use anyhow::{Context, anyhow};
 
 /// The snapshot folder name for a summary: the UTC date of its window end.
@@ -33,6 +35,66 @@ pub fn write_snapshot(
         (&dir.join("summary.json"), summary_json.as_bytes()),
         (&index, html.as_bytes()),
     ])?;
+    Ok(index)
+}
+
+/// The snapshots under `out`: every `YYYY-MM-DD` folder with a readable `summary.json`,
+/// oldest first. Folders that are not snapshots are ignored; a snapshot whose summary cannot
+/// be read is an error naming it.
+pub fn snapshots(out: &Path) -> anyhow::Result<Vec<Snapshot>> {
+    let mut found = Vec::new();
+    let entries = match fs::read_dir(out) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+        Err(e) => return Err(e).with_context(|| format!("cannot list `{}`", out.display())),
+    };
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot list `{}`", out.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if chrono::NaiveDate::parse_from_str(&name, "%Y-%m-%d").is_err() {
+            continue;
+        }
+        let path = entry.path().join("summary.json");
+        if !path.exists() {
+            continue;
+        }
+        let text = fs::read_to_string(&path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let summary = serde_json::from_str(&text)
+            .with_context(|| format!("`{}` is not a reportgen summary", path.display()))?;
+        found.push(Snapshot {
+            date: name,
+            summary,
+        });
+    }
+    found.sort_by(|a, b| a.date.cmp(&b.date));
+    Ok(found)
+}
+
+/// Rebuilds the archive page `OUT/index.html` from the snapshots, and `OUT/latest/` as a copy
+/// of the newest; returns the page's path.
+pub fn rebuild(out: &Path) -> anyhow::Result<PathBuf> {
+    let all = snapshots(out)?;
+    let html = render::render_archive(&all)?;
+    fs::create_dir_all(out)
+        .with_context(|| format!("cannot create output folder `{}`", out.display()))?;
+    if let Some(newest) = all.last() {
+        let from = out.join(&newest.date);
+        let latest = out.join("latest");
+        fs::create_dir_all(&latest)
+            .with_context(|| format!("cannot create `{}`", latest.display()))?;
+        let read = |name: &str| {
+            fs::read(from.join(name))
+                .with_context(|| format!("cannot read `{}`", from.join(name).display()))
+        };
+        let (index, summary) = (read("index.html")?, read("summary.json")?);
+        write_all_atomic(&[
+            (&latest.join("summary.json"), &summary),
+            (&latest.join("index.html"), &index),
+        ])?;
+    }
+    let index = out.join("index.html");
+    write_atomic(&index, html.as_bytes())?;
     Ok(index)
 }
 
@@ -64,6 +126,99 @@ fn write_all_atomic(files: &[(&Path, &[u8])]) -> anyhow::Result<()> {
         }
     }
     result
+}
+
+/// A file written in full under a temporary name and renamed into place by
+/// [`PendingFile::commit`]; dropped uncommitted, it leaves nothing behind.
+pub struct PendingFile {
+    tmp: PathBuf,
+    target: PathBuf,
+    writer: Option<Sink>,
+    error: Option<std::io::Error>,
+}
+
+enum Sink {
+    Plain(std::io::BufWriter<fs::File>),
+    Gzip(flate2::write::GzEncoder<std::io::BufWriter<fs::File>>),
+}
+
+impl Sink {
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Sink::Plain(w) => w,
+            Sink::Gzip(w) => w,
+        }
+    }
+
+    /// Flushes everything (the gzip trailer included) down to the disk.
+    fn finish(self) -> std::io::Result<()> {
+        let buffered = match self {
+            Sink::Plain(w) => w,
+            Sink::Gzip(w) => w.finish()?,
+        };
+        buffered
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()
+    }
+}
+
+impl PendingFile {
+    /// Starts `target`; gzip-compressed when its name ends in `.gz`.
+    pub fn create(target: &Path) -> anyhow::Result<PendingFile> {
+        let tmp = temporary_name(target)?;
+        let file = fs::File::create(&tmp)
+            .with_context(|| format!("cannot write `{}`", target.display()))?;
+        let buffered = std::io::BufWriter::with_capacity(1 << 16, file);
+        let writer = if target.extension().is_some_and(|e| e == "gz") {
+            Sink::Gzip(flate2::write::GzEncoder::new(
+                buffered,
+                flate2::Compression::default(),
+            ))
+        } else {
+            Sink::Plain(buffered)
+        };
+        Ok(PendingFile {
+            tmp,
+            target: target.to_owned(),
+            writer: Some(writer),
+            error: None,
+        })
+    }
+
+    /// Appends one event as a line of NDJSON; the first error is kept for `commit`.
+    pub fn write_event(&mut self, event: &analytics::Event) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(writer) = self.writer.as_mut()
+            && let Err(e) = analytics::write_ndjson_line(writer.writer(), event)
+        {
+            self.error = Some(e);
+        }
+    }
+
+    /// Finishes the file and renames it into place.
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        let target = self.target.clone();
+        let context = || format!("cannot write `{}`", target.display());
+        if let Some(e) = self.error.take() {
+            return Err(e).with_context(context);
+        }
+        if let Some(writer) = self.writer.take() {
+            writer.finish().with_context(context)?;
+        }
+        fs::rename(&self.tmp, &self.target).with_context(context)
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        self.writer.take();
+        if self.tmp.exists() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 fn temporary_name(path: &Path) -> anyhow::Result<PathBuf> {

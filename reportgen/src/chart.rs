@@ -103,13 +103,19 @@ pub fn label(text: &str, max: usize) -> String {
     }
 }
 
+/// A y-axis tick: `12`, `0.5`, `2.25`, without trailing zeros.
+fn tick(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 /// One line of a line chart.
 #[derive(Debug, Clone, Copy)]
 pub struct Series<'a> {
     /// Legend text.
     pub name: &'a str,
     /// One value per x position.
-    pub values: &'a [u64],
+    pub values: &'a [f64],
 }
 
 /// A line chart over days: `x_labels` names each x position.
@@ -122,16 +128,15 @@ pub fn line_chart(
     let y_max = series
         .iter()
         .flat_map(|s| s.values.iter().copied())
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let y_top = y_max + y_max.div_ceil(10);
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max);
+    let y_top = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
     draw_svg((800, 320), caption, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(32)
             .y_label_area_size(48)
-            .build_cartesian_2d(0..n.saturating_sub(1).max(1), 0..y_top)?;
+            .build_cartesian_2d(0..n.saturating_sub(1).max(1), 0.0..y_top)?;
         chart
             .configure_mesh()
             .light_line_style(TRANSPARENT)
@@ -139,6 +144,7 @@ pub fn line_chart(
             .x_labels(8)
             .y_labels(6)
             .x_label_formatter(&|i| x_labels.get(*i).cloned().unwrap_or_default())
+            .y_label_formatter(&|v| tick(*v))
             .label_style((FONT, 13).into_font().color(&TEXT))
             .draw()?;
         for (i, s) in series.iter().enumerate() {
@@ -338,7 +344,7 @@ mod tests {
                 &["a".into(), "b".into()],
                 &[Series {
                     name: hostile,
-                    values: &[1, 2],
+                    values: &[1.0, 2.0],
                 }],
             )
             .expect("line"),
@@ -347,6 +353,14 @@ mod tests {
             assert!(!svg.contains("<svg onload"), "{svg}");
             assert!(svg.contains("&quot;&gt;&lt;svg onlo"), "{svg}");
         }
+    }
+
+    #[test]
+    fn ticks_drop_trailing_zeros() {
+        assert_eq!(tick(12.0), "12");
+        assert_eq!(tick(0.5), "0.5");
+        assert_eq!(tick(2.25), "2.25");
+        assert_eq!(tick(0.0), "0");
     }
 
     #[test]
@@ -372,7 +386,7 @@ mod tests {
             &["2026-11-01".into()],
             &[Series {
                 name: "m",
-                values: &[0],
+                values: &[0.0],
             }],
         )
         .expect("one day");

@@ -26,6 +26,16 @@ pub struct Cli {
 pub enum Command {
     /// Write the synthetic dataset as NDJSON to stdout (for tests and benchmarks).
     Generate(GenerateArgs),
+    /// Rebuild the archive page (OUT/index.html) and OUT/latest/ from the snapshots alone.
+    Archive(ArchiveArgs),
+}
+
+/// Options of `reportgen archive`.
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    /// The archive folder.
+    #[arg(long, value_name = "DIR", default_value = "output")]
+    pub out: PathBuf,
 }
 
 /// Options of `reportgen generate`.
@@ -62,8 +72,28 @@ impl GenerateArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Export file to read (`-` for stdin): JSON envelope, JSON array, NDJSON or CSV.
-    #[arg(long, short, value_name = "FILE", conflicts_with = "demo")]
+    #[arg(long, short, value_name = "FILE", conflicts_with_all = ["demo", "url"])]
     pub input: Option<PathBuf>,
+    /// The worker to fetch the export from (every page of /analytics/export).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "ANALYTICS_URL",
+        conflicts_with = "demo"
+    )]
+    pub url: Option<String>,
+    /// Environment variable holding the worker's password (never give it as an argument).
+    #[arg(long, value_name = "VAR", default_value = "ANALYTICS_PASSWORD")]
+    pub password_env: String,
+    /// With --url: upload the report to the worker, which then serves it at /analytics.
+    #[arg(long, requires = "url")]
+    pub publish: bool,
+    /// With --url: also keep the raw export as NDJSON in FILE (gzip when it ends in .gz).
+    #[arg(long, value_name = "FILE", requires = "url")]
+    pub save_export: Option<PathBuf>,
+    /// With --url: give up on a failing worker after this many seconds of retries.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub timeout: u64,
     /// Report on the embedded synthetic demo month (no server, no file needed).
     #[arg(long)]
     pub demo: bool,
@@ -102,6 +132,8 @@ pub enum Input {
     Stdin,
     /// The embedded synthetic month.
     Demo,
+    /// A running worker.
+    Url(String),
 }
 
 impl Input {
@@ -109,7 +141,7 @@ impl Input {
     pub fn default_title(&self) -> String {
         match self {
             Input::Demo => "Chatbot analytics — demo".to_owned(),
-            Input::File(_) | Input::Stdin => "Chatbot analytics".to_owned(),
+            Input::File(_) | Input::Stdin | Input::Url(_) => "Chatbot analytics".to_owned(),
         }
     }
 }
@@ -117,25 +149,30 @@ impl Input {
 impl ReportArgs {
     /// The input these options name.
     pub fn input(&self) -> anyhow::Result<Input> {
-        match (&self.input, self.demo) {
-            (Some(path), _) if path == Path::new("-") => Ok(Input::Stdin),
-            (Some(path), _) => Ok(Input::File(path.clone())),
-            (None, true) => Ok(Input::Demo),
-            (None, false) => bail!(
-                "nothing to report on: give --input FILE (or - for stdin), or --demo \
-                 (see reportgen --help)"
+        match (&self.input, &self.url, self.demo) {
+            (Some(path), _, _) if path == Path::new("-") => Ok(Input::Stdin),
+            (Some(path), _, _) => Ok(Input::File(path.clone())),
+            (None, Some(url), _) => Ok(Input::Url(url.clone())),
+            (None, None, true) => Ok(Input::Demo),
+            (None, None, false) => bail!(
+                "nothing to report on: give --url URL (or ANALYTICS_URL), --input FILE \
+                 (or - for stdin), or --demo (see reportgen --help)"
             ),
         }
     }
 
-    /// The window: the last `--days` days before `now`, or for the demo its fixed month;
-    /// otherwise every event.
+    /// Days asked of a worker when `--days` is not given.
+    pub const URL_DAYS: u32 = 30;
+
+    /// The window: the last `--days` days before `now` (30 for a worker), or for the demo its
+    /// fixed month; otherwise every event.
     pub fn window(&self, input: &Input, now: DateTime<Utc>) -> Window {
         match (self.days, input) {
             (Some(days), Input::Demo) => {
                 Window::last_days(self.now.unwrap_or(SynthConfig::demo().end), days)
             }
             (Some(days), _) => Window::last_days(now, days),
+            (None, Input::Url(_)) => Window::last_days(now, Self::URL_DAYS),
             (None, Input::Demo) => {
                 let demo = SynthConfig::demo();
                 Window::last_days(demo.end, demo.days)

@@ -9,6 +9,7 @@
 pub mod archive;
 pub mod chart;
 pub mod cli;
+pub mod fetch;
 pub mod render;
 pub mod source;
 pub mod synth;
@@ -19,12 +20,17 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{SubsecRound, Utc};
 
-use cli::{Cli, Command, GenerateArgs, ReportArgs};
+use cli::{Cli, Command, GenerateArgs, Input, ReportArgs};
 
 /// Runs one invocation. Errors are for the caller to print; they mean exit status 2.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Generate(args)) => generate(&args),
+        Some(Command::Archive(args)) => {
+            let index = archive::rebuild(&args.out)?;
+            println!("{}", index.display());
+            Ok(ExitCode::SUCCESS)
+        }
         None => report(&cli.report),
     }
 }
@@ -50,7 +56,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     // Whole seconds: a report's generation time needs no nanoseconds.
     let generated_at = args.now.unwrap_or_else(|| Utc::now().trunc_subsecs(0));
     let window = args.window(&input, generated_at);
-    let outcome = source::collect(&input, args.format, window, args.strict)?;
+    let outcome = source::collect(args, &input, window)?;
     if !args.quiet {
         for warning in outcome.warnings() {
             eprintln!("reportgen: warning: {warning}");
@@ -61,6 +67,19 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let html = render::render_report(&summary, &title, args.templates.as_deref())?;
     let json = serde_json::to_string_pretty(&summary).context("serialising summary.json")?;
     let snapshot = archive::write_snapshot(&args.out, &summary, &html, &json)?;
+    archive::rebuild(&args.out)?;
     println!("{}", snapshot.display());
+    if let (true, Input::Url(url)) = (args.publish, &input) {
+        let remote = source::remote(args, url)?;
+        fetch::publish(&remote, &html).with_context(|| {
+            format!(
+                "publishing the report to {url} failed; the local snapshot is kept at {}",
+                snapshot.display()
+            )
+        })?;
+        if !args.quiet {
+            eprintln!("reportgen: published to {url}/analytics");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

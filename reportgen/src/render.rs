@@ -13,6 +13,10 @@ use crate::chart::{self, Caption, Series, clean_text};
 
 const REPORT_HTML: &str = include_str!("../../templates/report.html");
 const REPORT_CSS: &str = include_str!("../../templates/report.css");
+const ARCHIVE_HTML: &str = include_str!("../../templates/archive.html");
+/// Gaps listed in the archive's "over time" table, and snapshots it shows as columns.
+const ARCHIVE_GAPS: usize = 10;
+const ARCHIVE_GAP_COLUMNS: usize = 8;
 
 /// Topics shown as slices; the rest are merged into one.
 const DOUGHNUT_SLICES: usize = 7;
@@ -54,6 +58,190 @@ pub fn render_report(
     let context = tera::Context::from_serialize(&view).context("preparing the report data")?;
     tera.render("report.html", &context)
         .map_err(|e| anyhow::anyhow!("rendering the report template: {}", tera_error(&e)))
+}
+
+/// One archived report, for the archive page.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Its folder name, `YYYY-MM-DD`.
+    pub date: String,
+    /// Its numbers.
+    pub summary: Summary,
+}
+
+/// Renders the archive page (`OUT/index.html`) for `snapshots`, oldest first.
+pub fn render_archive(snapshots: &[Snapshot]) -> anyhow::Result<String> {
+    let mut tera = Tera::default();
+    tera.add_raw_template("archive.html", ARCHIVE_HTML)
+        .context("parsing the archive template")?;
+    let view = ArchiveView::new(snapshots)?;
+    let context = tera::Context::from_serialize(&view).context("preparing the archive data")?;
+    tera.render("archive.html", &context)
+        .map_err(|e| anyhow::anyhow!("rendering the archive template: {}", tera_error(&e)))
+}
+
+#[derive(Debug, Serialize)]
+struct ArchiveView {
+    title: &'static str,
+    css: &'static str,
+    version: &'static str,
+    first_date: String,
+    last_date: String,
+    snapshots: Vec<SnapshotRow>,
+    daily_svg: String,
+    daily: Vec<Row2>,
+    sessions_svg: String,
+    quality_svg: String,
+    gap_dates: Vec<String>,
+    gaps: Vec<GapTrend>,
+}
+
+#[derive(Debug, Serialize)]
+struct SnapshotRow {
+    date: String,
+    href: String,
+    window: String,
+    messages: String,
+    sessions: String,
+    error_rate: String,
+    p95: String,
+}
+
+#[derive(Debug, Serialize)]
+struct GapTrend {
+    question: String,
+    counts: Vec<String>,
+}
+
+impl ArchiveView {
+    fn new(snapshots: &[Snapshot]) -> anyhow::Result<ArchiveView> {
+        // Each day's count comes from the newest snapshot that covers it.
+        let mut daily: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for snapshot in snapshots {
+            for day in &snapshot.summary.messages_over_time {
+                daily.insert(&day.date, day.messages);
+            }
+        }
+        let day_labels: Vec<String> = daily.keys().map(|d| d.to_string()).collect();
+        let day_values: Vec<f64> = daily.values().map(|&n| n as f64).collect();
+        let daily_svg = chart::line_chart(
+            Caption {
+                title: "Daily messages over every snapshot",
+                desc: &format!(
+                    "Messages per day over {} days of archived reports.",
+                    day_labels.len()
+                ),
+            },
+            &day_labels,
+            &[Series {
+                name: "Messages",
+                values: &day_values,
+            }],
+        )?;
+        let dates: Vec<String> = snapshots.iter().map(|s| s.date.clone()).collect();
+        let sessions: Vec<f64> = snapshots
+            .iter()
+            .map(|s| s.summary.conversation_volume.sessions as f64)
+            .collect();
+        let sessions_svg = chart::line_chart(
+            Caption {
+                title: "Sessions per snapshot",
+                desc: "Sessions in each archived report's window.",
+            },
+            &dates,
+            &[Series {
+                name: "Sessions",
+                values: &sessions,
+            }],
+        )?;
+        let error_pct: Vec<f64> = snapshots
+            .iter()
+            .map(|s| s.summary.errors.error_rate * 100.0)
+            .collect();
+        let p95_s: Vec<f64> = snapshots
+            .iter()
+            .map(|s| s.summary.performance.total_time_ms.p95.unwrap_or(0.0) / 1000.0)
+            .collect();
+        let quality_svg = chart::line_chart(
+            Caption {
+                title: "Error rate and P95 total time per snapshot",
+                desc: "Error rate in percent and P95 total response time in seconds of each archived report.",
+            },
+            &dates,
+            &[
+                Series {
+                    name: "Error rate (%)",
+                    values: &error_pct,
+                },
+                Series {
+                    name: "P95 total time (s)",
+                    values: &p95_s,
+                },
+            ],
+        )?;
+        let columns: Vec<&Snapshot> = snapshots
+            .iter()
+            .skip(snapshots.len().saturating_sub(ARCHIVE_GAP_COLUMNS))
+            .collect();
+        let mut totals: std::collections::HashMap<&str, (u64, &str)> =
+            std::collections::HashMap::new();
+        for snapshot in &columns {
+            for gap in &snapshot.summary.knowledge_gaps {
+                let entry = totals.entry(&gap.normalized).or_insert((0, &gap.question));
+                entry.0 += gap.count;
+            }
+        }
+        let mut top: Vec<(&str, u64, &str)> =
+            totals.into_iter().map(|(k, (n, q))| (k, n, q)).collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        top.truncate(ARCHIVE_GAPS);
+        let gaps = top
+            .iter()
+            .map(|(key, _, question)| GapTrend {
+                question: clean_text(question),
+                counts: columns
+                    .iter()
+                    .map(|s| {
+                        s.summary
+                            .knowledge_gaps
+                            .iter()
+                            .find(|g| g.normalized == *key)
+                            .map_or_else(|| "—".to_owned(), |g| int(g.count))
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(ArchiveView {
+            title: "Chatbot analytics",
+            css: REPORT_CSS,
+            version: env!("CARGO_PKG_VERSION"),
+            first_date: dates.first().cloned().unwrap_or_default(),
+            last_date: dates.last().cloned().unwrap_or_default(),
+            snapshots: snapshots
+                .iter()
+                .rev()
+                .map(|s| SnapshotRow {
+                    href: format!("{}/index.html", s.date),
+                    date: s.date.clone(),
+                    window: format!(
+                        "{} to {}",
+                        Time::new(&s.summary.window.from).text,
+                        Time::new(&s.summary.window.to).text
+                    ),
+                    messages: int(s.summary.conversation_volume.messages),
+                    sessions: int(s.summary.conversation_volume.sessions),
+                    error_rate: pct(s.summary.errors.error_rate),
+                    p95: ms(s.summary.performance.total_time_ms.p95),
+                })
+                .collect(),
+            daily_svg,
+            daily: daily.iter().map(|(d, n)| row2(d, int(*n))).collect(),
+            sessions_svg,
+            quality_svg,
+            gap_dates: columns.iter().map(|s| s.date.clone()).collect(),
+            gaps,
+        })
+    }
 }
 
 /// tera nests the useful message in its error sources.
@@ -221,8 +409,8 @@ impl ReportView {
             .iter()
             .map(|d| d.date.get(5..).unwrap_or(&d.date).to_owned())
             .collect();
-        let messages: Vec<u64> = days.iter().map(|d| d.messages).collect();
-        let opens: Vec<u64> = days.iter().map(|d| d.bubble_opens).collect();
+        let messages: Vec<f64> = days.iter().map(|d| d.messages as f64).collect();
+        let opens: Vec<f64> = days.iter().map(|d| d.bubble_opens as f64).collect();
         let over_time_svg = chart::line_chart(
             Caption {
                 title: "Messages and bubble opens per day",

@@ -7,7 +7,9 @@ use std::io;
 use analytics::{DailyAggregate, Event, Format, Metrics, ReadError, Sink, Skipped, Window};
 use anyhow::{Context, bail};
 
-use crate::cli::Input;
+use crate::archive::PendingFile;
+use crate::cli::{Input, ReportArgs};
+use crate::fetch::{self, Remote};
 use crate::synth::{self, SynthConfig};
 
 /// How many skipped records are named in the warning.
@@ -69,10 +71,15 @@ impl Outcome {
 struct Feed {
     outcome: Outcome,
     strict: bool,
+    /// `--save-export`: every event read is also written here.
+    copy: Option<PendingFile>,
 }
 
 impl Sink for Feed {
     fn event(&mut self, event: Event) {
+        if let Some(copy) = self.copy.as_mut() {
+            copy.write_event(&event);
+        }
         self.outcome.metrics.add(&event);
     }
 
@@ -92,18 +99,15 @@ impl Sink for Feed {
     }
 }
 
-/// Reads `input` into a fresh accumulator for `window`. With `strict`, the first malformed
-/// record, or an export that is only one page, is an error.
-pub fn collect(
-    input: &Input,
-    format: Option<Format>,
-    window: Window,
-    strict: bool,
-) -> anyhow::Result<Outcome> {
+/// Reads `input` into a fresh accumulator for `window`. With `--strict`, the first malformed
+/// record, or an export file that is only one page, is an error.
+pub fn collect(args: &ReportArgs, input: &Input, window: Window) -> anyhow::Result<Outcome> {
+    let (format, strict) = (args.format, args.strict);
     let origin = match input {
         Input::File(path) => format!("`{}`", path.display()),
         Input::Stdin => "stdin".to_owned(),
         Input::Demo => "demo".to_owned(),
+        Input::Url(url) => url.clone(),
     };
     let mut feed = Feed {
         outcome: Outcome {
@@ -113,6 +117,7 @@ pub fn collect(
             next_cursor: None,
         },
         strict,
+        copy: None,
     };
     match input {
         Input::Demo => {
@@ -128,6 +133,19 @@ pub fn collect(
             read(file, format, &mut feed)?;
         }
         Input::Stdin => read(io::stdin().lock(), format, &mut feed)?,
+        Input::Url(url) => {
+            let remote = remote(args, url)?;
+            feed.copy = args
+                .save_export
+                .as_deref()
+                .map(PendingFile::create)
+                .transpose()?;
+            let days = args.days.unwrap_or(ReportArgs::URL_DAYS);
+            fetch::fetch_export(&remote, days, args.quiet, &mut feed)?;
+            if let Some(copy) = feed.copy.take() {
+                copy.commit()?;
+            }
+        }
     }
     let outcome = feed.outcome;
     if strict && outcome.next_cursor.is_some() {
@@ -150,6 +168,22 @@ pub fn collect(
         }
     }
     Ok(outcome)
+}
+
+/// The worker named by `url`, with the password from the environment variable
+/// `--password-env` names (never from an argument, which other users can see).
+pub fn remote(args: &ReportArgs, url: &str) -> anyhow::Result<Remote> {
+    let password = std::env::var(&args.password_env)
+        .ok()
+        .filter(|p| !p.is_empty());
+    let Some(password) = password else {
+        bail!(
+            "set the worker's dashboard password in the environment variable {} \
+             (or name another with --password-env)",
+            args.password_env
+        );
+    };
+    Remote::new(url, password, std::time::Duration::from_secs(args.timeout))
 }
 
 fn read<R: io::Read>(reader: R, format: Option<Format>, feed: &mut Feed) -> anyhow::Result<()> {

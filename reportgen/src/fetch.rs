@@ -1,0 +1,340 @@
+//! Fetching the export from a running worker: every page of `GET /analytics/export` with Basic
+//! Auth, retried on 429 (honouring `Retry-After`), 5xx and timeouts within a bounded time, and
+//! failures explained in one line that says what to check. Also `PUT /analytics/report`.
+
+use std::io::IsTerminal;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use analytics::{Format, ReadError, Sink};
+use anyhow::{Context, anyhow, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+
+/// Events asked for per page: one KV list call on the worker.
+const PAGE_EVENTS: usize = 1000;
+/// The longest single request, connection included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The first pause before a retry; each next one doubles, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
+
+/// Where and how to talk to the worker.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    /// The worker's origin, e.g. `https://analytics.example.workers.dev`.
+    pub base: reqwest::Url,
+    /// The Basic Auth password (user `admin`).
+    pub password: String,
+    /// How long all retries of one step may take before giving up.
+    pub give_up_after: Duration,
+}
+
+impl Remote {
+    /// Parses the worker URL given on the command line: any path on it is ignored.
+    pub fn new(url: &str, password: String, give_up_after: Duration) -> anyhow::Result<Remote> {
+        let mut base = reqwest::Url::parse(url.trim()).with_context(|| {
+            format!("{url:?} is not a URL such as https://analytics.example.workers.dev")
+        })?;
+        if !matches!(base.scheme(), "http" | "https") {
+            bail!("{url:?} is not an http(s) URL");
+        }
+        base.set_path("/");
+        base.set_query(None);
+        base.set_fragment(None);
+        Ok(Remote {
+            base,
+            password,
+            give_up_after,
+        })
+    }
+
+    /// The per-request timeout: 30 s, or less when all retries must end sooner.
+    fn request_timeout(&self) -> Duration {
+        REQUEST_TIMEOUT.min(self.give_up_after)
+    }
+
+    fn client(&self) -> anyhow::Result<Client> {
+        Client::builder()
+            .timeout(self.request_timeout())
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("reportgen/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("setting up the HTTP client")
+    }
+
+    fn endpoint(&self, path: &str) -> reqwest::Url {
+        let mut url = self.base.clone();
+        url.set_path(path);
+        url
+    }
+}
+
+/// What fetching produced besides the events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// Pages read.
+    pub pages: u64,
+    /// Records read (valid or not).
+    pub records: u64,
+}
+
+/// Reads every page of the export for the last `days` days into `sink`.
+pub fn fetch_export<S: Sink>(
+    remote: &Remote,
+    days: u32,
+    quiet: bool,
+    sink: &mut S,
+) -> anyhow::Result<Fetched> {
+    let client = remote.client()?;
+    let progress = Progress::new(quiet);
+    let mut fetched = Fetched::default();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = remote.endpoint("/analytics/export");
+        url.query_pairs_mut()
+            .append_pair("format", "json")
+            .append_pair("days", &days.to_string())
+            .append_pair("limit", &PAGE_EVENTS.to_string());
+        if let Some(c) = &cursor {
+            url.query_pairs_mut().append_pair("cursor", c);
+        }
+        let body = send_with_retry(remote, || {
+            client
+                .get(url.clone())
+                .basic_auth("admin", Some(&remote.password))
+        })?;
+        let page = fetched.pages + 1;
+        let info = analytics::read_export(&body[..], Some(Format::Json), sink)
+            .map_err(|e| not_an_export(remote, page, e))?;
+        drop(body);
+        fetched.pages = page;
+        fetched.records += info.records;
+        progress.page(fetched.pages, fetched.records);
+        match info.next_cursor {
+            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
+            Some(_) => bail!(
+                "{}: the export handed back the same cursor twice; stopping rather than looping",
+                remote.base
+            ),
+            None => break,
+        }
+    }
+    progress.finish(&fetched);
+    Ok(fetched)
+}
+
+/// Uploads the report so `GET /analytics` serves it.
+pub fn publish(remote: &Remote, html: &str) -> anyhow::Result<()> {
+    let client = remote.client()?;
+    let url = remote.endpoint("/analytics/report");
+    send_with_retry(remote, || {
+        client
+            .put(url.clone())
+            .basic_auth("admin", Some(&remote.password))
+            .header(CONTENT_TYPE, "text/html; charset=utf-8")
+            .body(html.to_owned())
+    })
+    .map(drop)
+}
+
+fn not_an_export(remote: &Remote, page: u64, e: ReadError) -> anyhow::Error {
+    match e {
+        ReadError::Syntax { .. } => anyhow!(
+            "{}: page {page} of the export is not JSON ({e}): is this the chatbot analytics \
+             worker's URL?",
+            remote.base
+        ),
+        other => anyhow!(
+            "{}: page {page} is not a chatbot analytics export: {other}",
+            remote.base
+        ),
+    }
+}
+
+/// Sends a request, retrying 429, 5xx, timeouts and connection failures with backoff until
+/// `remote.give_up_after`; returns the body of a 2xx answer.
+fn send_with_retry(
+    remote: &Remote,
+    request: impl Fn() -> RequestBuilder,
+) -> anyhow::Result<Vec<u8>> {
+    let start = Instant::now();
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let failure = match request().send() {
+            Ok(response) if response.status().is_success() => match response.bytes() {
+                Ok(bytes) => return Ok(bytes.to_vec()),
+                Err(e) => Failure::Retry(format!("the response broke off: {e}"), None),
+            },
+            Ok(response) => classify(remote, response),
+            Err(e) => Failure::from_transport(remote, &e),
+        };
+        let (reason, wait) = match failure {
+            Failure::Fatal(error) => return Err(error),
+            Failure::Retry(reason, retry_after) => (reason, retry_after.unwrap_or(backoff)),
+        };
+        let elapsed = start.elapsed();
+        if elapsed + wait > remote.give_up_after {
+            bail!(
+                "{}: giving up after {attempt} attempt{} in {:.0} s: {reason}",
+                remote.base,
+                if attempt == 1 { "" } else { "s" },
+                elapsed.as_secs_f64()
+            );
+        }
+        sleep(wait);
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+enum Failure {
+    /// Retrying cannot help.
+    Fatal(anyhow::Error),
+    /// Worth another try, after the server's `Retry-After` if it gave one.
+    Retry(String, Option<Duration>),
+}
+
+impl Failure {
+    fn from_transport(remote: &Remote, e: &reqwest::Error) -> Failure {
+        let host = remote.base.host_str().unwrap_or("the worker");
+        let detail = error_chain(e);
+        if e.is_timeout() {
+            return Failure::Retry(
+                format!(
+                    "no answer from {host} within {} s",
+                    REQUEST_TIMEOUT.as_secs()
+                ),
+                None,
+            );
+        }
+        let lower = detail.to_lowercase();
+        if lower.contains("dns")
+            || lower.contains("failed to lookup")
+            || lower.contains("name or service")
+        {
+            return Failure::Fatal(anyhow!(
+                "{}: cannot resolve {host} ({detail}): check the URL",
+                remote.base
+            ));
+        }
+        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+            return Failure::Fatal(anyhow!(
+                "{}: TLS failed with {host} ({detail}): check the URL's scheme and certificate",
+                remote.base
+            ));
+        }
+        if e.is_connect() {
+            return Failure::Retry(
+                format!(
+                    "cannot connect to {host} ({detail}): check the URL and that the worker is running"
+                ),
+                None,
+            );
+        }
+        Failure::Retry(detail, None)
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let part = inner.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = inner.source();
+    }
+    text
+}
+
+/// The worker's one-line error message from a JSON error body, if there is one.
+fn worker_message(body: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    value
+        .get("error")?
+        .as_str()
+        .map(|m| analytics::truncate_chars(m, 300).into_owned())
+}
+
+fn classify(remote: &Remote, response: Response) -> Failure {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = response.text().unwrap_or_default();
+    let said = worker_message(&body);
+    let url = &remote.base;
+    match status {
+        StatusCode::UNAUTHORIZED => Failure::Fatal(anyhow!(
+            "{url}: the worker refused the password (401): check ANALYTICS_PASSWORD \
+             (or the variable named by --password-env)"
+        )),
+        StatusCode::NOT_FOUND => Failure::Fatal(anyhow!(
+            "{url}: no analytics export here (404): is this the chatbot analytics worker's URL?"
+        )),
+        StatusCode::TOO_MANY_REQUESTS => Failure::Retry("rate limited (429)".into(), retry_after),
+        s if s.is_server_error() => {
+            let message = said.unwrap_or_else(|| format!("HTTP {s}"));
+            if message.contains("is not set") {
+                Failure::Fatal(anyhow!("{url}: {message}"))
+            } else {
+                Failure::Retry(format!("the worker failed: {message}"), retry_after)
+            }
+        }
+        s => Failure::Fatal(anyhow!(
+            "{url}: unexpected answer {s}: {}",
+            said.unwrap_or_else(|| analytics::truncate_chars(body.trim(), 200).into_owned())
+        )),
+    }
+}
+
+/// Progress on stderr: a bar on a terminal, a line per page otherwise, nothing with `--quiet`.
+struct Progress {
+    bar: Option<ProgressBar>,
+    lines: bool,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Progress {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (!quiet && terminal).then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} fetching export: {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Progress {
+            bar,
+            lines: !quiet && !terminal,
+        }
+    }
+
+    fn page(&self, pages: u64, records: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("{pages} pages, {records} events"));
+        } else if self.lines {
+            eprintln!("reportgen: fetched page {pages} ({records} events so far)");
+        }
+    }
+
+    fn finish(&self, fetched: &Fetched) {
+        if let Some(bar) = &self.bar {
+            bar.finish_with_message(format!(
+                "{} pages, {} events",
+                fetched.pages, fetched.records
+            ));
+        }
+    }
+}

@@ -1,0 +1,422 @@
+//! `reportgen --url` against a local HTTP server that misbehaves on purpose: retries on 5xx,
+//! 429 and broken bodies, clear errors for a wrong password, a non-export URL and a hang, and
+//! never a partial report. (Against the real worker: worker/test/reportgen.test.mjs.)
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const NOW: &str = "2026-11-26T06:00:00Z";
+
+/// What the server does with one request.
+#[derive(Clone)]
+enum Reply {
+    /// A complete response.
+    Full(u16, Vec<(&'static str, String)>, String),
+    /// Headers promising more body than is sent, then the connection closes.
+    Truncated(String),
+    /// Reads the request and never answers (until the client gives up).
+    Hang,
+}
+
+fn json(status: u16, body: &str) -> Reply {
+    Reply::Full(
+        status,
+        vec![("Content-Type", "application/json".into())],
+        body.to_owned(),
+    )
+}
+
+/// A server answering requests with `replies` in order (the last one repeats). Returns its
+/// URL and the request lines it saw.
+fn serve(replies: Vec<Reply>) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    thread::spawn(move || {
+        for (i, stream) in listener.incoming().enumerate() {
+            let Ok(stream) = stream else { break };
+            let reply = replies[i.min(replies.len() - 1)].clone();
+            let log = Arc::clone(&log);
+            thread::spawn(move || answer(stream, reply, &log));
+        }
+    });
+    (url, seen)
+}
+
+fn answer(stream: TcpStream, reply: Reply, log: &Mutex<Vec<String>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).unwrap();
+    let mut auth = String::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("authorization:") {
+            auth = line.trim().to_owned();
+        }
+        if let Some(n) = lower.strip_prefix("content-length:") {
+            length = n.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    log.lock()
+        .unwrap()
+        .push(format!("{} {auth}", request_line.trim()));
+    let mut stream = stream;
+    match reply {
+        Reply::Full(status, headers, body) => {
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (name, value) in headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            let _ = stream.write_all(format!("{head}\r\n{body}").as_bytes());
+        }
+        Reply::Truncated(body) => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len() * 2
+            );
+            let _ = stream.write_all(format!("{head}{body}").as_bytes());
+        }
+        Reply::Hang => thread::sleep(Duration::from_secs(30)),
+    }
+}
+
+fn envelope(events: &[&str], next: Option<&str>) -> String {
+    let next = next.map_or("null".to_owned(), |c| format!("\"{c}\""));
+    format!(
+        r#"{{"schemaVersion":1,"generatedAt":"{NOW}","from":"2026-10-27T06:00:00Z","to":"{NOW}","events":[{}],"daily":[],"gaps":[],"nextCursor":{next}}}"#,
+        events.join(",")
+    )
+}
+
+fn event(ts: &str, kind: &str) -> String {
+    format!(r#"{{"timestamp":"{ts}","eventType":"{kind}","sessionId":"s-{ts}"}}"#)
+}
+
+fn out_dir(test: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fetch-{test}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn run(url: &str, out: &Path, extra: &[&str], password: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reportgen"));
+    cmd.args([
+        "--url",
+        url,
+        "--out",
+        out.to_str().unwrap(),
+        "--now",
+        NOW,
+        "--days",
+        "30",
+    ])
+    .args(extra)
+    .env_remove("ANALYTICS_URL")
+    .env_remove("ANALYTICS_PASSWORD");
+    if let Some(p) = password {
+        cmd.env("ANALYTICS_PASSWORD", p);
+    }
+    cmd.output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn messages(out: &Path) -> u64 {
+    let text = std::fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["conversationVolume"]["messages"].as_u64().unwrap()
+}
+
+#[test]
+fn every_page_is_followed_with_basic_auth() {
+    let (url, seen) = serve(vec![
+        json(
+            200,
+            &envelope(
+                &[&event("2026-11-01T10:00:00Z", "message_sent")],
+                Some("p2"),
+            ),
+        ),
+        json(
+            200,
+            &envelope(
+                &[&event("2026-11-02T10:00:00Z", "message_sent")],
+                Some("p3"),
+            ),
+        ),
+        json(
+            200,
+            &envelope(&[&event("2026-11-03T10:00:00Z", "message_sent")], None),
+        ),
+    ]);
+    let out = out_dir("pages");
+    let o = run(&url, &out, &["-q"], Some("s3cret"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(messages(&out), 3);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    assert!(
+        seen[0].starts_with("GET /analytics/export?format=json&days=30&limit=1000 "),
+        "{}",
+        seen[0]
+    );
+    assert!(seen[1].contains("&cursor=p2 "), "{}", seen[1]);
+    assert!(seen[2].contains("&cursor=p3 "), "{}", seen[2]);
+    // admin:s3cret
+    assert!(
+        seen.iter().all(|r| r.ends_with("Basic YWRtaW46czNjcmV0")),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn server_errors_and_broken_bodies_are_retried() {
+    let page = envelope(&[&event("2026-11-01T10:00:00Z", "message_sent")], None);
+    let (url, seen) = serve(vec![
+        json(500, r#"{"error":"boom","status":500}"#),
+        Reply::Truncated(page.clone()),
+        json(
+            503,
+            r#"{"error":"the analytics store failed","status":503}"#,
+        ),
+        json(200, &page),
+    ]);
+    let out = out_dir("retry");
+    let o = run(&url, &out, &["-q"], Some("pw"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(seen.lock().unwrap().len(), 4);
+    assert_eq!(messages(&out), 1, "counted once despite the retries");
+}
+
+#[test]
+fn too_many_requests_waits_for_retry_after() {
+    let page = envelope(&[&event("2026-11-01T10:00:00Z", "message_sent")], None);
+    let (url, _) = serve(vec![
+        Reply::Full(429, vec![("Retry-After", "1".into())], "slow down".into()),
+        json(200, &page),
+    ]);
+    let out = out_dir("429");
+    let started = Instant::now();
+    let o = run(&url, &out, &["-q"], Some("pw"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited for Retry-After"
+    );
+}
+
+#[test]
+fn a_wrong_password_is_one_clear_line_and_no_report() {
+    let (url, seen) = serve(vec![json(
+        401,
+        r#"{"error":"authentication required","status":401}"#,
+    )]);
+    let out = out_dir("401");
+    let o = run(&url, &out, &[], Some("wrong"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("401") && err.contains("ANALYTICS_PASSWORD"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "not retried");
+    assert!(!out.exists());
+}
+
+#[test]
+fn the_password_comes_only_from_the_environment() {
+    let out = out_dir("nopw");
+    let o = run("http://127.0.0.1:9", &out, &[], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("ANALYTICS_PASSWORD"), "{}", stderr(&o));
+    let o = run(
+        "http://127.0.0.1:9",
+        &out,
+        &["--password-env", "MY_PW"],
+        None,
+    );
+    assert!(stderr(&o).contains("MY_PW"), "{}", stderr(&o));
+    // There is no option that takes the password itself.
+    let o = run("http://127.0.0.1:9", &out, &["--password", "x"], Some("pw"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--password"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_url_that_is_not_a_worker_export_says_so() {
+    for (reply, needle) in [
+        (
+            Reply::Full(
+                200,
+                vec![("Content-Type", "text/html".into())],
+                "<html>Login</html>".into(),
+            ),
+            "not JSON",
+        ),
+        (
+            json(200, r#"{"schemaVersion":2,"events":[]}"#),
+            "schemaVersion 2",
+        ),
+        (
+            json(
+                404,
+                r#"{"error":"no such route: /analytics/export","status":404}"#,
+            ),
+            "404",
+        ),
+    ] {
+        let (url, _) = serve(vec![reply]);
+        let out = out_dir("notexport");
+        let o = run(&url, &out, &[], Some("pw"));
+        assert_eq!(o.status.code(), Some(2), "{needle}");
+        assert!(stderr(&o).contains(needle), "{needle}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn a_hanging_worker_is_given_up_on_within_the_timeout() {
+    let (url, _) = serve(vec![Reply::Hang]);
+    let out = out_dir("hang");
+    let started = Instant::now();
+    let o = run(&url, &out, &["--timeout", "2"], Some("pw"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("giving up") && err.contains("no answer"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_failure_on_a_later_page_leaves_the_previous_snapshot_untouched() {
+    let out = out_dir("keep");
+    let first = envelope(&[&event("2026-11-01T10:00:00Z", "message_sent")], None);
+    let (url, _) = serve(vec![json(200, &first)]);
+    assert!(run(&url, &out, &["-q"], Some("pw")).status.success());
+    let before = std::fs::read(out.join("2026-11-26/index.html")).unwrap();
+    let index_before = std::fs::read(out.join("index.html")).unwrap();
+    let (url, _) = serve(vec![
+        json(
+            200,
+            &envelope(
+                &[&event("2026-11-01T10:00:00Z", "message_sent")],
+                Some("p2"),
+            ),
+        ),
+        json(401, r#"{"error":"authentication required","status":401}"#),
+    ]);
+    let o = run(&url, &out, &["-q"], Some("pw"));
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read(out.join("2026-11-26/index.html")).unwrap(),
+        before
+    );
+    assert_eq!(std::fs::read(out.join("index.html")).unwrap(), index_before);
+}
+
+#[test]
+fn publish_uploads_the_report_and_a_failed_publish_keeps_the_snapshot() {
+    let page = envelope(&[&event("2026-11-01T10:00:00Z", "message_sent")], None);
+    let (url, seen) = serve(vec![json(200, &page), json(201, r#"{"published":true}"#)]);
+    let out = out_dir("publish");
+    let o = run(&url, &out, &["--publish", "-q"], Some("pw"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(seen.lock().unwrap()[1].starts_with("PUT /analytics/report "));
+
+    let (url, _) = serve(vec![
+        json(200, &page),
+        json(413, r#"{"error":"the report is too large","status":413}"#),
+    ]);
+    let out = out_dir("publish-fail");
+    let o = run(&url, &out, &["--publish", "-q"], Some("pw"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("publishing") && err.contains("too large") && err.contains("kept at"),
+        "{err}"
+    );
+    assert!(
+        out.join("2026-11-26/index.html").exists(),
+        "the snapshot stays"
+    );
+}
+
+#[test]
+fn the_raw_export_can_be_kept_as_gzip_ndjson() {
+    let page = envelope(
+        &[
+            &event("2026-11-01T10:00:00Z", "message_sent"),
+            &event("2026-11-02T10:00:00Z", "bubble_opened"),
+        ],
+        None,
+    );
+    let (url, _) = serve(vec![json(200, &page)]);
+    let out = out_dir("save");
+    std::fs::create_dir_all(&out).unwrap();
+    let saved = out.join("export.ndjson.gz");
+    let o = run(
+        &url,
+        &out,
+        &["-q", "--save-export", saved.to_str().unwrap()],
+        Some("pw"),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&saved).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(text.lines().count(), 2);
+    // The saved export reports the same numbers as the fetch did.
+    let again = out_dir("save-again");
+    let o = Command::new(env!("CARGO_BIN_EXE_reportgen"))
+        .args([
+            "--input",
+            "-",
+            "--out",
+            again.to_str().unwrap(),
+            "--now",
+            NOW,
+            "--days",
+            "30",
+            "-q",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(text.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(o.status.success());
+    let a = std::fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap();
+    let b = std::fs::read_to_string(again.join("2026-11-26/summary.json")).unwrap();
+    assert_eq!(a, b);
+}
