@@ -100,9 +100,12 @@ fn rfc3339<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_timestamp(ts))
 }
 
-/// Where an export page resumes: a UTC day and, within it, KV's own list cursor.
+/// Where an export page resumes: the window end the first page fixed (so every page covers
+/// the same window), a UTC day and, within it, KV's own list cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportCursor {
+    /// The exclusive end of the export's window, fixed by its first page.
+    pub window_end: DateTime<Utc>,
     /// The day being listed.
     pub day: NaiveDate,
     /// KV's cursor within that day, `None` at the day's start.
@@ -110,23 +113,38 @@ pub struct ExportCursor {
 }
 
 impl ExportCursor {
-    /// `YYYY-MM-DD` or `YYYY-MM-DD~<kv cursor>`: opaque to clients, who pass it back as is.
+    /// `YYYY-MM-DD~<window end, epoch ms>[~<kv cursor>]`: opaque to clients, who pass it back.
     pub fn encode(&self) -> String {
+        let head = format!(
+            "{}~{}",
+            self.day.format("%Y-%m-%d"),
+            self.window_end.timestamp_millis()
+        );
         match &self.kv_cursor {
-            Some(kv) => format!("{}~{kv}", self.day.format("%Y-%m-%d")),
-            None => self.day.format("%Y-%m-%d").to_string(),
+            Some(kv) => format!("{head}~{kv}"),
+            None => head,
         }
     }
 
     /// Reads a cursor made by [`ExportCursor::encode`].
     pub fn decode(text: &str) -> Result<ExportCursor, String> {
-        let (day, kv) = match text.split_once('~') {
-            Some((day, kv)) => (day, Some(kv.to_owned()).filter(|k| !k.is_empty())),
-            None => (text, None),
-        };
-        let day = NaiveDate::parse_from_str(day, "%Y-%m-%d")
-            .map_err(|_| format!("cursor {text:?} is not one this export handed out"))?;
-        Ok(ExportCursor { day, kv_cursor: kv })
+        let bad = || format!("cursor {text:?} is not one this export handed out");
+        let mut parts = text.splitn(3, '~');
+        let day = parts
+            .next()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .ok_or_else(bad)?;
+        let window_end = parts
+            .next()
+            .and_then(|ms| ms.parse::<i64>().ok())
+            .and_then(DateTime::from_timestamp_millis)
+            .ok_or_else(bad)?;
+        let kv_cursor = parts.next().filter(|k| !k.is_empty()).map(str::to_owned);
+        Ok(ExportCursor {
+            window_end,
+            day,
+            kv_cursor,
+        })
     }
 }
 
@@ -138,11 +156,18 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
         let day = NaiveDate::from_ymd_opt(2026, 11, 25).expect("date");
+        let window_end = parse_timestamp("2026-11-26T06:00:00.123Z").expect("time");
         for kv in [None, Some("AAAA~b==/c".to_owned())] {
-            let cursor = ExportCursor { day, kv_cursor: kv };
+            let cursor = ExportCursor {
+                window_end,
+                day,
+                kv_cursor: kv,
+            };
             assert_eq!(ExportCursor::decode(&cursor.encode()), Ok(cursor));
         }
-        assert!(ExportCursor::decode("yesterday").is_err());
+        for bad in ["yesterday", "2026-11-25", "2026-11-25~soon", "2026-13-01~0"] {
+            assert!(ExportCursor::decode(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

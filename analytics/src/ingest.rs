@@ -133,6 +133,7 @@ fn clean(event: &mut Event) {
     for (name, field) in [
         ("question", &mut event.question),
         ("errorMessage", &mut event.error_message),
+        ("pageTitle", &mut event.page_title),
     ] {
         if let Some(text) = field {
             *text = truncate_chars(&scrub_pii(text), max_chars(name)).into_owned();
@@ -141,7 +142,6 @@ fn clean(event: &mut Event) {
     for (name, field) in [
         ("sessionId", &mut event.session_id),
         ("topic", &mut event.topic),
-        ("pageTitle", &mut event.page_title),
         ("errorType", &mut event.error_type),
     ] {
         if let Some(text) = field {
@@ -158,11 +158,21 @@ pub fn truncate_chars(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
-/// A URL without its query string and fragment (they can carry e-mail addresses, tokens and
-/// campaign ids); text that is not a URL is returned up to its first `?` or `#`.
+/// A URL without its query string, fragment and credentials (they can carry e-mail addresses,
+/// tokens and campaign ids), with any e-mail address or phone number in the path scrubbed;
+/// text that is not a URL is cut at its first `?` or `#` and scrubbed.
 pub fn strip_query(url: &str) -> String {
+    if let Ok(mut parsed) = url::Url::parse(url.trim())
+        && parsed.has_host()
+    {
+        parsed.set_query(None);
+        parsed.set_fragment(None);
+        let _ = parsed.set_username("");
+        let _ = parsed.set_password(None);
+        return scrub_pii(parsed.as_str()).into_owned();
+    }
     let end = url.find(['?', '#']).unwrap_or(url.len());
-    url[..end].to_owned()
+    scrub_pii(&url[..end]).into_owned()
 }
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
@@ -175,15 +185,16 @@ static PHONE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\+?\(?\d[\d\s().\-]{5,}\d").expect("valid phone pattern"));
 
 /// Replaces e-mail addresses with `[email]` and phone numbers with `[phone]`. A phone number is
-/// a run of 9 to 15 digits (spaces, dots, dashes and brackets allowed between them),
-/// or 7 or more after a leading `+`: long enough to leave years, dates, prices and times alone.
+/// a run of 9 or more digits (spaces, dots, dashes and brackets allowed between them; two
+/// numbers side by side are one run and scrubbed together), or 7 or more after a leading `+`:
+/// long enough to leave years, dates, prices and times alone. Card numbers go too.
 pub fn scrub_pii(text: &str) -> Cow<'_, str> {
     let without_email = EMAIL.replace_all(text, "[email]");
     let scrubbed = PHONE.replace_all(&without_email, |caps: &regex_lite::Captures<'_>| {
         let candidate = &caps[0];
         let digits = candidate.chars().filter(char::is_ascii_digit).count();
         let international = candidate.starts_with('+');
-        if (9..=15).contains(&digits) || (international && digits >= 7) {
+        if digits >= 9 || (international && digits >= 7) {
             "[phone]".to_owned()
         } else {
             candidate.to_owned()
@@ -282,6 +293,30 @@ mod tests {
     }
 
     #[test]
+    fn numbers_side_by_side_are_scrubbed_too() {
+        for text in [
+            "call (555) 123-4567 (555) 987-6543",
+            "Tel 06 1234 5678 06 8765 4321",
+            "0612345678 0687654321",
+            "card 4111 1111 1111 1111",
+        ] {
+            let scrubbed = scrub_pii(text);
+            assert!(
+                !scrubbed.chars().any(|c| c.is_ascii_digit()),
+                "{text} → {scrubbed}"
+            );
+        }
+    }
+
+    #[test]
+    fn urls_lose_credentials_and_pii_in_the_path() {
+        assert_eq!(
+            strip_query("https://user:pw@site.dev/u/jane@example.com/x?y=1"),
+            "https://site.dev/u/[email]/x"
+        );
+    }
+
+    #[test]
     fn dates_years_prices_and_times_are_not_phone_numbers() {
         for text in [
             "Were you at RustConf 2026-09-10?",
@@ -307,6 +342,7 @@ mod tests {
     fn query_and_fragment_are_stripped() {
         assert_eq!(strip_query("https://a.dev/p?x=1#y"), "https://a.dev/p");
         assert_eq!(strip_query("https://a.dev/p#y?x"), "https://a.dev/p");
+        assert_eq!(strip_query("https://a.dev"), "https://a.dev/");
         assert_eq!(strip_query("/relative"), "/relative");
     }
 }

@@ -12,10 +12,6 @@ const DAY_SECS: u64 = 86_400;
 pub const EVENT_TTL_SECS: u64 = 30 * DAY_SECS;
 /// Daily aggregates and gap records live 90 days.
 pub const AGGREGATE_TTL_SECS: u64 = 90 * DAY_SECS;
-/// A session's rate-limit counter lives an hour.
-pub const SESSION_TTL_SECS: u64 = 3_600;
-/// An IP hash's rate-limit counter lives a day.
-pub const IP_TTL_SECS: u64 = DAY_SECS;
 
 /// Prefix of raw event keys.
 pub const EVENT_PREFIX: &str = "event:";
@@ -52,11 +48,28 @@ pub fn daily_key(day: NaiveDate) -> String {
     format!("{DAILY_PREFIX}{}", day.format("%Y-%m-%d"))
 }
 
-/// `gaps:{hash}`: the first 16 hex digits of the SHA-256 of the normalised question.
+/// `gaps:{hash}` of a normalised question.
 pub fn gap_key(normalized: &str) -> String {
-    let digest = Sha256::digest(normalized.as_bytes());
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{GAP_PREFIX}{hex}")
+    format!("{GAP_PREFIX}{}", short_hash(normalized.as_bytes()))
+}
+
+/// `ip:{hash}`: the rate-limit key of a client IP, salted so the address cannot be recovered
+/// from it. The address itself is never stored anywhere.
+pub fn ip_key(salt: &str, ip: &str) -> String {
+    format!("ip:{}", short_hash(format!("{salt}\u{0}{ip}").as_bytes()))
+}
+
+/// `session:{id}`: the rate-limit key of a session.
+pub fn session_key(session_id: &str) -> String {
+    format!("session:{session_id}")
+}
+
+/// The first 16 hex digits of the SHA-256 of `bytes`.
+fn short_hash(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Metadata for an event's key.
@@ -64,50 +77,27 @@ pub fn gap_key(normalized: &str) -> String {
 pub struct Metadata {
     /// The JSON to store, at most [`METADATA_LIMIT`] bytes.
     pub json: String,
-    /// False when long text had to be cut to fit: the full event is in the value.
+    /// False when the event did not fit: the metadata is only a marker, read the value.
     pub complete: bool,
 }
 
-/// The metadata for `event`: the whole event when it fits, else a copy whose longest text
-/// fields are cut until it does (marked `"truncated":true`).
+/// The marker stored when an event is too large for metadata.
+const TRUNCATED: &str = "{\"truncated\":true}";
+
+/// The metadata for `event`: the whole event when it fits in [`METADATA_LIMIT`] bytes (nearly
+/// always: text fields are capped on ingestion), else a marker telling readers to get the value.
 pub fn event_metadata(event: &Event) -> Metadata {
     let full = event_json(event);
     if full.len() <= METADATA_LIMIT {
-        return Metadata {
+        Metadata {
             json: full,
             complete: true,
-        };
-    }
-    let mut compact = event.clone();
-    let mut budget = 200;
-    loop {
-        for text in [
-            &mut compact.question,
-            &mut compact.error_message,
-            &mut compact.page_title,
-            &mut compact.page_url,
-            &mut compact.referrer,
-            &mut compact.topic,
-            &mut compact.error_type,
-            &mut compact.session_id,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if let std::borrow::Cow::Owned(cut) = crate::ingest::truncate_chars(text, budget) {
-                *text = cut;
-            }
         }
-        let mut json = event_json(&compact);
-        json.truncate(json.len() - 1);
-        json.push_str(",\"truncated\":true}");
-        if json.len() <= METADATA_LIMIT || budget == 0 {
-            return Metadata {
-                json,
-                complete: false,
-            };
+    } else {
+        Metadata {
+            json: TRUNCATED.to_owned(),
+            complete: false,
         }
-        budget /= 2;
     }
 }
 
@@ -168,7 +158,15 @@ mod tests {
     }
 
     #[test]
-    fn large_events_are_cut_to_fit_and_marked() {
+    fn ip_keys_are_salted_hashes() {
+        let key = ip_key("salt", "203.0.113.7");
+        assert!(key.starts_with("ip:") && !key.contains("203.0.113.7"));
+        assert_ne!(key, ip_key("other salt", "203.0.113.7"));
+        assert_eq!(key, ip_key("salt", "203.0.113.7"));
+    }
+
+    #[test]
+    fn large_events_are_marked_for_a_value_read() {
         let mut e = Event::new(at("2026-11-26T06:00:00Z"), EventType::MessageSent);
         e.question = Some("é".repeat(500));
         e.error_message = Some("x".repeat(500));

@@ -21,7 +21,7 @@ pub struct GapRecord {
     pub normalized: String,
     /// A phrasing as asked (the most frequent on the day the record was created).
     pub question: String,
-    /// First time asked.
+    /// First time ever asked (kept when that day leaves the retained counts).
     pub first_seen: DateTime<Utc>,
     /// Last time asked.
     pub last_seen: DateTime<Utc>,
@@ -35,16 +35,24 @@ impl GapRecord {
         self.days.values().sum()
     }
 
-    /// The record without its per-day counts, text cut to 200 characters: small enough for
-    /// KV metadata, so one list call reads up to 1,000 of them.
+    /// The record without its per-day counts, its text cut until the JSON fits in KV metadata
+    /// ([`crate::METADATA_LIMIT`] bytes), so one list call reads up to 1,000 of them.
     pub fn summary(&self) -> GapSummary {
-        let cut = |text: &str| crate::ingest::truncate_chars(text, 200).into_owned();
-        GapSummary {
-            normalized: cut(&self.normalized),
-            question: cut(&self.question),
-            count: self.count(),
-            first_seen: self.first_seen,
-            last_seen: self.last_seen,
+        let mut chars = 200;
+        loop {
+            let cut = |text: &str| crate::ingest::truncate_chars(text, chars).into_owned();
+            let summary = GapSummary {
+                normalized: cut(&self.normalized),
+                question: cut(&self.question),
+                count: self.count(),
+                first_seen: self.first_seen,
+                last_seen: self.last_seen,
+            };
+            let size = serde_json::to_string(&summary).map_or(usize::MAX, |j| j.len());
+            if size <= crate::keys::METADATA_LIMIT || chars == 0 {
+                return summary;
+            }
+            chars /= 2;
         }
     }
 }
@@ -202,6 +210,27 @@ mod tests {
         );
         assert_eq!(g.first_seen, at("2026-11-25T10:00:00Z"));
         assert_eq!(g.last_seen, at("2026-11-25T12:00:00Z"));
+    }
+
+    #[test]
+    fn a_gap_summary_fits_in_metadata_whatever_its_script() {
+        let question = "漢".repeat(500);
+        let rollup = rollup_day(
+            date("2026-11-25"),
+            &[gap("2026-11-25T10:00:00Z", &question)],
+        );
+        let record = merge_gap(
+            None,
+            date("2026-11-25"),
+            &rollup.gaps[0],
+            date("2026-08-27"),
+        );
+        let json = serde_json::to_string(&record.summary()).expect("json");
+        assert!(
+            json.len() <= crate::keys::METADATA_LIMIT,
+            "{} bytes",
+            json.len()
+        );
     }
 
     #[test]

@@ -2,21 +2,20 @@
 //! `analytics`, and the outcome into a response.
 
 use analytics::{
-    CsvWriter, Envelope, Event, EventType, Format, MAX_BODY_BYTES, Metrics, PageContext,
-    SCHEMA_VERSION, Summary, Window, parse_ingest, write_ndjson_line,
+    CsvWriter, Envelope, Event, EventType, ExportCursor, Format, MAX_BODY_BYTES, Metrics,
+    PageContext, SCHEMA_VERSION, Summary, Window, ip_key, parse_ingest, session_key,
+    write_ndjson_line,
 };
 use chrono::{DateTime, TimeDelta, Utc};
-use sha2::{Digest, Sha256};
-use worker::{Date, Env, Method, Request, Response};
+use worker::{Env, Method, Request, Response};
 
 use crate::auth::{self, Verdict};
 use crate::http::{self, ApiError, Kind};
+use crate::now;
 use crate::page;
 use crate::params::{self, Query};
-use crate::store::Store;
+use crate::store::{Resume, Store};
 
-/// The KV binding.
-const KV_BINDING: &str = "ANALYTICS";
 /// Where the published report is kept.
 const REPORT_KEY: &str = "report:latest";
 /// The largest report `PUT /analytics/report` accepts.
@@ -31,9 +30,13 @@ pub async fn route(req: Request, env: &Env) -> Response {
     let path = req.path();
     let method = req.method();
     let origin = header(&req, "Origin");
+    let allowed = env
+        .var("ALLOWED_ORIGINS")
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| "*".to_owned());
     let result = match path.as_str() {
         "/analytics-event" => match method {
-            Method::Post => ingest(req, env).await,
+            Method::Post => ingest(req, env, &allowed).await,
             Method::Options => Ok(http::empty(204)),
             _ => Err(not_allowed("POST, OPTIONS")),
         },
@@ -60,7 +63,7 @@ pub async fn route(req: Request, env: &Env) -> Response {
     };
     let response = result.unwrap_or_else(http::error);
     if path == "/analytics-event" {
-        cors(&response, env, origin.as_deref());
+        cors(&response, &allowed, origin.as_deref());
     }
     response
 }
@@ -77,43 +80,28 @@ fn not_allowed(allow: &'static str) -> ApiError {
     ApiError::new(405, format!("method not allowed here; use {allow}")).with("Allow", allow)
 }
 
-/// The current time from the runtime's clock.
-pub(crate) fn now() -> DateTime<Utc> {
-    i64::try_from(Date::now().as_millis())
-        .ok()
-        .and_then(DateTime::from_timestamp_millis)
-        .unwrap_or_default()
-}
-
 fn secret(env: &Env, name: &str) -> Option<String> {
     env.secret(name)
         .ok()
         .map(|s| s.to_string())
-        .or_else(|| env.var(name).ok().map(|v| v.to_string()))
         .filter(|s| !s.is_empty())
 }
 
 fn store(env: &Env) -> Result<Store, ApiError> {
-    env.kv(KV_BINDING).map(Store::new).map_err(|e| {
-        worker::console_error!("KV binding {KV_BINDING} missing: {e}");
-        ApiError::new(
-            503,
-            format!("the KV namespace binding `{KV_BINDING}` is not configured"),
-        )
+    Store::open(env).map_err(|message| {
+        worker::console_error!("{message}");
+        ApiError::new(503, message)
     })
 }
 
 /// CORS on the ingestion route: the allowed origin echoed, preflight answered.
-fn cors(response: &Response, env: &Env, origin: Option<&str>) {
-    let allowed = env
-        .var("ALLOWED_ORIGINS")
-        .map(|v| v.to_string())
-        .unwrap_or_else(|_| "*".to_owned());
+fn cors(response: &Response, allowed: &str, origin: Option<&str>) {
+    let headers = response.headers();
+    let _ = headers.set("Vary", "Origin");
     let Some(origin) = origin else { return };
-    if !params::origin_allowed(&allowed, Some(origin)) {
+    if !params::origin_allowed(allowed, Some(origin)) {
         return;
     }
-    let headers = response.headers();
     let value = if allowed.trim() == "*" { "*" } else { origin };
     for (name, value) in [
         ("Access-Control-Allow-Origin", value),
@@ -122,20 +110,16 @@ fn cors(response: &Response, env: &Env, origin: Option<&str>) {
             "Access-Control-Allow-Headers",
             "Content-Type, Authorization, X-Page-URL, X-Page-Title, X-Referrer, X-Session-ID",
         ),
+        ("Access-Control-Expose-Headers", "Retry-After"),
         ("Access-Control-Max-Age", "86400"),
-        ("Vary", "Origin"),
     ] {
         let _ = headers.set(name, value);
     }
 }
 
 /// `POST /analytics-event`.
-async fn ingest(mut req: Request, env: &Env) -> Handled {
-    let allowed = env
-        .var("ALLOWED_ORIGINS")
-        .map(|v| v.to_string())
-        .unwrap_or_else(|_| "*".to_owned());
-    if !params::origin_allowed(&allowed, header(&req, "Origin").as_deref()) {
+async fn ingest(mut req: Request, env: &Env, allowed: &str) -> Handled {
+    if !params::origin_allowed(allowed, header(&req, "Origin").as_deref()) {
         return Err(ApiError::new(403, "this origin may not send events"));
     }
     let content_type = header(&req, "Content-Type")
@@ -177,7 +161,8 @@ async fn ingest(mut req: Request, env: &Env) -> Handled {
     let now = now();
     let event =
         parse_ingest(&body, &context, now).map_err(|e| ApiError::new(e.status(), e.to_string()))?;
-    if event.event_type.is_backend() {
+    let from_backend = event.event_type.is_backend();
+    if from_backend {
         match auth::check_bearer(
             header(&req, "Authorization").as_deref(),
             secret(env, "INGEST_TOKEN").as_deref(),
@@ -205,34 +190,42 @@ async fn ingest(mut req: Request, env: &Env) -> Handled {
         }
     }
     let store = store(env)?;
-    rate_limit(&req, env, &store, &event).await?;
+    rate_limit(&req, env, &store, &event, from_backend).await?;
     store.put_event(&event, &random_suffix()).await?;
     Ok(http::empty(204))
 }
 
 /// Per-session and per-IP limits through Cloudflare's rate-limiting bindings. The IP is only
-/// ever used as a salted hash, and only here: it is never stored. A session (or IP) over its
-/// limit gets 429, and one `rate_limited` event per limiter period is recorded for it.
+/// ever used as a salted hash, and only here: it is never stored. The chat backend (events
+/// that carried its token) sends from one server IP, so only its sessions are limited. A
+/// session (or IP) over its limit gets 429, and one `rate_limited` event per limiter period is
+/// recorded for it.
 async fn rate_limit(
     req: &Request,
     env: &Env,
     store: &Store,
     event: &Event,
+    from_backend: bool,
 ) -> Result<(), ApiError> {
-    let ip_hash = header(req, "CF-Connecting-IP").map(|ip| {
-        let salt = secret(env, "IP_HASH_SALT").unwrap_or_default();
-        let digest = Sha256::digest(format!("{salt}\u{0}{ip}").as_bytes());
-        digest[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    });
+    let ip = if from_backend {
+        None
+    } else {
+        match (header(req, "CF-Connecting-IP"), secret(env, "IP_HASH_SALT")) {
+            (Some(ip), Some(salt)) => Some(ip_key(&salt, &ip)),
+            (Some(_), None) => {
+                // Without a salt the hash of an IPv4 address is easy to reverse: no IP limit.
+                worker::console_warn!("IP_HASH_SALT is not set: per-IP rate limiting is off");
+                None
+            }
+            (None, _) => None,
+        }
+    };
     let keys = [
         (
             "SESSION_LIMITER",
-            event.session_id.as_ref().map(|s| format!("session:{s}")),
+            event.session_id.as_deref().map(session_key),
         ),
-        ("IP_LIMITER", ip_hash.map(|h| format!("ip:{h}"))),
+        ("IP_LIMITER", ip),
     ];
     for (binding, key) in keys {
         let (Some(key), Ok(limiter)) = (key, env.rate_limiter(binding)) else {
@@ -335,7 +328,7 @@ async fn admin(req: &Request, env: &Env, route: Admin) -> Handled {
 async fn summary(store: &Store, now: DateTime<Utc>, days: u32) -> Result<Summary, ApiError> {
     let from = now - TimeDelta::days(i64::from(days));
     let mut metrics = Metrics::new(Window::last_days(now, days));
-    for day in store.daily_aggregates().await? {
+    for day in store.daily_aggregates(from, now).await? {
         metrics.add_daily(&day);
     }
     let rest = store
@@ -355,12 +348,13 @@ async fn summary(store: &Store, now: DateTime<Utc>, days: u32) -> Result<Summary
 async fn dashboard(store: &Store, now: DateTime<Utc>) -> Handled {
     if let (Some(html), metadata) = store.get_with_metadata(REPORT_KEY).await? {
         let response = http::body(200, Kind::Html, html.into_bytes());
-        if let Some(at) = metadata
-            .as_ref()
-            .and_then(|m| m.get("publishedAt"))
-            .and_then(|v| v.as_str())
-        {
-            let _ = response.headers().set("X-Report-Published-At", at);
+        for (field, name) in [
+            ("publishedAt", "X-Report-Published-At"),
+            ("generatedAt", "X-Report-Generated-At"),
+        ] {
+            if let Some(at) = metadata.as_ref().and_then(|m| m.get(field)?.as_str()) {
+                let _ = response.headers().set(name, at);
+            }
         }
         return Ok(response);
     }
@@ -372,30 +366,38 @@ async fn dashboard(store: &Store, now: DateTime<Utc>) -> Handled {
     ))
 }
 
-/// `GET /analytics/export`: one page of events in the requested format.
+/// `GET /analytics/export`: one page of events in the requested format. The first page fixes
+/// the window's end; its cursor carries it, so every page covers the same window.
 async fn export(store: &Store, now: DateTime<Utc>, query: &Query) -> Handled {
-    let from = now - TimeDelta::days(i64::from(query.days));
+    let to = query.cursor.as_ref().map_or(now, |c| c.window_end);
+    let from = to - TimeDelta::days(i64::from(query.days));
     let first_page = query.cursor.is_none();
     let (daily, gaps) = if first_page && query.format == Format::Json {
         (
-            store.daily_aggregates().await?,
+            store.daily_aggregates(from, to).await?,
             store.gap_summaries().await?,
         )
     } else {
         (Vec::new(), Vec::new())
     };
+    let start = query.cursor.as_ref().map(|c| Resume {
+        day: c.day,
+        kv_cursor: c.kv_cursor.clone(),
+    });
     let mut events = Vec::new();
     let next = store
-        .read_events(
-            from,
-            now,
-            query.cursor.clone(),
-            query.limit,
-            EXPORT_RESERVE,
-            &mut |e| events.push(e),
-        )
+        .read_events(from, to, start, query.limit, EXPORT_RESERVE, &mut |e| {
+            events.push(e)
+        })
         .await?;
-    let next = next.map(|c| c.encode());
+    let next = next.map(|r| {
+        ExportCursor {
+            window_end: to,
+            day: r.day,
+            kv_cursor: r.kv_cursor,
+        }
+        .encode()
+    });
     let io = |e: std::io::Error| ApiError::new(500, e.to_string());
     let (kind, bytes) = match query.format {
         Format::Json => {
@@ -403,7 +405,7 @@ async fn export(store: &Store, now: DateTime<Utc>, query: &Query) -> Handled {
                 schema_version: SCHEMA_VERSION,
                 generated_at: now,
                 from,
-                to: now,
+                to,
                 events: &events,
                 daily: &daily,
                 gaps: &gaps,
@@ -482,6 +484,9 @@ async fn publish(mut req: Request, env: &Env) -> Handled {
             "the body is not an HTML report (it must start with <!DOCTYPE html>)",
         ));
     }
+    let generated_at = header(&req, "X-Report-Generated-At")
+        .and_then(|t| analytics::parse_timestamp(&t))
+        .map(|t| analytics::format_timestamp(&t));
     let store = store(env)?;
     let size = html.len();
     let published_at = analytics::format_timestamp(&now());
@@ -489,10 +494,19 @@ async fn publish(mut req: Request, env: &Env) -> Handled {
         .put_with_metadata(
             REPORT_KEY,
             html,
-            serde_json::json!({ "publishedAt": published_at, "bytes": size }),
+            serde_json::json!({
+                "publishedAt": published_at,
+                "generatedAt": generated_at,
+                "bytes": size,
+            }),
             analytics::AGGREGATE_TTL_SECS,
         )
         .await?;
-    let json = serde_json::json!({ "published": true, "bytes": size, "publishedAt": published_at });
+    let json = serde_json::json!({
+        "published": true,
+        "bytes": size,
+        "publishedAt": published_at,
+        "generatedAt": generated_at,
+    });
     Ok(http::body(201, Kind::Json, json.to_string().into_bytes()))
 }

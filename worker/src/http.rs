@@ -39,6 +39,9 @@ impl ApiError {
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
+        if matches!(e, crate::store::StoreError::BadCursor) {
+            return ApiError::new(400, e.to_string());
+        }
         worker::console_error!("{e}");
         ApiError::new(503, e.to_string()).with("Retry-After", "30")
     }
@@ -91,7 +94,7 @@ pub fn empty(status: u16) -> Response {
     }
 }
 
-/// The answer for an error: its message as text (or JSON for the JSON routes).
+/// The answer for an error: `{"error": message, "status": status}`.
 pub fn error(e: ApiError) -> Response {
     let json = serde_json::json!({ "error": e.message, "status": e.status });
     let response = body(e.status, Kind::Json, json.to_string().into_bytes());

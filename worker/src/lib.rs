@@ -15,7 +15,8 @@ mod handlers;
 mod http;
 mod rollup;
 
-use worker::{Context, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
+use chrono::{DateTime, Utc};
+use worker::{Context, Date, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
 
 /// Entry point for HTTP requests.
 #[event(fetch)]
@@ -23,8 +24,17 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
     Ok(handlers::route(req, &env).await)
 }
 
-/// Entry point of the cron trigger: the daily rollup.
+/// Entry point of the cron trigger: the daily rollup, as of the scheduled time.
 #[event(scheduled)]
-pub async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    rollup::run(&env).await;
+pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let at = DateTime::from_timestamp_millis(event.schedule() as i64).unwrap_or_else(now);
+    rollup::run(&env, at).await;
+}
+
+/// The current time from the runtime's clock.
+pub(crate) fn now() -> DateTime<Utc> {
+    i64::try_from(Date::now().as_millis())
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or_default()
 }

@@ -118,7 +118,7 @@ mod tests {
         );
         assert!(parse("format=xml").expect_err("xml").contains("`format`"));
         assert!(
-            parse("cursor=2026-11-25~abc")
+            parse("cursor=2026-11-25~1764136800000~abc")
                 .expect("cursor")
                 .cursor
                 .is_some()

@@ -13,16 +13,16 @@ use crate::store::Store;
 /// Operations kept back for writing once the events are read.
 const WRITE_RESERVE: u32 = 400;
 
-/// Runs the rollup and logs what it did; errors are logged, not raised (nobody awaits a cron).
-pub async fn run(env: &Env) {
-    let store = match env.kv("ANALYTICS") {
-        Ok(kv) => Store::new(kv),
+/// Runs the rollup as of `now` and logs what it did; errors are logged, not raised (nobody
+/// awaits a cron), and the next run recomputes the same days.
+pub async fn run(env: &Env, now: DateTime<Utc>) {
+    let store = match Store::open(env) {
+        Ok(store) => store,
         Err(e) => {
-            worker::console_error!("rollup: no KV binding ANALYTICS: {e}");
+            worker::console_error!("rollup: {e}");
             return;
         }
     };
-    let now = crate::handlers::now();
     match rollup(&store, now).await {
         Ok(summary) => worker::console_log!("rollup: {summary} ({} KV operations)", store.ops()),
         Err(e) => worker::console_error!("rollup failed: {e}"),

@@ -5,11 +5,11 @@
 use std::cell::Cell;
 
 use analytics::{
-    AGGREGATE_TTL_SECS, DAILY_PREFIX, DailyAggregate, EVENT_TTL_SECS, Event, ExportCursor,
-    GAP_PREFIX, GapRecord, GapSummary, event_day_prefix, event_from_metadata, event_json,
-    event_key, event_key_time, event_metadata, parse_json_event,
+    AGGREGATE_TTL_SECS, DAILY_PREFIX, DailyAggregate, EVENT_TTL_SECS, Event, GAP_PREFIX, GapRecord,
+    GapSummary, event_day_prefix, event_from_metadata, event_json, event_key, event_key_time,
+    event_metadata, parse_json_event,
 };
-use chrono::{DateTime, Days, TimeDelta, Utc};
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use serde_json::Value;
 use worker::KvStore;
 
@@ -19,30 +19,35 @@ pub const OP_BUDGET: u32 = 1000;
 const LIST_LIMIT: usize = 1000;
 
 /// Why the store could not do what was asked.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// KV failed; the message is for the log and the 503 body.
+    #[error("the analytics store failed: {0}")]
     Kv(String),
+    /// A value could not be encoded.
+    #[error("encoding a stored value failed: {0}")]
+    Encode(#[from] serde_json::Error),
     /// The operation budget ran out before the work was done.
+    #[error("{0} needs more than the {OP_BUDGET} storage operations one request may make")]
     Budget(&'static str),
-}
-
-impl std::fmt::Display for StoreError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StoreError::Kv(message) => write!(f, "the analytics store failed: {message}"),
-            StoreError::Budget(what) => write!(
-                f,
-                "{what} needs more than the {OP_BUDGET} storage operations one request may make"
-            ),
-        }
-    }
+    /// KV refused a list cursor a client handed back.
+    #[error("the export cursor is not valid (it must be passed back as the export gave it)")]
+    BadCursor,
 }
 
 impl From<worker::KvError> for StoreError {
     fn from(e: worker::KvError) -> Self {
         StoreError::Kv(e.to_string())
     }
+}
+
+/// Where reading events resumes: a UTC day and KV's list cursor within it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    /// The day being listed.
+    pub day: NaiveDate,
+    /// KV's cursor within that day.
+    pub kv_cursor: Option<String>,
 }
 
 type StoreResult<T> = Result<T, StoreError>;
@@ -53,6 +58,9 @@ pub struct Store {
     ops: Cell<u32>,
 }
 
+/// The KV binding.
+pub const KV_BINDING: &str = "ANALYTICS";
+
 impl Store {
     /// Wraps the namespace.
     pub fn new(kv: KvStore) -> Store {
@@ -60,6 +68,13 @@ impl Store {
             kv,
             ops: Cell::new(0),
         }
+    }
+
+    /// The namespace bound as [`KV_BINDING`].
+    pub fn open(env: &worker::Env) -> Result<Store, String> {
+        env.kv(KV_BINDING)
+            .map(Store::new)
+            .map_err(|e| format!("the KV namespace binding `{KV_BINDING}` is not configured ({e})"))
     }
 
     /// Operations made so far.
@@ -85,8 +100,7 @@ impl Store {
         self.charge("storing an event")?;
         let key = event_key(&event.timestamp, random);
         let metadata = event_metadata(event);
-        let metadata: Value =
-            serde_json::from_str(&metadata.json).map_err(|e| StoreError::Kv(e.to_string()))?;
+        let metadata: Value = serde_json::from_str(&metadata.json)?;
         self.kv
             .put(&key, event_json(event))?
             .expiration_ttl(EVENT_TTL_SECS)
@@ -97,37 +111,56 @@ impl Store {
     }
 
     /// Streams the events with `from ≤ timestamp < to` to `sink`, oldest first, starting at
-    /// `start`, until `limit` events, the end, or the budget less `reserve` operations. Returns
-    /// where to resume, `None` when everything was read.
+    /// `start` (default: the first day that can still hold events), until `limit` events, the
+    /// end, or the budget less `reserve` operations. Each list call asks for no more keys than
+    /// the budget could then read values for, so a page never runs over. Returns where to
+    /// resume, `None` when everything was read.
     pub async fn read_events(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-        start: Option<ExportCursor>,
+        start: Option<Resume>,
         limit: usize,
         reserve: u32,
         sink: &mut impl FnMut(Event),
-    ) -> StoreResult<Option<ExportCursor>> {
+    ) -> StoreResult<Option<Resume>> {
         let last_day = (to - TimeDelta::nanoseconds(1)).date_naive();
-        let mut at = start.unwrap_or(ExportCursor {
-            day: from.date_naive(),
+        // Raw events expire after 30 days: earlier days cannot hold any.
+        let retained = (to - TimeDelta::seconds(EVENT_TTL_SECS as i64)).date_naive();
+        let first_day = from.date_naive().max(retained);
+        let mut at = start.unwrap_or(Resume {
+            day: first_day,
             kv_cursor: None,
         });
+        if at.day < first_day {
+            at = Resume {
+                day: first_day,
+                kv_cursor: None,
+            };
+        }
         let mut read = 0;
         while at.day <= last_day {
-            if read >= limit || self.remaining() <= reserve {
+            // One list call, then at worst one value read per key it returns.
+            let affordable = self.remaining().saturating_sub(reserve + 1) as usize;
+            let batch = (limit - read).min(LIST_LIMIT).min(affordable);
+            if batch == 0 {
                 return Ok(Some(at));
             }
             self.charge("reading events")?;
+            let client_cursor = at.kv_cursor.is_some();
             let mut list = self
                 .kv
                 .list()
                 .prefix(event_day_prefix(at.day))
-                .limit(u64::try_from((limit - read).min(LIST_LIMIT)).unwrap_or(1000));
+                .limit(batch as u64);
             if let Some(cursor) = at.kv_cursor.take() {
                 list = list.cursor(cursor);
             }
-            let page = list.execute().await?;
+            let page = match list.execute().await {
+                Ok(page) => page,
+                Err(_) if client_cursor => return Err(StoreError::BadCursor),
+                Err(e) => return Err(e.into()),
+            };
             for key in page.keys {
                 let Some(ts) = event_key_time(&key.name) else {
                     continue;
@@ -170,9 +203,15 @@ impl Store {
             .and_then(|json| parse_json_event(json.as_bytes()).ok()))
     }
 
-    /// Every daily aggregate (one list call: at most 90 keys), oldest first.
-    pub async fn daily_aggregates(&self) -> StoreResult<Vec<DailyAggregate>> {
-        self.list_metadata(DAILY_PREFIX).await
+    /// The daily aggregates of the days from `from` to `to` (one list call: at most 90 keys).
+    pub async fn daily_aggregates(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<DailyAggregate>> {
+        let days = from.date_naive()..=to.date_naive();
+        let all: Vec<DailyAggregate> = self.list_metadata(DAILY_PREFIX).await?;
+        Ok(all.into_iter().filter(|d| days.contains(&d.date)).collect())
     }
 
     /// Every knowledge-gap summary (one list call per 1,000).
@@ -208,7 +247,7 @@ impl Store {
 
     /// Writes a daily aggregate (value and metadata), 90 days.
     pub async fn put_daily(&self, key: &str, day: &DailyAggregate) -> StoreResult<()> {
-        let json = serde_json::to_value(day).map_err(|e| StoreError::Kv(e.to_string()))?;
+        let json = serde_json::to_value(day)?;
         self.put_aggregate(key, json.clone(), json).await
     }
 
@@ -225,9 +264,8 @@ impl Store {
 
     /// Writes a knowledge-gap record (value), with its summary as metadata, 90 days.
     pub async fn put_gap(&self, key: &str, record: &GapRecord) -> StoreResult<()> {
-        let value = serde_json::to_value(record).map_err(|e| StoreError::Kv(e.to_string()))?;
-        let summary =
-            serde_json::to_value(record.summary()).map_err(|e| StoreError::Kv(e.to_string()))?;
+        let value = serde_json::to_value(record)?;
+        let summary = serde_json::to_value(record.summary())?;
         self.put_aggregate(key, value, summary).await
     }
 

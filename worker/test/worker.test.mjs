@@ -244,6 +244,14 @@ describe("routes, auth, CORS and bad input", () => {
     }
   });
 
+  test("a malformed export cursor is a 400, not a retryable 503", async () => {
+    for (const cursor of ["2026-11-26", "yesterday~1", "2026-11-26~soon~x"]) {
+      const { res, text } = await admin(w, `/analytics/export?cursor=${encodeURIComponent(cursor)}`);
+      assert.equal(res.status, 400, `${cursor}: ${text}`);
+      assert.match(JSON.parse(text).error, /cursor/);
+    }
+  });
+
   test("publishing a report: served by /analytics, bounded, HTML only", async () => {
     const live = await admin(w, "/analytics");
     assert.equal(live.res.status, 200);
@@ -261,6 +269,16 @@ describe("routes, auth, CORS and bad input", () => {
     const huge = await admin(w, "/analytics/report", { method: "PUT", body: "<!DOCTYPE html>" + "x".repeat(10 * 1024 * 1024) });
     assert.equal(huge.res.status, 413);
     assert.equal((await admin(w, "/analytics")).text, html, "the published report is intact");
+    const accented = "<!DOCTYPE html><html lang=\"fr\"><body>Été — 漢字</body></html>";
+    const put2 = await admin(w, "/analytics/report", {
+      method: "PUT",
+      body: accented,
+      headers: { "X-Report-Generated-At": "2026-11-26T06:00:00Z" },
+    });
+    assert.equal(put2.res.status, 201, put2.text);
+    const served2 = await admin(w, "/analytics");
+    assert.equal(served2.text, accented);
+    assert.equal(served2.res.headers.get("X-Report-Generated-At"), "2026-11-26T06:00:00Z");
   });
 });
 
@@ -330,6 +348,13 @@ describe("rate limits", () => {
     const limited = events.filter((e) => e.eventType === "rate_limited");
     assert.equal(limited.length, 1, "recorded once per session per period");
     assert.equal(limited[0].sessionId, "greedy");
+  });
+
+  test("the chat backend's events are limited per session, not per its one IP", async () => {
+    for (let i = 0; i < 8; i++) {
+      const res = await send(w, { eventType: "message_sent", sessionId: `backend-${i}` }, { token: w.bindings.INGEST_TOKEN, ip: "198.51.100.9" });
+      assert.equal(res.status, 204, res.body);
+    }
   });
 
   test("an IP over its limit gets 429 whatever the session", async () => {
@@ -410,6 +435,25 @@ describe("export, summary and rollup over 2,500 ingested events", () => {
     }
   });
 
+  test("the CSV pages hold the same events: reportgen reads them to the same summary", async () => {
+    const { text } = await admin(w, "/analytics/data?days=30");
+    const live = JSON.parse(text);
+    const { bodies } = await exportAll(w, "csv", 1000);
+    const [header] = bodies[0].split("\n");
+    const rows = bodies.flatMap((b) => b.trimEnd().split("\n").slice(1));
+    const dir = mkdtempSync(join(tmpdir(), "worker-csv-"));
+    try {
+      const file = join(dir, "export.csv");
+      writeFileSync(file, [header, ...rows].join("\n") + "\n");
+      const run = reportgen(["--input", file, "--out", join(dir, "out"), "--days", "30", "--now", live.generatedAt, "-q"]);
+      assert.equal(run.status, 0, run.stderr);
+      const report = JSON.parse(readFileSync(join(dir, "out", live.generatedAt.slice(0, 10), "summary.json"), "utf8"));
+      assert.deepEqual(report, live);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("the rollup writes daily: and gaps: with 90-day TTLs, and twice is the same as once", async () => {
     const t0 = Math.floor(Date.now() / 1000);
     await w.scheduled();
@@ -435,6 +479,48 @@ describe("export, summary and rollup over 2,500 ingested events", () => {
     const envelope = JSON.parse(text);
     assert.equal(envelope.daily.length, daily.length);
     assert.equal(envelope.gaps[0].count, N / 10);
+  });
+});
+
+describe("the KV budget with events too large for metadata", () => {
+  let w;
+  const N = 1100;
+  before(async () => {
+    w = await start();
+    const jobs = [];
+    for (let i = 0; i < N; i++) {
+      const event = {
+        eventType: "message_sent",
+        sessionId: `large-${i}`,
+        question: `Why ${i} `.padEnd(500, "?"),
+        errorMessage: "E".repeat(500),
+        pageTitle: "T".repeat(300),
+        success: false,
+      };
+      jobs.push(() => send(w, event, { token: w.bindings.INGEST_TOKEN }));
+    }
+    for (let i = 0; i < jobs.length; i += 50) {
+      for (const r of await Promise.all(jobs.slice(i, i + 50).map((job) => job()))) assert.equal(r.status, 204, r.body);
+    }
+  });
+  after(async () => w?.stop());
+
+  test("pages stay within 1,000 operations and together return every event once", async () => {
+    const stored = await w.keys("event:");
+    assert.equal(stored.length, N);
+    assert.ok(stored.every((k) => k.metadata.truncated === true), "every event needs a value read");
+    const { bodies, ops } = await exportAll(w, "ndjson", 5000);
+    assert.ok(bodies.length >= 2, `${bodies.length} pages`);
+    for (const n of ops) assert.ok(n <= 1000, `${n} KV operations on a page`);
+    const sessions = bodies.flatMap((b) => b.trim().split("\n")).map((l) => JSON.parse(l).sessionId);
+    assert.equal(sessions.length, N);
+    assert.equal(new Set(sessions).size, N, "no event twice");
+  });
+
+  test("a live summary that cannot fit the budget says so instead of failing half way", async () => {
+    const { res, text } = await admin(w, "/analytics/data");
+    assert.equal(res.status, 503);
+    assert.match(JSON.parse(text).error, /reportgen --url/);
   });
 });
 
