@@ -72,15 +72,11 @@ impl GenerateArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// Export file to read (`-` for stdin): JSON envelope, JSON array, NDJSON or CSV.
-    #[arg(long, short, value_name = "FILE", conflicts_with_all = ["demo", "url"])]
+    #[arg(long, short, value_name = "FILE", conflicts_with = "demo")]
     pub input: Option<PathBuf>,
-    /// The worker to fetch the export from (every page of /analytics/export).
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "ANALYTICS_URL",
-        conflicts_with = "demo"
-    )]
+    /// The worker to fetch the export from (every page of /analytics/export); --input and
+    /// --demo take precedence, so a set ANALYTICS_URL does not get in their way.
+    #[arg(long, value_name = "URL", env = "ANALYTICS_URL")]
     pub url: Option<String>,
     /// Environment variable holding the worker's password (never give it as an argument).
     #[arg(long, value_name = "VAR", default_value = "ANALYTICS_PASSWORD")]
@@ -149,12 +145,12 @@ impl Input {
 impl ReportArgs {
     /// The input these options name.
     pub fn input(&self) -> anyhow::Result<Input> {
-        match (&self.input, &self.url, self.demo) {
+        match (&self.input, self.demo, &self.url) {
             (Some(path), _, _) if path == Path::new("-") => Ok(Input::Stdin),
             (Some(path), _, _) => Ok(Input::File(path.clone())),
-            (None, Some(url), _) => Ok(Input::Url(url.clone())),
-            (None, None, true) => Ok(Input::Demo),
-            (None, None, false) => bail!(
+            (None, true, _) => Ok(Input::Demo),
+            (None, false, Some(url)) => Ok(Input::Url(url.clone())),
+            (None, false, None) => bail!(
                 "nothing to report on: give --url URL (or ANALYTICS_URL), --input FILE \
                  (or - for stdin), or --demo (see reportgen --help)"
             ),

@@ -126,8 +126,8 @@ pub fn fetch_export<S: Sink>(
     Ok(fetched)
 }
 
-/// Uploads the report so `GET /analytics` serves it.
-pub fn publish(remote: &Remote, html: &str) -> anyhow::Result<()> {
+/// Uploads the report so `GET /analytics` serves it; `generated_at` is its generation time.
+pub fn publish(remote: &Remote, html: &str, generated_at: &str) -> anyhow::Result<()> {
     let client = remote.client()?;
     let url = remote.endpoint("/analytics/report");
     send_with_retry(remote, || {
@@ -135,6 +135,7 @@ pub fn publish(remote: &Remote, html: &str) -> anyhow::Result<()> {
             .put(url.clone())
             .basic_auth("admin", Some(&remote.password))
             .header(CONTENT_TYPE, "text/html; charset=utf-8")
+            .header("X-Report-Generated-At", generated_at)
             .body(html.to_owned())
     })
     .map(drop)

@@ -53,6 +53,11 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
 
 fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let input = args.input()?;
+    if (args.publish || args.save_export.is_some()) && !matches!(input, Input::Url(_)) {
+        anyhow::bail!(
+            "--publish and --save-export work with --url only, not with --input or --demo"
+        );
+    }
     // Whole seconds: a report's generation time needs no nanoseconds.
     let generated_at = args.now.unwrap_or_else(|| Utc::now().trunc_subsecs(0));
     let window = args.window(&input, generated_at);
@@ -71,7 +76,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     println!("{}", snapshot.display());
     if let (true, Input::Url(url)) = (args.publish, &input) {
         let remote = source::remote(args, url)?;
-        fetch::publish(&remote, &html).with_context(|| {
+        fetch::publish(&remote, &html, &summary.generated_at).with_context(|| {
             format!(
                 "publishing the report to {url} failed; the local snapshot is kept at {}",
                 snapshot.display()

@@ -426,6 +426,23 @@ fn missing_input_file_is_a_one_line_error_naming_it() {
 }
 
 #[test]
+fn a_worker_url_in_the_environment_does_not_get_in_the_way_of_a_file() {
+    let out = out_dir("env-url");
+    let o = Command::new(env!("CARGO_BIN_EXE_reportgen"))
+        .args([
+            "--input",
+            fixture("events.ndjson").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ])
+        .env("ANALYTICS_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
 fn no_input_at_all_explains_what_to_give() {
     let o = reportgen(&[]);
     assert_eq!(o.status.code(), Some(2));
@@ -780,4 +797,78 @@ fn daily_aggregates_fill_expired_days_and_a_partial_export_is_flagged() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("one page of several"), "{}", stderr(&o));
     assert!(!strict_out.exists());
+}
+
+#[test]
+fn the_archive_lists_every_snapshot_with_trends_and_survives_a_failed_run() {
+    let out = out_dir("archive");
+    for now in [
+        "2026-11-24T06:00:00Z",
+        "2026-11-25T06:00:00Z",
+        "2026-11-26T06:00:00Z",
+    ] {
+        let o = reportgen(&[
+            "--input",
+            fixture("events.ndjson").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--now",
+            now,
+            "--days",
+            "30",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let index = fs::read_to_string(out.join("index.html")).unwrap();
+    for date in ["2026-11-24", "2026-11-25", "2026-11-26"] {
+        assert!(
+            index.contains(&format!("href=\"{date}&#x2F;index.html\"")),
+            "{date}"
+        );
+    }
+    let newest_first =
+        index.find("2026-11-26&#x2F;").unwrap() < index.find("2026-11-24&#x2F;").unwrap();
+    assert!(newest_first, "snapshots newest first");
+    // The per-snapshot sessions chart has one point per snapshot.
+    let chart = &index[index.find("<title>Sessions per snapshot</title>").unwrap()..];
+    let chart = &chart[..chart.find("</svg>").unwrap()];
+    let series = chart
+        .lines()
+        .find(|l| l.contains("stroke=\"#0072B2\" stroke-width=\"2\""))
+        .unwrap();
+    let points = series
+        .split("points=\"")
+        .nth(1)
+        .map(|p| p[..p.find('"').unwrap()].split_whitespace().count());
+    assert_eq!(points, Some(3), "{chart}");
+    assert!(index.contains("Do you know Kubernetes?"), "gaps over time");
+    assert_eq!(
+        fs::read(out.join("latest/summary.json")).unwrap(),
+        fs::read(out.join("2026-11-26/summary.json")).unwrap(),
+        "latest/ is the newest snapshot"
+    );
+
+    // A failed run changes nothing.
+    let o = reportgen(&["--input", "missing.ndjson", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(fs::read_to_string(out.join("index.html")).unwrap(), index);
+
+    // `reportgen archive` rebuilds the page and latest/ from the snapshots alone.
+    fs::remove_file(out.join("index.html")).unwrap();
+    fs::remove_dir_all(out.join("latest")).unwrap();
+    let o = reportgen(&["archive", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), out.join("index.html").to_str().unwrap());
+    assert_eq!(fs::read_to_string(out.join("index.html")).unwrap(), index);
+    assert!(out.join("latest/index.html").exists());
+}
+
+#[test]
+fn a_snapshot_that_is_not_a_summary_is_named() {
+    let out = out_dir("archive-bad");
+    fs::create_dir_all(out.join("2026-11-20")).unwrap();
+    fs::write(out.join("2026-11-20/summary.json"), "{not json").unwrap();
+    let o = reportgen(&["archive", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("2026-11-20"), "{}", stderr(&o));
 }
