@@ -10,6 +10,7 @@ use regex_lite::Regex;
 
 use crate::event::{Event, EventType};
 use crate::record::{Field, RecordBuilder, Scalar};
+use crate::text::truncate_chars;
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
@@ -147,14 +148,6 @@ fn clean(event: &mut Event) {
         if let Some(text) = field {
             *text = truncate_chars(text, max_chars(name)).into_owned();
         }
-    }
-}
-
-/// Cuts `text` to at most `max` characters.
-pub fn truncate_chars(text: &str, max: usize) -> Cow<'_, str> {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => Cow::Owned(text[..cut].to_owned()),
-        None => Cow::Borrowed(text),
     }
 }
 

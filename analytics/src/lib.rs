@@ -35,13 +35,12 @@ mod read;
 mod record;
 mod rollup;
 mod summary;
+mod text;
 
 pub use daily::DailyAggregate;
 pub use event::{Event, EventType, FIELDS, format_timestamp, parse_timestamp};
 pub use export::{CsvWriter, Envelope, ExportCursor, write_ndjson_line};
-pub use ingest::{
-    IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, scrub_pii, strip_query, truncate_chars,
-};
+pub use ingest::{IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, scrub_pii, strip_query};
 pub use keys::*;
 pub use metrics::{
     HISTOGRAM_BOUNDS_MS, Metrics, RECENT_ERRORS, SUMMARY_SCHEMA_VERSION, TOP_GAPS, TOP_PAGES,
@@ -51,5 +50,6 @@ pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skip
 pub use record::{
     MAX_DURATION_MS, Rejection, SkipReason, neutralise_csv, parse_json_event, unneutralise_csv,
 };
-pub use rollup::{DayRollup, GapDay, GapRecord, GapSummary, merge_gap, rollup_day};
+pub use rollup::{DayRollup, GapRecord, GapSummary, merge_gap, rollup_day};
 pub use summary::*;
+pub use text::{clean_text, escape_html, truncate_chars};

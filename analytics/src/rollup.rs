@@ -40,7 +40,7 @@ impl GapRecord {
     pub fn summary(&self) -> GapSummary {
         let mut chars = 200;
         loop {
-            let cut = |text: &str| crate::ingest::truncate_chars(text, chars).into_owned();
+            let cut = |text: &str| crate::text::truncate_chars(text, chars).into_owned();
             let summary = GapSummary {
                 normalized: cut(&self.normalized),
                 question: cut(&self.question),
@@ -57,34 +57,20 @@ impl GapRecord {
     }
 }
 
-/// A knowledge gap over the aggregate retention, as the export's `gaps` array lists it.
+/// A knowledge gap's numbers over a span: one day in a [`DayRollup`], or the days a
+/// [`GapRecord`] keeps, as the export's `gaps` array lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GapSummary {
     /// The grouping key.
     pub normalized: String,
-    /// A phrasing as asked.
+    /// A phrasing as asked (for a day: its most frequent, tie: the earliest).
     pub question: String,
-    /// Times asked over the days kept.
+    /// Times asked in the span.
     pub count: u64,
     /// First time asked.
     pub first_seen: DateTime<Utc>,
     /// Last time asked.
-    pub last_seen: DateTime<Utc>,
-}
-
-/// One gap's numbers for one day.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GapDay {
-    /// The grouping key.
-    pub normalized: String,
-    /// The day's most frequent phrasing (tie: the earliest).
-    pub question: String,
-    /// Times asked that day.
-    pub count: u64,
-    /// First time that day.
-    pub first_seen: DateTime<Utc>,
-    /// Last time that day.
     pub last_seen: DateTime<Utc>,
 }
 
@@ -94,7 +80,7 @@ pub struct DayRollup {
     /// Counts by event type.
     pub daily: DailyAggregate,
     /// The day's knowledge gaps, most asked first (then by key).
-    pub gaps: Vec<GapDay>,
+    pub gaps: Vec<GapSummary>,
 }
 
 /// Rolls up the events of `day` (events of other days are ignored).
@@ -127,10 +113,10 @@ pub fn rollup_day<'a>(day: NaiveDate, events: impl IntoIterator<Item = &'a Event
         gap.2 = gap.2.max(ts);
         gap.3.add(question, ts);
     }
-    let mut gaps: Vec<GapDay> = gaps
+    let mut gaps: Vec<GapSummary> = gaps
         .into_iter()
         .map(
-            |(normalized, (count, first_seen, last_seen, phrasings))| GapDay {
+            |(normalized, (count, first_seen, last_seen, phrasings))| GapSummary {
                 question: phrasings.best().unwrap_or(&normalized).to_owned(),
                 normalized,
                 count,
@@ -154,7 +140,7 @@ pub fn rollup_day<'a>(day: NaiveDate, events: impl IntoIterator<Item = &'a Event
 pub fn merge_gap(
     existing: Option<GapRecord>,
     day: NaiveDate,
-    gap: &GapDay,
+    gap: &GapSummary,
     keep_from: NaiveDate,
 ) -> GapRecord {
     let mut record = existing.unwrap_or_else(|| GapRecord {

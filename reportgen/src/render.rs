@@ -9,7 +9,9 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 use tera::Tera;
 
-use crate::chart::{self, Caption, Series, clean_text};
+use analytics::clean_text;
+
+use crate::chart::{self, Caption, Series};
 
 const REPORT_HTML: &str = include_str!("../../templates/report.html");
 const REPORT_CSS: &str = include_str!("../../templates/report.css");

@@ -1,0 +1,62 @@
+//! Untrusted text made safe to show: control and bidi characters removed, HTML/XML escaped,
+//! lengths capped. Shared by the worker's pages and reportgen's report and charts.
+
+use std::borrow::Cow;
+
+/// Removes control characters and Unicode bidi overrides and isolates, which have no place in
+/// displayed text and could hide or reorder what is around them.
+pub fn clean_text(text: &str) -> String {
+    text.chars()
+        .filter(|&c| {
+            !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect()
+}
+
+/// [`clean_text`], then escaped for HTML or XML content and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in clean_text(text).chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Cuts `text` to at most `max` characters.
+pub fn truncate_chars(text: &str, max: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => Cow::Owned(text[..cut].to_owned()),
+        None => Cow::Borrowed(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_bidi_characters_are_removed() {
+        assert_eq!(clean_text("a\u{0}b\u{202E}c\td\u{2066}e"), "abcde");
+    }
+
+    #[test]
+    fn markup_is_escaped() {
+        assert_eq!(
+            escape_html("\"><svg onload='x'>&"),
+            "&quot;&gt;&lt;svg onload=&#39;x&#39;&gt;&amp;"
+        );
+    }
+
+    #[test]
+    fn truncation_counts_characters_not_bytes() {
+        assert_eq!(truncate_chars("ééé", 2), "éé");
+        assert_eq!(truncate_chars("ab", 2), "ab");
+    }
+}
