@@ -29,6 +29,7 @@ mod daily;
 mod event;
 mod export;
 mod ingest;
+mod insights;
 mod keys;
 mod metrics;
 mod read;
@@ -41,6 +42,10 @@ pub use daily::DailyAggregate;
 pub use event::{Event, EventType, FIELDS, format_timestamp, parse_timestamp};
 pub use export::{CsvWriter, Envelope, ExportCursor, write_ndjson_line};
 pub use ingest::{IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, scrub_pii, strip_query};
+pub use insights::{
+    Activity, CLUSTER_SIMILARITY, FUNNEL_STEPS, Funnel, FunnelStep, GapCluster, LatencyDay,
+    PageFunnel, SuggestionCount, jaccard, question_tokens,
+};
 pub use keys::*;
 pub use metrics::{
     HISTOGRAM_BOUNDS_MS, Metrics, RECENT_ERRORS, SUMMARY_SCHEMA_VERSION, TOP_GAPS, TOP_PAGES,

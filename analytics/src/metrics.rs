@@ -10,6 +10,7 @@ use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Utc};
 
 use crate::daily::DailyAggregate;
 use crate::event::{Event, EventType, format_timestamp};
+use crate::insights::{GapItem, Insights, cluster_gaps};
 use crate::record::SkipReason;
 use crate::summary::{
     ConversationVolume, DataQuality, DayCount, ErrorTypeCount, Errors, HistogramBucket,
@@ -198,6 +199,12 @@ pub struct Metrics {
     rate_limited: u64,
     pages: HashMap<String, PageAcc>,
     sources: HashMap<String, HashSet<String>>,
+    insights: Insights,
+    /// The window of equal length just before, for comparisons (range windows only).
+    previous: Option<Box<Metrics>>,
+    /// The earliest event read, in the window or not: does the input reach back far enough
+    /// to compare with the previous period?
+    earliest_read: Option<DateTime<Utc>>,
 }
 
 fn insert_str(set: &mut HashSet<String>, value: &str) {
@@ -244,6 +251,19 @@ impl Metrics {
             rate_limited: 0,
             pages: HashMap::new(),
             sources: HashMap::new(),
+            insights: Insights::default(),
+            previous: match window {
+                Window::Range { from, to } => {
+                    let mut previous = Metrics::new(Window::All);
+                    previous.window = Window::Range {
+                        from: from - (to - from),
+                        to: from,
+                    };
+                    Some(Box::new(previous))
+                }
+                Window::All => None,
+            },
+            earliest_read: None,
         }
     }
 
@@ -277,7 +297,13 @@ impl Metrics {
     pub fn add(&mut self, event: &Event) {
         self.events_read += 1;
         let ts = event.timestamp;
+        self.earliest_read = Some(self.earliest_read.map_or(ts, |t| t.min(ts)));
         if !self.window.contains(ts) {
+            if let Some(previous) = self.previous.as_mut()
+                && previous.window.contains(ts)
+            {
+                previous.add(event);
+            }
             return;
         }
         self.seq += 1;
@@ -301,6 +327,7 @@ impl Metrics {
             insert_str(&mut self.sessions, id);
         }
         self.add_source(event, session);
+        self.insights.add(event, session);
 
         let day = ts.date_naive();
         match event.event_type {
@@ -429,8 +456,34 @@ impl Metrics {
     }
 
     /// Computes the summary.
-    pub fn finish(self, generated_at: DateTime<Utc>) -> Summary {
+    pub fn finish(mut self, generated_at: DateTime<Utc>) -> Summary {
         let (from, to, days) = self.bounds(generated_at);
+        // The previous period counts when the input reaches back to its first day.
+        let previous = self.previous.take().filter(|p| match p.window {
+            Window::Range { from, .. } => self
+                .earliest_read
+                .is_some_and(|t| t < from + TimeDelta::days(1)),
+            Window::All => false,
+        });
+        let previous_gaps: Option<HashSet<String>> =
+            previous.as_ref().map(|p| p.gaps.keys().cloned().collect());
+        let gap_clusters = cluster_gaps(
+            self.gaps
+                .iter()
+                .map(|(normalized, gap)| GapItem {
+                    normalized: normalized.clone(),
+                    question: gap.phrasings.best().unwrap_or(normalized).to_owned(),
+                    count: gap.count,
+                    first: gap.first,
+                    last: gap.last,
+                })
+                .collect(),
+            previous_gaps.as_ref(),
+        );
+        let previous_period = previous.map(|p| Box::new(p.finish(generated_at)));
+        let funnel = self.insights.funnel();
+        let suggestions = self.insights.suggestions();
+        let activity = self.insights.activity();
         let messages_over_time = self.over_time(from, to);
         let messages = self.messages;
 
@@ -513,6 +566,7 @@ impl Metrics {
         top_sources.truncate(TOP_PAGES);
 
         let skipped_total = self.skipped.values().sum();
+        let latency_trend = std::mem::take(&mut self.insights).latency_trend();
         Summary {
             schema_version: SUMMARY_SCHEMA_VERSION,
             generated_at: format_timestamp(&generated_at),
@@ -552,6 +606,11 @@ impl Metrics {
                 top_pages,
                 top_sources,
             },
+            funnel,
+            suggestions,
+            gap_clusters,
+            latency_trend,
+            activity,
             data_quality: DataQuality {
                 events_read: self.events_read,
                 events_in_window: self.events_in_window,
@@ -562,6 +621,7 @@ impl Metrics {
                     .map(|(reason, n)| (reason.as_str().to_owned(), n))
                     .collect(),
             },
+            previous_period,
         }
     }
 

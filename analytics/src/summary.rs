@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::insights::{Activity, Funnel, GapCluster, LatencyDay, SuggestionCount};
+
 /// Everything a report shows, computed in one pass by [`crate::Metrics`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -29,8 +31,27 @@ pub struct Summary {
     pub errors: Errors,
     /// 7. Where the chatbot is used and where visitors come from.
     pub pages_and_sources: PagesAndSources,
+    /// Sessions through widget → bubble → message → call to action.
+    #[serde(default)]
+    pub funnel: Funnel,
+    /// The most clicked suggested questions.
+    #[serde(default)]
+    pub suggestions: Vec<SuggestionCount>,
+    /// Near-duplicate knowledge gaps grouped.
+    #[serde(default)]
+    pub gap_clusters: Vec<GapCluster>,
+    /// P95 of each timing per UTC day.
+    #[serde(default)]
+    pub latency_trend: Vec<LatencyDay>,
+    /// Messages by weekday and hour.
+    #[serde(default)]
+    pub activity: Activity,
     /// Records read and skipped.
     pub data_quality: DataQuality,
+    /// The same numbers for the window of equal length just before, when the input reaches
+    /// back that far; `null` otherwise.
+    #[serde(default)]
+    pub previous_period: Option<Box<Summary>>,
 }
 
 /// The window: `from ≤ timestamp < to`.

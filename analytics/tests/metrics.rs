@@ -1515,3 +1515,30 @@ fn recent_errors_with_equal_timestamps_keep_input_order() {
         .collect();
     assert_eq!(kinds, ["first", "second", "older"]);
 }
+
+#[test]
+fn the_previous_period_is_summarised_when_the_input_reaches_back_to_it() {
+    // Window 24–26 Nov 06:00 (2 days); previous period 22–24 Nov 06:00.
+    let window = Window::last_days(ts("2026-11-26T06:00:00Z"), 2);
+    let events = [
+        msg("2026-11-22T07:00:00Z"), // first day of the previous period: it reaches back
+        msg("2026-11-23T10:00:00Z"),
+        msg("2026-11-25T10:00:00Z"),
+    ];
+    let summary = summarize(window, &events);
+    assert_eq!(summary.conversation_volume.messages, 1);
+    let previous = summary.previous_period.as_ref().expect("a baseline");
+    assert_eq!(previous.conversation_volume.messages, 2);
+    assert_eq!(previous.window.from, "2026-11-22T06:00:00Z");
+    assert_eq!(previous.window.to, "2026-11-24T06:00:00Z");
+    assert!(previous.previous_period.is_none());
+
+    // Only a day into the previous period: it does not reach back, no baseline.
+    let late = summarize(
+        window,
+        &[msg("2026-11-23T10:00:00Z"), msg("2026-11-25T10:00:00Z")],
+    );
+    assert!(late.previous_period.is_none());
+    // A window taken from the data has no previous period.
+    assert!(summarize(Window::All, &events).previous_period.is_none());
+}

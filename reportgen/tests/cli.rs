@@ -244,6 +244,23 @@ fn fixture_summary_matches_hand_computed_numbers() {
     assert_eq!(pages[1]["pageTitle"], "Projects");
     assert_eq!(pages[2]["pageUrl"], "https://example.dev/contact");
     let sources = pairs(&s["pagesAndSources"]["topSources"], "source", "sessions");
+    // Funnel: only s1 loaded the widget, opened it and sent messages; nobody then clicked a
+    // call to action (s4 clicked one, but its widget_loaded is not in the export).
+    let funnel: Vec<u64> = s["funnel"]["overall"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["sessions"].as_u64().unwrap())
+        .collect();
+    assert_eq!(funnel, [1, 1, 1, 0]);
+    assert_eq!(
+        pairs(&s["suggestions"], "question", "clicks"),
+        [("What are Mike's skills?".to_owned(), 1)]
+    );
+    // 2 Nov 2026 is a Monday: E8, E9 and E10 at 09:xx UTC.
+    assert_eq!(s["activity"]["cells"][0][9], 3);
+    assert_eq!(s["previousPeriod"], Value::Null, "the export starts inside the window");
+
     // (direct): s3 (empty, unparseable and missing referrers) and s2's last message; s5's
     // only event has an unknown type and is ignored.
     assert_eq!(

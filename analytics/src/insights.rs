@@ -1,0 +1,537 @@
+//! What admins ask beyond the seven categories, accumulated in the same single pass: the widget
+//! funnel, the most clicked suggestions, when people chat, the daily P95 trend, and
+//! near-duplicate knowledge gaps grouped into clusters.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Event, EventType};
+use crate::metrics::nearest_rank;
+
+/// The funnel's steps, in order.
+pub const FUNNEL_STEPS: [EventType; 4] = [
+    EventType::WidgetLoaded,
+    EventType::BubbleOpened,
+    EventType::MessageSent,
+    EventType::CtaClicked,
+];
+/// Pages with a funnel of their own.
+pub const FUNNEL_PAGES: usize = 5;
+/// Suggestions listed.
+pub const TOP_SUGGESTIONS: usize = 20;
+/// Gap clusters listed, and distinct gaps considered for clustering (most asked first).
+pub const TOP_CLUSTERS: usize = 50;
+const CLUSTER_CANDIDATES: usize = 500;
+/// Two gaps are near-duplicates when the Jaccard similarity of their token sets is at least
+/// this (e.g. "do you know rust" and "do you know rust lang": 4/5 = 0.8).
+pub const CLUSTER_SIMILARITY: f64 = 0.6;
+/// Words ignored when comparing questions: they carry no topic.
+const STOP_WORDS: [&str; 24] = [
+    "a", "an", "the", "is", "are", "do", "does", "you", "your", "i", "me", "my", "to", "of", "in",
+    "on", "for", "and", "or", "it", "what", "can", "be", "with",
+];
+
+/// One step of a funnel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunnelStep {
+    /// The event type of the step.
+    pub step: String,
+    /// Sessions that reached this step and every step before it.
+    pub sessions: u64,
+    /// `sessions / sessions of the previous step` (1 for the first step, 0 when it had none).
+    pub conversion: f64,
+    /// `1 − conversion` (0 for the first step, and when the previous step had no sessions).
+    pub drop_off: f64,
+}
+
+/// The funnel of one page (the page a session's widget loaded on).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageFunnel {
+    /// The page, `"(none)"` when unknown.
+    pub page_url: String,
+    /// Its steps.
+    pub steps: Vec<FunnelStep>,
+}
+
+/// Sessions through `widget_loaded → bubble_opened → message_sent → cta_clicked`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Funnel {
+    /// Every session.
+    pub overall: Vec<FunnelStep>,
+    /// The pages with the most sessions.
+    pub by_page: Vec<PageFunnel>,
+}
+
+/// One clicked suggestion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SuggestionCount {
+    /// The suggested question as shown.
+    pub question: String,
+    /// Clicks.
+    pub clicks: u64,
+    /// `clicks / all suggestion clicks`.
+    pub share: f64,
+}
+
+/// Near-duplicate unanswered questions grouped together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GapCluster {
+    /// The most asked phrasing of the cluster.
+    pub label: String,
+    /// Times any of its questions was asked.
+    pub count: u64,
+    /// Distinct normalised questions in it.
+    pub questions: u64,
+    /// First time asked.
+    pub first_seen: String,
+    /// Last time asked.
+    pub last_seen: String,
+    /// Up to three phrasings, most asked first.
+    pub samples: Vec<String>,
+    /// True when none of its questions was asked in the previous period; `null` without one.
+    pub new_this_period: Option<bool>,
+}
+
+/// One day of the latency trend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatencyDay {
+    /// UTC date.
+    pub date: String,
+    /// P95 of retrieval time that day, `null` without samples.
+    pub rag_p95: Option<f64>,
+    /// P95 of model time.
+    pub ai_p95: Option<f64>,
+    /// P95 of total time.
+    pub total_p95: Option<f64>,
+}
+
+/// Messages by day of week and hour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Activity {
+    /// The time zone of the hours: `"UTC"`.
+    pub timezone: String,
+    /// `cells[d][h]`: messages on weekday `d` (0 = Monday) at hour `h`.
+    pub cells: Vec<Vec<u64>>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity {
+            timezone: "UTC".to_owned(),
+            cells: vec![vec![0; 24]; 7],
+        }
+    }
+}
+
+/// Accumulates the insights, one event at a time.
+#[derive(Debug, Default)]
+pub(crate) struct Insights {
+    /// Per session: the funnel steps reached (bits) and the page its widget loaded on.
+    sessions: HashMap<String, (u8, Option<String>)>,
+    suggestions: HashMap<String, u64>,
+    heat: [[u64; 24]; 7],
+    daily_times: BTreeMap<NaiveDate, [Vec<f64>; 3]>,
+}
+
+impl Insights {
+    pub(crate) fn add(&mut self, event: &Event, session: Option<&str>) {
+        if let Some(id) = session
+            && let Some(step) = FUNNEL_STEPS.iter().position(|s| *s == event.event_type)
+        {
+            let entry = match self.sessions.get_mut(id) {
+                Some(entry) => entry,
+                None => self.sessions.entry(id.to_owned()).or_default(),
+            };
+            entry.0 |= 1 << step;
+            if event.event_type == EventType::WidgetLoaded && entry.1.is_none() {
+                entry.1 = event.page_url.clone();
+            }
+        }
+        match event.event_type {
+            EventType::SuggestionClicked => {
+                if let Some(q) = event.question.as_deref() {
+                    *self.suggestions.entry(q.trim().to_owned()).or_default() += 1;
+                }
+            }
+            EventType::MessageSent => {
+                let ts = event.timestamp;
+                let weekday = ts.weekday().num_days_from_monday() as usize;
+                self.heat[weekday][ts.hour() as usize] += 1;
+                let day = self.daily_times.entry(ts.date_naive()).or_default();
+                for (i, v) in [event.rag_time_ms, event.ai_time_ms, event.total_time_ms]
+                    .into_iter()
+                    .enumerate()
+                {
+                    if let Some(ms) = v {
+                        day[i].push(ms);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn funnel(&self) -> Funnel {
+        let overall = steps(self.sessions.values().map(|(mask, _)| *mask));
+        let mut pages: HashMap<&str, Vec<u8>> = HashMap::new();
+        // A session's page is where its widget loaded: sessions without one have no page.
+        for (mask, page) in self.sessions.values().filter(|(mask, _)| mask & 1 == 1) {
+            pages
+                .entry(page.as_deref().unwrap_or("(none)"))
+                .or_default()
+                .push(*mask);
+        }
+        let mut pages: Vec<(&str, Vec<u8>)> = pages.into_iter().collect();
+        pages.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+        Funnel {
+            overall,
+            by_page: pages
+                .into_iter()
+                .take(FUNNEL_PAGES)
+                .map(|(page, masks)| PageFunnel {
+                    page_url: page.to_owned(),
+                    steps: steps(masks.into_iter()),
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn suggestions(&self) -> Vec<SuggestionCount> {
+        let total: u64 = self.suggestions.values().sum();
+        let mut list: Vec<SuggestionCount> = self
+            .suggestions
+            .iter()
+            .map(|(q, &n)| SuggestionCount {
+                question: q.clone(),
+                clicks: n,
+                share: crate::metrics::ratio(n, total),
+            })
+            .collect();
+        list.sort_by(|a, b| b.clicks.cmp(&a.clicks).then(a.question.cmp(&b.question)));
+        list.truncate(TOP_SUGGESTIONS);
+        list
+    }
+
+    pub(crate) fn activity(&self) -> Activity {
+        Activity {
+            timezone: "UTC".to_owned(),
+            cells: self.heat.iter().map(|row| row.to_vec()).collect(),
+        }
+    }
+
+    pub(crate) fn latency_trend(self) -> Vec<LatencyDay> {
+        self.daily_times
+            .into_iter()
+            .map(|(date, mut times)| {
+                for t in &mut times {
+                    t.sort_unstable_by(f64::total_cmp);
+                }
+                LatencyDay {
+                    date: date.format("%Y-%m-%d").to_string(),
+                    rag_p95: nearest_rank(&times[0], 95),
+                    ai_p95: nearest_rank(&times[1], 95),
+                    total_p95: nearest_rank(&times[2], 95),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The funnel steps over sessions given by their bit masks of steps reached.
+fn steps(masks: impl Iterator<Item = u8>) -> Vec<FunnelStep> {
+    let mut reached = [0u64; FUNNEL_STEPS.len()];
+    for mask in masks {
+        // A session counts for a step only if it reached every step before it too.
+        for (i, count) in reached.iter_mut().enumerate() {
+            let needed = (1u8 << (i + 1)) - 1;
+            if mask & needed == needed {
+                *count += 1;
+            }
+        }
+    }
+    reached
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            let conversion = if i == 0 {
+                if n > 0 { 1.0 } else { 0.0 }
+            } else {
+                crate::metrics::ratio(n, reached[i - 1])
+            };
+            let before = if i == 0 { 0 } else { reached[i - 1] };
+            FunnelStep {
+                step: FUNNEL_STEPS[i].as_str().to_owned(),
+                sessions: n,
+                conversion,
+                // Nothing can drop off a step nobody reached.
+                drop_off: if before == 0 { 0.0 } else { 1.0 - conversion },
+            }
+        })
+        .collect()
+}
+
+/// The words of a normalised question that carry meaning: alphanumeric runs, minus stop words.
+pub fn question_tokens(normalized: &str) -> Vec<String> {
+    let mut tokens: Vec<String> = normalized
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !STOP_WORDS.contains(w))
+        .map(str::to_owned)
+        .collect();
+    tokens.sort();
+    tokens.dedup();
+    tokens
+}
+
+/// Jaccard similarity of two sorted, deduplicated token lists (0 when both are empty).
+pub fn jaccard(a: &[String], b: &[String]) -> f64 {
+    let (mut i, mut j, mut both) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Equal => {
+                both += 1;
+                i += 1;
+                j += 1;
+            }
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+        }
+    }
+    let union = a.len() + b.len() - both;
+    if union == 0 {
+        0.0
+    } else {
+        both as f64 / union as f64
+    }
+}
+
+/// One distinct gap, as clustering sees it.
+pub(crate) struct GapItem {
+    pub(crate) normalized: String,
+    pub(crate) question: String,
+    pub(crate) count: u64,
+    pub(crate) first: DateTime<Utc>,
+    pub(crate) last: DateTime<Utc>,
+}
+
+/// Groups near-duplicate gaps: single linkage over the most asked [`CLUSTER_CANDIDATES`] gaps,
+/// joining two when their token sets' Jaccard similarity is at least [`CLUSTER_SIMILARITY`].
+/// Deterministic: gaps are taken in (count desc, normalized asc) order. `previous` holds the
+/// normalised questions of the previous period, when there is one.
+pub(crate) fn cluster_gaps(
+    mut items: Vec<GapItem>,
+    previous: Option<&std::collections::HashSet<String>>,
+) -> Vec<GapCluster> {
+    items.sort_by(|a, b| b.count.cmp(&a.count).then(a.normalized.cmp(&b.normalized)));
+    items.truncate(CLUSTER_CANDIDATES);
+    let tokens: Vec<Vec<String>> = items
+        .iter()
+        .map(|g| question_tokens(&g.normalized))
+        .collect();
+    let mut parent: Vec<usize> = (0..items.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for i in 0..items.len() {
+        for j in (i + 1)..items.len() {
+            if jaccard(&tokens[i], &tokens[j]) >= CLUSTER_SIMILARITY {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                // The earlier (more asked) item stays the root: it labels the cluster.
+                let (keep, merge) = if a < b { (a, b) } else { (b, a) };
+                parent[merge] = keep;
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..items.len() {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(i);
+    }
+    let mut clusters: Vec<GapCluster> = groups
+        .into_values()
+        .map(|members| {
+            let first = members
+                .iter()
+                .map(|&i| items[i].first)
+                .min()
+                .unwrap_or_default();
+            let last = members
+                .iter()
+                .map(|&i| items[i].last)
+                .max()
+                .unwrap_or_default();
+            GapCluster {
+                label: items[members[0]].question.clone(),
+                count: members.iter().map(|&i| items[i].count).sum(),
+                questions: members.len() as u64,
+                first_seen: crate::event::format_timestamp(&first),
+                last_seen: crate::event::format_timestamp(&last),
+                samples: members
+                    .iter()
+                    .take(3)
+                    .map(|&i| items[i].question.clone())
+                    .collect(),
+                new_this_period: previous
+                    .map(|prev| !members.iter().any(|&i| prev.contains(&items[i].normalized))),
+            }
+        })
+        .collect();
+    clusters.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
+    clusters.truncate(TOP_CLUSTERS);
+    clusters
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        crate::parse_timestamp(text).expect("time")
+    }
+
+    fn item(normalized: &str, count: u64) -> GapItem {
+        GapItem {
+            normalized: normalized.to_owned(),
+            question: format!("{normalized}?"),
+            count,
+            first: at("2026-11-01T10:00:00Z"),
+            last: at("2026-11-02T10:00:00Z"),
+        }
+    }
+
+    #[test]
+    fn near_duplicate_gaps_merge_and_different_ones_do_not() {
+        let clusters = cluster_gaps(
+            vec![
+                item("do you know rust", 5),
+                item("do you know rust lang", 2),
+                item("are you good at rust", 1),
+                item("what is your salary expectation", 4),
+                item("salary expectations", 1),
+                item("do you know go", 3),
+            ],
+            None,
+        );
+        let labels: Vec<(&str, u64, u64)> = clusters
+            .iter()
+            .map(|c| (c.label.as_str(), c.count, c.questions))
+            .collect();
+        // {know, rust} vs {know, lang, rust}: 2/3 ≥ 0.6, merged. {at, good, rust}: 1/4 and
+        // 1/4, apart. {know, go} vs {know, rust}: 1/3, apart. {expectation, salary} vs
+        // {expectations, salary}: 1/3, apart (no stemming).
+        assert_eq!(labels[0], ("do you know rust?", 7, 2));
+        assert!(labels.contains(&("what is your salary expectation?", 4, 1)));
+        assert!(
+            labels.contains(&("do you know go?", 3, 1)),
+            "go is not rust"
+        );
+        assert!(
+            labels.contains(&("salary expectations?", 1, 1)),
+            "plural differs"
+        );
+        assert_eq!(
+            clusters[0].samples,
+            ["do you know rust?", "do you know rust lang?"]
+        );
+        assert_eq!(clusters[0].new_this_period, None);
+    }
+
+    #[test]
+    fn clusters_are_new_only_without_a_member_in_the_previous_period() {
+        let previous: std::collections::HashSet<String> = ["do you know go".to_owned()].into();
+        let clusters = cluster_gaps(
+            vec![item("do you know go", 3), item("remote work", 1)],
+            Some(&previous),
+        );
+        assert_eq!(clusters[0].new_this_period, Some(false));
+        assert_eq!(clusters[1].new_this_period, Some(true));
+    }
+
+    #[test]
+    fn tokens_and_similarity() {
+        assert_eq!(
+            question_tokens("do you know rust, really?"),
+            ["know", "really", "rust"]
+        );
+        let a = question_tokens("do you know rust");
+        let b = question_tokens("do you know rust lang");
+        assert!((jaccard(&a, &b) - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(jaccard(&[], &[]), 0.0);
+    }
+
+    #[test]
+    fn the_funnel_counts_sessions_that_reached_every_step_before() {
+        // s1: all four; s2: loaded, opened, messaged; s3: loaded only; s4: a CTA click without
+        // opening (does not count past step 1); s5: opened without a widget_loaded (counts
+        // nowhere).
+        let mut insights = Insights::default();
+        let mut add = |session: &str, kind: EventType, page: Option<&str>| {
+            let mut e = Event::new(at("2026-11-02T10:00:00Z"), kind);
+            e.page_url = page.map(str::to_owned);
+            insights.add(&e, Some(session));
+        };
+        for kind in FUNNEL_STEPS {
+            add("s1", kind, Some("/a"));
+        }
+        for kind in &FUNNEL_STEPS[..3] {
+            add("s2", kind.clone(), Some("/b"));
+        }
+        add("s3", EventType::WidgetLoaded, Some("/a"));
+        add("s4", EventType::WidgetLoaded, Some("/a"));
+        add("s4", EventType::CtaClicked, None);
+        add("s5", EventType::BubbleOpened, None);
+        let funnel = insights.funnel();
+        let counts: Vec<u64> = funnel.overall.iter().map(|s| s.sessions).collect();
+        assert_eq!(counts, [4, 2, 2, 1]);
+        assert_eq!(funnel.overall[1].conversion, 0.5);
+        assert_eq!(funnel.overall[1].drop_off, 0.5);
+        assert_eq!(funnel.overall[3].conversion, 0.5);
+        assert_eq!(funnel.by_page[0].page_url, "/a", "most sessions first");
+        assert_eq!(funnel.by_page[0].steps[0].sessions, 3);
+    }
+
+    #[test]
+    fn an_empty_funnel_divides_by_nothing() {
+        let funnel = Insights::default().funnel();
+        assert!(
+            funnel
+                .overall
+                .iter()
+                .all(|s| s.sessions == 0 && s.conversion == 0.0)
+        );
+        assert!(funnel.by_page.is_empty());
+    }
+
+    #[test]
+    fn the_heatmap_and_daily_p95() {
+        let mut insights = Insights::default();
+        for (ts, total) in [
+            ("2026-11-02T10:15:00Z", 100.0), // a Monday
+            ("2026-11-02T10:45:00Z", 300.0),
+            ("2026-11-08T23:00:00Z", 50.0), // a Sunday
+        ] {
+            let mut e = Event::new(at(ts), EventType::MessageSent);
+            e.total_time_ms = Some(total);
+            insights.add(&e, None);
+        }
+        let activity = insights.activity();
+        assert_eq!(activity.cells[0][10], 2);
+        assert_eq!(activity.cells[6][23], 1);
+        let trend = insights.latency_trend();
+        assert_eq!(trend[0].date, "2026-11-02");
+        assert_eq!(trend[0].total_p95, Some(300.0));
+        assert_eq!(trend[0].rag_p95, None);
+    }
+}
