@@ -18,24 +18,25 @@ pub fn snapshot_name(summary: &Summary) -> anyhow::Result<String> {
     Ok(to.date_naive().format("%Y-%m-%d").to_string())
 }
 
-/// Writes one snapshot and returns the path of its `index.html`. Both files are written to
-/// temporary names first and renamed only when both are complete, so a failure leaves the
-/// previous pair as it was.
+/// Writes one snapshot — `files` as (name, bytes), the report `index.html` among them — and
+/// returns the path of its `index.html`. All files are written to temporary names first and
+/// renamed only when all are complete, so a failure leaves the previous snapshot as it was.
 pub fn write_snapshot(
     out: &Path,
     summary: &Summary,
-    html: &str,
-    summary_json: &str,
+    files: &[(&str, &[u8])],
 ) -> anyhow::Result<PathBuf> {
     let dir = out.join(snapshot_name(summary)?);
     fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create output folder `{}`", dir.display()))?;
-    let index = dir.join("index.html");
-    write_all_atomic(&[
-        (&dir.join("summary.json"), summary_json.as_bytes()),
-        (&index, html.as_bytes()),
-    ])?;
-    Ok(index)
+    let paths: Vec<PathBuf> = files.iter().map(|(name, _)| dir.join(name)).collect();
+    let pairs: Vec<(&Path, &[u8])> = paths
+        .iter()
+        .zip(files)
+        .map(|(path, (_, bytes))| (path.as_path(), *bytes))
+        .collect();
+    write_all_atomic(&pairs)?;
+    Ok(dir.join("index.html"))
 }
 
 /// The snapshots under `out`: every `YYYY-MM-DD` folder with a readable `summary.json`,
@@ -69,6 +70,15 @@ pub fn snapshots(out: &Path) -> anyhow::Result<Vec<Snapshot>> {
     }
     found.sort_by(|a, b| a.date.cmp(&b.date));
     Ok(found)
+}
+
+/// The newest archived snapshot before `summary`'s that covers a window of the same length: the
+/// baseline of comparisons when the input does not reach back to the previous period.
+pub fn previous_snapshot(out: &Path, summary: &Summary) -> anyhow::Result<Option<Snapshot>> {
+    let this = snapshot_name(summary)?;
+    Ok(snapshots(out)?
+        .into_iter()
+        .rfind(|s| s.date < this && s.summary.window.days == summary.window.days))
 }
 
 /// Rebuilds the archive page `OUT/index.html` from the snapshots, and `OUT/latest/` as a copy

@@ -244,6 +244,16 @@ pub fn column_chart(
     items: &[(String, u64)],
     color_index: usize,
 ) -> anyhow::Result<String> {
+    marked_column_chart(caption, items, color_index, &[])
+}
+
+/// [`column_chart`] with text marks (e.g. "P95") above the given columns, in the accent colour.
+pub fn marked_column_chart(
+    caption: Caption<'_>,
+    items: &[(String, u64)],
+    color_index: usize,
+    marks: &[(usize, String)],
+) -> anyhow::Result<String> {
     let n = items.len().max(1);
     let y_max = items.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
     draw_svg((800, 320), caption, |root| {
@@ -279,6 +289,65 @@ pub fn column_chart(
             bar.set_margin(0, 0, 4, 4);
             bar
         }))?;
+        // Marks sharing a column are joined: "P95 P99".
+        let mut joined: std::collections::BTreeMap<usize, Vec<&str>> = Default::default();
+        for (i, text) in marks {
+            joined.entry(*i).or_default().push(text);
+        }
+        let style = TextStyle::from((FONT, 13).into_font().style(FontStyle::Bold))
+            .color(&PALETTE[5])
+            .pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Center,
+                plotters::style::text_anchor::VPos::Bottom,
+            ));
+        for (i, texts) in joined {
+            let height = items.get(i).map_or(0, |(_, v)| *v);
+            chart.draw_series(std::iter::once(Text::new(
+                label(&texts.join(" "), 16),
+                (SegmentValue::CenterOf(i), height),
+                style.clone(),
+            )))?;
+        }
+        Ok(())
+    })
+}
+
+/// A weekday × hour grid of counts, darker for more.
+pub fn heatmap(caption: Caption<'_>, rows: &[&str], cells: &[Vec<u64>]) -> anyhow::Result<String> {
+    let max = cells.iter().flatten().copied().max().unwrap_or(0).max(1);
+    let (left, top, cell_w, cell_h) = (48, 26, 30, 26);
+    let width = u32::try_from(left + 24 * cell_w + 12)?;
+    let height = u32::try_from(top + rows.len() as i32 * cell_h + 12)?;
+    draw_svg((width, height), caption, |root| {
+        let text = (FONT, 12).into_font().color(&TEXT);
+        for hour in (0..24).step_by(3) {
+            root.draw(&Text::new(
+                format!("{hour:02}h"),
+                (left + hour * cell_w + 4, 6),
+                text.clone(),
+            ))?;
+        }
+        for (r, name) in rows.iter().enumerate() {
+            let y = top + r as i32 * cell_h;
+            root.draw(&Text::new(label(name, 4), (6, y + 7), text.clone()))?;
+            for hour in 0..24 {
+                let n = cells
+                    .get(r)
+                    .and_then(|row| row.get(hour))
+                    .copied()
+                    .unwrap_or(0);
+                // From the background to the primary colour, by share of the busiest hour.
+                let t = n as f64 / max as f64;
+                let base = PALETTE[0];
+                let mix = |c: u8| (245.0 + (f64::from(c) - 245.0) * t).round() as u8;
+                let fill = RGBColor(mix(base.0), mix(base.1), mix(base.2));
+                let x = left + hour as i32 * cell_w;
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell_w - 2, y + cell_h - 2)],
+                    fill.filled(),
+                ))?;
+            }
+        }
         Ok(())
     })
 }

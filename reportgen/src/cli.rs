@@ -159,6 +159,9 @@ impl ReportArgs {
 
     /// Days asked of a worker when `--days` is not given.
     pub const URL_DAYS: u32 = 30;
+    /// Days the demo reports on: the last 30 of its 60, so it has a previous period to
+    /// compare with.
+    pub const DEMO_DAYS: u32 = 30;
 
     /// The window: the last `--days` days before `now` (30 for a worker), or for the demo its
     /// fixed month; otherwise every event.
@@ -169,10 +172,7 @@ impl ReportArgs {
             }
             (Some(days), _) => Window::last_days(now, days),
             (None, Input::Url(_)) => Window::last_days(now, Self::URL_DAYS),
-            (None, Input::Demo) => {
-                let demo = SynthConfig::demo();
-                Window::last_days(demo.end, demo.days)
-            }
+            (None, Input::Demo) => Window::last_days(SynthConfig::demo().end, Self::DEMO_DAYS),
             (None, _) => Window::All,
         }
     }

@@ -10,6 +10,7 @@ pub mod archive;
 pub mod chart;
 pub mod cli;
 pub mod fetch;
+pub mod insight;
 pub mod render;
 pub mod source;
 pub mod synth;
@@ -69,9 +70,40 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     }
     let summary = outcome.metrics.finish(generated_at);
     let title = args.title.clone().unwrap_or_else(|| input.default_title());
-    let html = render::render_report(&summary, &title, args.templates.as_deref())?;
+    let archived = match summary.previous_period {
+        Some(_) => None,
+        None => archive::previous_snapshot(&args.out, &summary)?,
+    };
+    let label = match (&summary.previous_period, &archived) {
+        (Some(_), _) => format!("the previous {} days", summary.window.days),
+        (None, Some(snapshot)) => format!("the report of {}", snapshot.date),
+        (None, None) => String::new(),
+    };
+    let baseline = summary
+        .previous_period
+        .as_deref()
+        .or(archived.as_ref().map(|s| &s.summary))
+        .map(|s| render::Baseline {
+            summary: s,
+            label: &label,
+        });
+    let html = render::render_report(
+        &summary,
+        baseline.as_ref(),
+        &title,
+        args.templates.as_deref(),
+    )?;
     let json = serde_json::to_string_pretty(&summary).context("serialising summary.json")?;
-    let snapshot = archive::write_snapshot(&args.out, &summary, &html, &json)?;
+    let gaps = insight::gaps_csv(&summary).context("writing gaps.csv")?;
+    let snapshot = archive::write_snapshot(
+        &args.out,
+        &summary,
+        &[
+            ("summary.json", json.as_bytes()),
+            ("gaps.csv", &gaps),
+            ("index.html", html.as_bytes()),
+        ],
+    )?;
     archive::rebuild(&args.out)?;
     println!("{}", snapshot.display());
     if let (true, Input::Url(url)) = (args.publish, &input) {

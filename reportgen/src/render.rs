@@ -49,6 +49,7 @@ fn top_with_rest<'a>(
 /// Renders the report for `summary`, with the built-in templates or those in `templates`.
 pub fn render_report(
     summary: &Summary,
+    baseline: Option<&Baseline<'_>>,
     title: &str,
     templates: Option<&Path>,
 ) -> anyhow::Result<String> {
@@ -56,7 +57,12 @@ pub fn render_report(
     let mut tera = Tera::default();
     tera.add_raw_template("report.html", &html)
         .context("parsing the report template")?;
-    let view = ReportView::new(summary, title, css)?;
+    let mut view = ReportView::new(summary, title, css)?;
+    view.insights = crate::insight::InsightsView::new(summary, baseline)?;
+    if let Some(b) = baseline {
+        crate::insight::add_deltas(&mut view.kpis, summary, b);
+        crate::insight::add_deltas(&mut view.error_kpis, summary, b);
+    }
     let context = tera::Context::from_serialize(&view).context("preparing the report data")?;
     tera.render("report.html", &context)
         .map_err(|e| anyhow::anyhow!("rendering the report template: {}", tera_error(&e)))
@@ -300,7 +306,6 @@ struct ReportView {
     topics: Vec<Row3>,
     gaps: Vec<GapRow>,
     performance: Vec<PerfRow>,
-    latency_svg: String,
     latency: Vec<Row3>,
     error_kpis: Vec<Kpi>,
     errors_svg: String,
@@ -312,17 +317,18 @@ struct ReportView {
     events_in_window: String,
     skipped: String,
     skipped_by_reason: Vec<Row2>,
+    insights: crate::insight::InsightsView,
 }
 
 /// A timestamp: `iso` for `<time datetime>`, `text` for people (UTC, to the minute).
 #[derive(Debug, Serialize)]
-struct Time {
+pub(crate) struct Time {
     iso: String,
     text: String,
 }
 
 impl Time {
-    fn new(iso: &str) -> Time {
+    pub(crate) fn new(iso: &str) -> Time {
         let text = analytics::parse_timestamp(iso).map_or_else(
             || iso.to_owned(),
             |t| t.format("%Y-%m-%d %H:%M").to_string(),
@@ -334,25 +340,36 @@ impl Time {
     }
 }
 
+/// What a report compares with: a summary of the period before, and how to name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Baseline<'a> {
+    /// Its numbers.
+    pub summary: &'a Summary,
+    /// "the previous 30 days", "the snapshot of 2026-11-25".
+    pub label: &'a str,
+}
+
+/// A headline number, with its change against the baseline when there is one.
 #[derive(Debug, Serialize)]
-struct Kpi {
-    label: &'static str,
-    value: String,
+pub(crate) struct Kpi {
+    pub(crate) label: &'static str,
+    pub(crate) value: String,
+    pub(crate) delta: Option<crate::insight::Delta>,
 }
 
 /// A label and one formatted number.
 #[derive(Debug, Serialize)]
-struct Row2 {
-    label: String,
-    value: String,
+pub(crate) struct Row2 {
+    pub(crate) label: String,
+    pub(crate) value: String,
 }
 
 /// A label, a count and a share.
 #[derive(Debug, Serialize)]
-struct Row3 {
-    label: String,
-    count: String,
-    share: String,
+pub(crate) struct Row3 {
+    pub(crate) label: String,
+    pub(crate) count: String,
+    pub(crate) share: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -461,18 +478,6 @@ impl ReportView {
             .map(|b| (bucket_label(b), b.count))
             .collect();
         let latency_total: u64 = latency_items.iter().map(|(_, n)| n).sum();
-        let latency_svg = chart::column_chart(
-            Caption {
-                title: "Distribution of total response time",
-                desc: &format!(
-                    "Messages per total-time bucket (doubling widths); median {}, P95 {}.",
-                    ms(perf.total_time_ms.p50),
-                    ms(perf.total_time_ms.p95)
-                ),
-            },
-            &latency_items,
-            2,
-        )?;
 
         let error_items = top_with_rest(
             errors
@@ -554,7 +559,6 @@ impl ReportView {
                 perf_row("AI model", perf.avg_ai_time_ms, &perf.ai_time_ms),
                 perf_row("Total", perf.avg_total_time_ms, &perf.total_time_ms),
             ],
-            latency_svg,
             latency: latency_items
                 .iter()
                 .map(|(label, n)| Row3 {
@@ -612,15 +616,20 @@ impl ReportView {
                 .iter()
                 .map(|(k, v)| row2(k, int(*v)))
                 .collect(),
+            insights: crate::insight::InsightsView::default(),
         })
     }
 }
 
 fn kpi(label: &'static str, value: String) -> Kpi {
-    Kpi { label, value }
+    Kpi {
+        label,
+        value,
+        delta: None,
+    }
 }
 
-fn row2(label: &str, value: String) -> Row2 {
+pub(crate) fn row2(label: &str, value: String) -> Row2 {
     Row2 {
         label: clean_text(label),
         value,
@@ -670,7 +679,7 @@ pub fn ms(value: Option<f64>) -> String {
     }
 }
 
-fn bucket_label(b: &HistogramBucket) -> String {
+pub(crate) fn bucket_label(b: &HistogramBucket) -> String {
     let short = |v: f64| {
         if v >= 1000.0 {
             format!("{}s", v / 1000.0)

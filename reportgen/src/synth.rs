@@ -40,9 +40,9 @@ impl SynthConfig {
     /// Every value is fixed so that the demo report is reproducible byte for byte.
     pub fn demo() -> SynthConfig {
         SynthConfig {
-            events: 40_000,
+            events: 80_000,
             seed: 42,
-            days: 30,
+            days: 60,
             end: Utc
                 .with_ymd_and_hms(2026, 11, 26, 0, 0, 0)
                 .single()

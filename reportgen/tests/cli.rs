@@ -259,7 +259,11 @@ fn fixture_summary_matches_hand_computed_numbers() {
     );
     // 2 Nov 2026 is a Monday: E8, E9 and E10 at 09:xx UTC.
     assert_eq!(s["activity"]["cells"][0][9], 3);
-    assert_eq!(s["previousPeriod"], Value::Null, "the export starts inside the window");
+    assert_eq!(
+        s["previousPeriod"],
+        Value::Null,
+        "the export starts inside the window"
+    );
 
     // (direct): s3 (empty, unparseable and missing referrers) and s2's last message; s5's
     // only event has an unknown type and is ignored.
@@ -351,16 +355,42 @@ fn demo_report_is_complete_and_self_contained() {
             "section {heading}"
         );
     }
-    assert_eq!(html.matches("<svg ").count(), 4, "four charts");
+    for heading in [
+        "Widget funnel",
+        "When people chat",
+        "Suggested questions clicked",
+        "Gap clusters",
+        "Daily P95",
+    ] {
+        assert!(html.contains(&format!("<h3>{heading}</h3>")), "{heading}");
+    }
+    // Volume over time, heatmap, topics, funnel, latency, daily P95, errors.
+    assert_eq!(html.matches("<svg ").count(), 7, "seven charts");
     assert_eq!(
         html.matches("<title>").count(),
-        5,
+        8,
         "page title + one per chart"
     );
+    assert!(
+        html.len() < 300 * 1024,
+        "the demo report is {} bytes",
+        html.len()
+    );
+    // The one script is data: a copy of summary.json, without the previous period.
+    assert_eq!(html.matches("<script").count(), 1);
+    let start = html
+        .find("<script type=\"application/json\" id=\"summary-data\">")
+        .unwrap();
+    let body = &html[start..];
+    let json = &body[body.find('>').unwrap() + 1..body.find("</script>").unwrap()];
+    let mut embedded: Value = serde_json::from_str(json).unwrap();
+    let mut written = summary_at(&out, "2026-11-26");
+    embedded["previousPeriod"] = Value::Null;
+    written["previousPeriod"] = Value::Null;
+    assert_eq!(embedded, written);
+    assert!(out.join("2026-11-26/gaps.csv").exists());
     // Nothing is loaded from anywhere: no src/href to a resource, no CSS url() or @import.
-    for forbidden in [
-        "src=", "<link", "url(", "@import", "<script", "<img", "<iframe",
-    ] {
+    for forbidden in ["src=", "<link", "url(", "@import", "<img", "<iframe"] {
         assert!(
             !html.contains(forbidden),
             "self-contained: found {forbidden}"
@@ -369,7 +399,13 @@ fn demo_report_is_complete_and_self_contained() {
     let s: Value = summary_at(&out, "2026-11-26");
     assert_eq!(s["window"]["from"], "2026-10-27T00:00:00Z");
     assert_eq!(s["window"]["to"], "2026-11-26T00:00:00Z");
-    assert_eq!(s["dataQuality"]["eventsInWindow"], 40_000);
+    assert_eq!(s["dataQuality"]["eventsRead"], 80_000);
+    let in_window = s["dataQuality"]["eventsInWindow"].as_u64().unwrap();
+    assert!((35_000..45_000).contains(&in_window), "{in_window}");
+    // The demo reaches back 60 days: the report compares with the previous 30.
+    assert!(s["previousPeriod"].is_object());
+    assert!(html.contains("changes are against the previous 30 days"));
+    assert!(html.contains("class=\"sr-only\">up ") || html.contains("class=\"sr-only\">down "));
     assert!(s["conversationVolume"]["messages"].as_u64().unwrap() > 3_000);
     assert!(s["knowledgeGaps"].as_array().unwrap().len() >= 10);
     assert!(s["errors"]["byType"].as_array().unwrap().len() >= 3);
@@ -632,6 +668,9 @@ fn hostile_text_appears_only_escaped() {
     ] {
         assert!(!html.contains(raw), "unescaped {raw:?}");
     }
+    // The embedded JSON copy cannot be closed early by a question.
+    assert_eq!(html.matches("</script>").count(), 1);
+    assert!(html.contains("\\u003cscript>alert(1)\\u003c/script>"));
     // The question is in the gap table, escaped by the template.
     assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;"));
     // The topic is in the doughnut's SVG legend, escaped by the SVG backend.

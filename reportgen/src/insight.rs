@@ -1,0 +1,545 @@
+//! The report's comparison and insight sections: deltas against the previous period, the
+//! widget funnel, suggestions, knowledge-gap clusters, latency detail and the activity heatmap,
+//! plus the data the page embeds (summary JSON, CSV downloads). Part of rendering: from a
+//! [`Summary`] to a view the template shows.
+
+use analytics::{FUNNEL_STEPS, Summary, clean_text, neutralise_csv};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Serialize;
+
+use crate::chart::{self, Caption, Series};
+use crate::render::{Baseline, Kpi, Row3, Time, bucket_label, int, ms, pct};
+
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+/// Clusters and suggestions shown in the report (the CSV has them all).
+const SHOWN: usize = 15;
+
+/// A change against the baseline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Delta {
+    /// "▲ 12%", "▼ 3.5%", "= 0%".
+    pub text: String,
+    /// "up", "down" or "same", for styling.
+    pub direction: &'static str,
+    /// For screen readers: "up 12% on the previous 30 days".
+    pub spoken: String,
+}
+
+/// The change from `before` to `now`; `None` without a baseline value or when it was 0 (no
+/// percentage of nothing).
+pub fn delta(now: f64, before: Option<f64>, label: &str) -> Option<Delta> {
+    let before = before.filter(|b| b.is_finite() && *b != 0.0)?;
+    if !now.is_finite() {
+        return None;
+    }
+    let change = (now - before) / before.abs() * 100.0;
+    let size = if change.abs() >= 10.0 {
+        format!("{:.0}%", change.abs())
+    } else {
+        format!("{:.1}%", change.abs())
+    };
+    let (arrow, direction, word) = if size == "0%" || size == "0.0%" {
+        ("=", "same", "unchanged")
+    } else if change > 0.0 {
+        ("▲", "up", "up")
+    } else {
+        ("▼", "down", "down")
+    };
+    Some(Delta {
+        text: format!("{arrow} {size}"),
+        direction,
+        spoken: if direction == "same" {
+            format!("unchanged on {label}")
+        } else {
+            format!("{word} {size} on {label}")
+        },
+    })
+}
+
+/// Sets the deltas of the KPI tiles, matched by label.
+pub(crate) fn add_deltas(kpis: &mut [Kpi], now: &Summary, baseline: &Baseline<'_>) {
+    let before = baseline.summary;
+    for kpi in kpis {
+        let pair = |f: fn(&Summary) -> f64| Some((f(now), Some(f(before))));
+        let values = match kpi.label {
+            "Messages" => pair(|s| s.conversation_volume.messages as f64),
+            "Sessions" => pair(|s| s.conversation_volume.sessions as f64),
+            "Chatting sessions" => pair(|s| s.conversation_volume.messaging_sessions as f64),
+            "Messages per session" => pair(|s| s.conversation_volume.messages_per_session),
+            "Bubble opens" => pair(|s| s.conversation_volume.bubble_opens as f64),
+            "Error rate" => pair(|s| s.errors.error_rate),
+            "Failed messages" => pair(|s| s.errors.error_count as f64),
+            "Rate-limited" => pair(|s| s.errors.rate_limited as f64),
+            _ => None,
+        };
+        if let Some((n, b)) = values {
+            kpi.delta = delta(n, b, baseline.label);
+        }
+    }
+}
+
+/// Everything the insight sections show.
+#[derive(Debug, Default, Serialize)]
+pub struct InsightsView {
+    compared_with: Option<String>,
+    funnel: Vec<FunnelRow>,
+    funnel_svg: String,
+    page_funnels: Vec<PageFunnelRow>,
+    funnel_steps: Vec<&'static str>,
+    suggestions: Vec<Row3>,
+    clusters: Vec<ClusterRow>,
+    latency_svg: String,
+    latency: Vec<Row3>,
+    trend_svg: String,
+    trend: Vec<TrendRow>,
+    heatmap_svg: String,
+    heatmap: Vec<HeatRow>,
+    busiest: String,
+    topic_deltas: Vec<NamedDelta>,
+    summary_json: String,
+    csv: std::collections::BTreeMap<&'static str, Download>,
+}
+
+#[derive(Debug, Serialize)]
+struct FunnelRow {
+    step: &'static str,
+    sessions: String,
+    conversion: String,
+    drop_off: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PageFunnelRow {
+    page_url: String,
+    sessions: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ClusterRow {
+    label: String,
+    count: String,
+    questions: u64,
+    first_seen: Time,
+    last_seen: Time,
+    samples: Vec<String>,
+    is_new: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct TrendRow {
+    date: String,
+    rag: String,
+    ai: String,
+    total: String,
+}
+
+#[derive(Debug, Serialize)]
+struct HeatRow {
+    day: &'static str,
+    cells: Vec<u64>,
+}
+
+#[derive(Debug, Serialize)]
+struct NamedDelta {
+    name: String,
+    delta: Option<Delta>,
+}
+
+/// A table offered as a CSV download (a `data:` URI: the report stays one file).
+#[derive(Debug, Serialize)]
+struct Download {
+    id: &'static str,
+    file: &'static str,
+    href: String,
+}
+
+fn step_name(step: &str) -> &'static str {
+    match step {
+        "widget_loaded" => "Widget loaded",
+        "bubble_opened" => "Chat opened",
+        "message_sent" => "Message sent",
+        "cta_clicked" => "Call to action clicked",
+        _ => "Other",
+    }
+}
+
+/// A CSV table as a `data:` URI; cells that a spreadsheet would run are neutralised.
+fn csv_uri(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<String> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(header)?;
+    for row in rows {
+        csv.write_record(row.iter().map(|cell| neutralise_csv(cell).into_owned()))?;
+    }
+    let bytes = csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let text = String::from_utf8(bytes)?;
+    Ok(format!(
+        "data:text/csv;charset=utf-8,{}",
+        utf8_percent_encode(&text, NON_ALPHANUMERIC)
+    ))
+}
+
+/// `gaps.csv`: the top knowledge gaps, most asked first, as a to-do list for the knowledge base.
+pub fn gaps_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(["question", "normalized", "count", "firstSeen", "lastSeen"])?;
+    for gap in &summary.knowledge_gaps {
+        let count = gap.count.to_string();
+        let row = [
+            gap.question.as_str(),
+            gap.normalized.as_str(),
+            count.as_str(),
+            gap.first_seen.as_str(),
+            gap.last_seen.as_str(),
+        ];
+        csv.write_record(row.iter().map(|cell| neutralise_csv(cell).into_owned()))?;
+    }
+    csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+impl InsightsView {
+    pub(crate) fn new(
+        s: &Summary,
+        baseline: Option<&Baseline<'_>>,
+    ) -> anyhow::Result<InsightsView> {
+        let funnel = &s.funnel;
+        let funnel_items: Vec<(String, u64)> = funnel
+            .overall
+            .iter()
+            .map(|step| (step_name(&step.step).to_owned(), step.sessions))
+            .collect();
+        let funnel_svg = chart::bar_chart(
+            Caption {
+                title: "Widget funnel",
+                desc: &format!(
+                    "Sessions reaching each step: {}.",
+                    funnel_items
+                        .iter()
+                        .map(|(n, v)| format!("{n} {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+            &funnel_items,
+        )?;
+
+        let perf = &s.performance;
+        let buckets = &perf.total_time_histogram;
+        let bucket_of = |v: Option<f64>| {
+            let v = v?;
+            buckets
+                .iter()
+                .position(|b| v >= b.from_ms && b.to_ms.is_none_or(|t| v < t))
+        };
+        let marks: Vec<(usize, String)> = [
+            ("P50", perf.total_time_ms.p50),
+            ("P95", perf.total_time_ms.p95),
+            ("P99", perf.total_time_ms.p99),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| Some((bucket_of(v)?, name.to_owned())))
+        .collect();
+        let latency_items: Vec<(String, u64)> =
+            buckets.iter().map(|b| (bucket_label(b), b.count)).collect();
+        let latency_total: u64 = latency_items.iter().map(|(_, n)| n).sum();
+        let latency_svg = chart::marked_column_chart(
+            Caption {
+                title: "Distribution of total response time",
+                desc: &format!(
+                    "Messages per total-time bucket (log-spaced, doubling widths); P50 {}, P95 {}, P99 {}.",
+                    ms(perf.total_time_ms.p50),
+                    ms(perf.total_time_ms.p95),
+                    ms(perf.total_time_ms.p99)
+                ),
+            },
+            &latency_items,
+            2,
+            &marks,
+        )?;
+
+        let dates: Vec<String> = s
+            .latency_trend
+            .iter()
+            .map(|d| d.date.get(5..).unwrap_or(&d.date).to_owned())
+            .collect();
+        let series = |f: fn(&analytics::LatencyDay) -> Option<f64>| -> Vec<f64> {
+            s.latency_trend
+                .iter()
+                .map(|d| f(d).unwrap_or(0.0))
+                .collect()
+        };
+        let (rag, ai, total) = (
+            series(|d| d.rag_p95),
+            series(|d| d.ai_p95),
+            series(|d| d.total_p95),
+        );
+        let trend_svg = chart::line_chart(
+            Caption {
+                title: "Daily P95 response times",
+                desc: "The 95th percentile of retrieval, model and total time per day, in milliseconds.",
+            },
+            &dates,
+            &[
+                Series {
+                    name: "Total P95 (ms)",
+                    values: &total,
+                },
+                Series {
+                    name: "AI P95 (ms)",
+                    values: &ai,
+                },
+                Series {
+                    name: "RAG P95 (ms)",
+                    values: &rag,
+                },
+            ],
+        )?;
+
+        let heatmap_svg = chart::heatmap(
+            Caption {
+                title: "Messages by weekday and hour (UTC)",
+                desc: "A grid of 7 weekdays by 24 hours; darker cells had more messages.",
+            },
+            &WEEKDAYS,
+            &s.activity.cells,
+        )?;
+        let busiest = s
+            .activity
+            .cells
+            .iter()
+            .enumerate()
+            .flat_map(|(d, row)| row.iter().enumerate().map(move |(h, &n)| (n, d, h)))
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)))
+            .filter(|(n, _, _)| *n > 0)
+            .map_or_else(String::new, |(n, d, h)| {
+                format!(
+                    "Busiest hour: {} {h:02}:00–{h:02}:59 UTC ({} messages).",
+                    WEEKDAYS[d],
+                    int(n)
+                )
+            });
+
+        let topic_deltas = baseline.map_or_else(Vec::new, |b| {
+            s.topic_distribution
+                .iter()
+                .map(|t| NamedDelta {
+                    name: clean_text(&t.topic),
+                    delta: delta(
+                        t.count as f64,
+                        b.summary
+                            .topic_distribution
+                            .iter()
+                            .find(|p| p.topic == t.topic)
+                            .map(|p| p.count as f64),
+                        b.label,
+                    ),
+                })
+                .collect()
+        });
+
+        let csv = [
+            Download {
+                id: "topics",
+                file: "topics.csv",
+                href: csv_uri(
+                    &["topic", "messages", "share"],
+                    s.topic_distribution.iter().map(|t| {
+                        vec![
+                            t.topic.clone(),
+                            t.count.to_string(),
+                            format!("{:.4}", t.share),
+                        ]
+                    }),
+                )?,
+            },
+            Download {
+                id: "gaps",
+                file: "gaps.csv",
+                href: format!(
+                    "data:text/csv;charset=utf-8,{}",
+                    utf8_percent_encode(&String::from_utf8(gaps_csv(s)?)?, NON_ALPHANUMERIC)
+                ),
+            },
+            Download {
+                id: "errors",
+                file: "errors.csv",
+                href: csv_uri(
+                    &["errorType", "count"],
+                    s.errors
+                        .by_type
+                        .iter()
+                        .map(|e| vec![e.error_type.clone(), e.count.to_string()]),
+                )?,
+            },
+            Download {
+                id: "pages",
+                file: "pages.csv",
+                href: csv_uri(
+                    &["pageUrl", "pageTitle", "messages", "sessions"],
+                    s.pages_and_sources.top_pages.iter().map(|p| {
+                        vec![
+                            p.page_url.clone(),
+                            p.page_title.clone().unwrap_or_default(),
+                            p.messages.to_string(),
+                            p.sessions.to_string(),
+                        ]
+                    }),
+                )?,
+            },
+            Download {
+                id: "sources",
+                file: "sources.csv",
+                href: csv_uri(
+                    &["source", "sessions"],
+                    s.pages_and_sources
+                        .top_sources
+                        .iter()
+                        .map(|src| vec![src.source.clone(), src.sessions.to_string()]),
+                )?,
+            },
+            Download {
+                id: "suggestions",
+                file: "suggestions.csv",
+                href: csv_uri(
+                    &["question", "clicks", "share"],
+                    s.suggestions.iter().map(|q| {
+                        vec![
+                            q.question.clone(),
+                            q.clicks.to_string(),
+                            format!("{:.4}", q.share),
+                        ]
+                    }),
+                )?,
+            },
+        ]
+        .into_iter()
+        .map(|d| (d.id, d))
+        .collect();
+
+        // JSON inside <script type="application/json">: "<" escaped so no "</script>" or "<!--"
+        // in a question can end the block.
+        let mut embedded = s.clone();
+        embedded.previous_period = None;
+        let summary_json = serde_json::to_string(&embedded)?.replace('<', "\\u003c");
+
+        Ok(InsightsView {
+            compared_with: baseline.map(|b| b.label.to_owned()),
+            funnel: funnel
+                .overall
+                .iter()
+                .map(|step| FunnelRow {
+                    step: step_name(&step.step),
+                    sessions: int(step.sessions),
+                    conversion: pct(step.conversion),
+                    drop_off: pct(step.drop_off),
+                })
+                .collect(),
+            funnel_svg,
+            page_funnels: funnel
+                .by_page
+                .iter()
+                .map(|p| PageFunnelRow {
+                    page_url: clean_text(&p.page_url),
+                    sessions: p
+                        .steps
+                        .iter()
+                        .map(|st| format!("{} ({})", int(st.sessions), pct(st.conversion)))
+                        .collect(),
+                })
+                .collect(),
+            funnel_steps: FUNNEL_STEPS.iter().map(|t| step_name(t.as_str())).collect(),
+            suggestions: s
+                .suggestions
+                .iter()
+                .take(SHOWN)
+                .map(|q| Row3 {
+                    label: clean_text(&q.question),
+                    count: int(q.clicks),
+                    share: pct(q.share),
+                })
+                .collect(),
+            clusters: s
+                .gap_clusters
+                .iter()
+                .take(SHOWN)
+                .map(|c| ClusterRow {
+                    label: clean_text(&c.label),
+                    count: int(c.count),
+                    questions: c.questions,
+                    first_seen: Time::new(&c.first_seen),
+                    last_seen: Time::new(&c.last_seen),
+                    samples: c.samples.iter().skip(1).map(|q| clean_text(q)).collect(),
+                    is_new: c.new_this_period == Some(true),
+                })
+                .collect(),
+            latency_svg,
+            latency: latency_items
+                .iter()
+                .map(|(label, n)| Row3 {
+                    label: label.clone(),
+                    count: int(*n),
+                    share: pct(analytics::ratio(*n, latency_total)),
+                })
+                .collect(),
+            trend_svg,
+            trend: s
+                .latency_trend
+                .iter()
+                .map(|d| TrendRow {
+                    date: d.date.clone(),
+                    rag: ms(d.rag_p95),
+                    ai: ms(d.ai_p95),
+                    total: ms(d.total_p95),
+                })
+                .collect(),
+            heatmap_svg,
+            heatmap: s
+                .activity
+                .cells
+                .iter()
+                .zip(WEEKDAYS)
+                .map(|(row, day)| HeatRow {
+                    day,
+                    cells: row.clone(),
+                })
+                .collect(),
+            busiest,
+            topic_deltas,
+            summary_json,
+            csv,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deltas_need_a_nonzero_baseline() {
+        assert_eq!(delta(5.0, None, "x"), None);
+        assert_eq!(delta(5.0, Some(0.0), "x"), None, "no percentage of nothing");
+        let up = delta(112.0, Some(100.0), "the previous 30 days").expect("delta");
+        assert_eq!(up.text, "▲ 12%");
+        assert_eq!(up.direction, "up");
+        assert_eq!(up.spoken, "up 12% on the previous 30 days");
+        let down = delta(97.0, Some(100.0), "p").expect("delta");
+        assert_eq!((down.text.as_str(), down.direction), ("▼ 3.0%", "down"));
+        let same = delta(100.0, Some(100.0), "p").expect("delta");
+        assert_eq!(
+            (same.direction, same.spoken.as_str()),
+            ("same", "unchanged on p")
+        );
+        assert_eq!(delta(0.0, Some(4.0), "p").expect("delta").text, "▼ 100%");
+    }
+
+    #[test]
+    fn csv_downloads_are_data_uris_with_neutralised_cells() {
+        let uri = csv_uri(
+            &["q", "n"],
+            [vec!["=cmd()".to_owned(), "1".to_owned()]].into_iter(),
+        )
+        .expect("csv");
+        assert!(uri.starts_with("data:text/csv;charset=utf-8,q%2Cn%0A"));
+        assert!(uri.contains("%27%3Dcmd%28%29"), "{uri}");
+    }
+}
