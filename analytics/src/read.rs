@@ -134,6 +134,9 @@ pub struct ReadInfo {
     pub records: u64,
     /// The envelope's `nextCursor`, when it names another page.
     pub next_cursor: Option<String>,
+    /// True when the input was the worker's envelope (with its `schemaVersion`), not a bare
+    /// array or a stream of events.
+    pub envelope: bool,
 }
 
 /// How many bytes are examined to detect the format.
@@ -490,7 +493,7 @@ impl<'de, S: Sink> Visitor<'de> for TopVisitor<'_, '_, S> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match key.as_ref() {
                 "schemaVersion" => match map.next_value::<serde_json::Value>()?.as_u64() {
-                    Some(SCHEMA_VERSION) => {}
+                    Some(SCHEMA_VERSION) => state.info.envelope = true,
                     Some(version) => return Err(state.fail(ReadError::SchemaVersion(version))),
                     None => {
                         return Err(state.fail(ReadError::NotAnExport(

@@ -40,13 +40,14 @@ pub fn write_snapshot(
 }
 
 /// The snapshots under `out`: every `YYYY-MM-DD` folder with a readable `summary.json`,
-/// oldest first. Folders that are not snapshots are ignored; a snapshot whose summary cannot
-/// be read is an error naming it.
-pub fn snapshots(out: &Path) -> anyhow::Result<Vec<Snapshot>> {
+/// oldest first, and a warning for each snapshot whose summary cannot be read (it is left
+/// out, so one damaged folder cannot stop every later run). Other folders are ignored.
+pub fn snapshots(out: &Path) -> anyhow::Result<(Vec<Snapshot>, Vec<String>)> {
     let mut found = Vec::new();
+    let mut warnings = Vec::new();
     let entries = match fs::read_dir(out) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((found, warnings)),
         Err(e) => return Err(e).with_context(|| format!("cannot list `{}`", out.display())),
     };
     for entry in entries {
@@ -59,17 +60,23 @@ pub fn snapshots(out: &Path) -> anyhow::Result<Vec<Snapshot>> {
         if !path.exists() {
             continue;
         }
-        let text = fs::read_to_string(&path)
-            .with_context(|| format!("cannot read `{}`", path.display()))?;
-        let summary = serde_json::from_str(&text)
-            .with_context(|| format!("`{}` is not a reportgen summary", path.display()))?;
-        found.push(Snapshot {
-            date: name,
-            summary,
-        });
+        let parsed = fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(summary) => found.push(Snapshot {
+                date: name,
+                summary,
+            }),
+            Err(e) => warnings.push(format!(
+                "`{}` is not a readable reportgen summary ({e}); that snapshot is left out of \
+                 the archive page",
+                path.display()
+            )),
+        }
     }
     found.sort_by(|a, b| a.date.cmp(&b.date));
-    Ok(found)
+    Ok((found, warnings))
 }
 
 /// The newest archived snapshot before `summary`'s that covers a window of the same length: the
@@ -77,14 +84,15 @@ pub fn snapshots(out: &Path) -> anyhow::Result<Vec<Snapshot>> {
 pub fn previous_snapshot(out: &Path, summary: &Summary) -> anyhow::Result<Option<Snapshot>> {
     let this = snapshot_name(summary)?;
     Ok(snapshots(out)?
+        .0
         .into_iter()
         .rfind(|s| s.date < this && s.summary.window.days == summary.window.days))
 }
 
 /// Rebuilds the archive page `OUT/index.html` from the snapshots, and `OUT/latest/` as a copy
-/// of the newest; returns the page's path.
-pub fn rebuild(out: &Path) -> anyhow::Result<PathBuf> {
-    let all = snapshots(out)?;
+/// of the newest; returns the page's path and warnings about snapshots left out.
+pub fn rebuild(out: &Path) -> anyhow::Result<(PathBuf, Vec<String>)> {
+    let (all, warnings) = snapshots(out)?;
     let html = render::render_archive(&all)?;
     fs::create_dir_all(out)
         .with_context(|| format!("cannot create output folder `{}`", out.display()))?;
@@ -105,7 +113,7 @@ pub fn rebuild(out: &Path) -> anyhow::Result<PathBuf> {
     }
     let index = out.join("index.html");
     write_atomic(&index, html.as_bytes())?;
-    Ok(index)
+    Ok((index, warnings))
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.

@@ -2,6 +2,7 @@
 //! Auth, retried on 429 (honouring `Retry-After`), 5xx and timeouts within a bounded time, and
 //! failures explained in one line that says what to check. Also `PUT /analytics/report`.
 
+use std::error::Error as _;
 use std::io::IsTerminal;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -22,24 +23,66 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 /// Where and how to talk to the worker.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Remote {
     /// The worker's origin, e.g. `https://analytics.example.workers.dev`.
     pub base: reqwest::Url,
     /// The Basic Auth password (user `admin`).
-    pub password: String,
-    /// How long all retries of one step may take before giving up.
-    pub give_up_after: Duration,
+    password: String,
+    /// When the whole run gives up, retries included.
+    deadline: Instant,
+    /// How long the whole run may take.
+    budget: Duration,
+    /// No progress or retry lines on stderr.
+    quiet: bool,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("base", &self.base.as_str())
+            .field("password", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 impl Remote {
-    /// Parses the worker URL given on the command line: any path on it is ignored.
-    pub fn new(url: &str, password: String, give_up_after: Duration) -> anyhow::Result<Remote> {
-        let mut base = reqwest::Url::parse(url.trim()).with_context(|| {
-            format!("{url:?} is not a URL such as https://analytics.example.workers.dev")
+    /// Parses the worker URL given on the command line (any path on it is ignored). The whole
+    /// run, retries included, must end within `budget`. Credentials in the URL are refused (the
+    /// password belongs in the environment), and so is plain `http` to anything but this
+    /// machine, which would send the password in the clear.
+    pub fn new(
+        url: &str,
+        password: String,
+        budget: Duration,
+        quiet: bool,
+    ) -> anyhow::Result<Remote> {
+        let mut base = reqwest::Url::parse(url.trim()).map_err(|_| {
+            anyhow!(
+                "{} is not a URL such as https://analytics.example.workers.dev",
+                without_credentials(url)
+            )
         })?;
-        if !matches!(base.scheme(), "http" | "https") {
-            bail!("{url:?} is not an http(s) URL");
+        if !base.username().is_empty() || base.password().is_some() {
+            bail!(
+                "{}: remove the credentials from the URL; the password goes in ANALYTICS_PASSWORD",
+                without_credentials(url)
+            );
+        }
+        let loopback = match base.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        };
+        match base.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => bail!(
+                "{base}: use https; plain http would send the password in the clear \
+                 (only this machine's addresses may use http)"
+            ),
+            _ => bail!("{base} is not an http(s) URL"),
         }
         base.set_path("/");
         base.set_query(None);
@@ -47,18 +90,22 @@ impl Remote {
         Ok(Remote {
             base,
             password,
-            give_up_after,
+            deadline: Instant::now() + budget,
+            budget,
+            quiet,
         })
     }
 
-    /// The per-request timeout: 30 s, or less when all retries must end sooner.
+    /// The per-request timeout: 30 s, or what is left of the run's time.
     fn request_timeout(&self) -> Duration {
-        REQUEST_TIMEOUT.min(self.give_up_after)
+        REQUEST_TIMEOUT
+            .min(self.deadline.saturating_duration_since(Instant::now()))
+            .max(Duration::from_millis(100))
     }
 
     fn client(&self) -> anyhow::Result<Client> {
         Client::builder()
-            .timeout(self.request_timeout())
+            .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("reportgen/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -101,15 +148,26 @@ pub fn fetch_export<S: Sink>(
         if let Some(c) = &cursor {
             url.query_pairs_mut().append_pair("cursor", c);
         }
-        let body = send_with_retry(remote, || {
-            client
-                .get(url.clone())
-                .basic_auth("admin", Some(&remote.password))
-        })?;
+        let body = send_with_retry(
+            remote,
+            || {
+                client
+                    .get(url.clone())
+                    .basic_auth("admin", Some(&remote.password))
+            },
+            complete_json,
+        )?;
         let page = fetched.pages + 1;
         let info = analytics::read_export(&body[..], Some(Format::Json), sink)
             .map_err(|e| not_an_export(remote, page, e))?;
         drop(body);
+        if !info.envelope {
+            bail!(
+                "{}: page {page} is JSON but not the worker's export envelope (no \
+                 schemaVersion): is this the chatbot analytics worker's URL?",
+                remote.base
+            );
+        }
         fetched.pages = page;
         fetched.records += info.records;
         progress.page(fetched.pages, fetched.records);
@@ -130,14 +188,18 @@ pub fn fetch_export<S: Sink>(
 pub fn publish(remote: &Remote, html: &str, generated_at: &str) -> anyhow::Result<()> {
     let client = remote.client()?;
     let url = remote.endpoint("/analytics/report");
-    send_with_retry(remote, || {
-        client
-            .put(url.clone())
-            .basic_auth("admin", Some(&remote.password))
-            .header(CONTENT_TYPE, "text/html; charset=utf-8")
-            .header("X-Report-Generated-At", generated_at)
-            .body(html.to_owned())
-    })
+    send_with_retry(
+        remote,
+        || {
+            client
+                .put(url.clone())
+                .basic_auth("admin", Some(&remote.password))
+                .header(CONTENT_TYPE, "text/html; charset=utf-8")
+                .header("X-Report-Generated-At", generated_at)
+                .body(html.to_owned())
+        },
+        |_| Ok(()),
+    )
     .map(drop)
 }
 
@@ -155,20 +217,43 @@ fn not_an_export(remote: &Remote, page: u64, e: ReadError) -> anyhow::Error {
     }
 }
 
-/// Sends a request, retrying 429, 5xx, timeouts and connection failures with backoff until
-/// `remote.give_up_after`; returns the body of a 2xx answer.
+/// A body that ends before its JSON does broke off on the way: worth a retry.
+fn complete_json(body: &[u8]) -> Result<(), String> {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        Err(e) if e.is_eof() => Err("the response broke off before its end".to_owned()),
+        _ => Ok(()),
+    }
+}
+
+/// A URL as it may be shown: without user name and password.
+pub fn without_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url.trim()) {
+        Ok(mut u) => {
+            let _ = u.set_password(None);
+            let _ = u.set_username("");
+            u.to_string()
+        }
+        Err(_) => "the --url value".to_owned(),
+    }
+}
+
+/// Sends a request, retrying 429, 5xx, timeouts, connection failures and bodies `accept`
+/// finds broken, with backoff, until the run's deadline; returns the body of a 2xx answer.
 fn send_with_retry(
     remote: &Remote,
     request: impl Fn() -> RequestBuilder,
+    accept: impl Fn(&[u8]) -> Result<(), String>,
 ) -> anyhow::Result<Vec<u8>> {
-    let start = Instant::now();
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let failure = match request().send() {
+        let failure = match request().timeout(remote.request_timeout()).send() {
             Ok(response) if response.status().is_success() => match response.bytes() {
-                Ok(bytes) => return Ok(bytes.to_vec()),
+                Ok(bytes) => match accept(&bytes) {
+                    Ok(()) => return Ok(bytes.to_vec()),
+                    Err(reason) => Failure::Retry(reason, None),
+                },
                 Err(e) => Failure::Retry(format!("the response broke off: {e}"), None),
             },
             Ok(response) => classify(remote, response),
@@ -178,13 +263,23 @@ fn send_with_retry(
             Failure::Fatal(error) => return Err(error),
             Failure::Retry(reason, retry_after) => (reason, retry_after.unwrap_or(backoff)),
         };
-        let elapsed = start.elapsed();
-        if elapsed + wait > remote.give_up_after {
+        if Instant::now() + wait > remote.deadline {
             bail!(
-                "{}: giving up after {attempt} attempt{} in {:.0} s: {reason}",
+                "{}: giving up after {attempt} attempt{} (--timeout {} s): {reason}{}",
                 remote.base,
                 if attempt == 1 { "" } else { "s" },
-                elapsed.as_secs_f64()
+                remote.budget.as_secs(),
+                if wait > backoff {
+                    format!("; the worker asked to wait {} s", wait.as_secs())
+                } else {
+                    String::new()
+                }
+            );
+        }
+        if !remote.quiet {
+            eprintln!(
+                "reportgen: {reason}; retrying in {:.1} s",
+                wait.as_secs_f64()
             );
         }
         sleep(wait);
@@ -202,7 +297,8 @@ enum Failure {
 impl Failure {
     fn from_transport(remote: &Remote, e: &reqwest::Error) -> Failure {
         let host = remote.base.host_str().unwrap_or("the worker");
-        let detail = error_chain(e);
+        // The causes only: the top-level message repeats the URL, cursor included.
+        let detail = e.source().map_or_else(|| e.to_string(), error_chain);
         if e.is_timeout() {
             return Failure::Retry(
                 format!(
@@ -222,7 +318,11 @@ impl Failure {
                 remote.base
             ));
         }
-        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        if lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+            || lower.contains("corrupt message")
+        {
             return Failure::Fatal(anyhow!(
                 "{}: TLS failed with {host} ({detail}): check the URL's scheme and certificate",
                 remote.base

@@ -2,9 +2,9 @@
 //! `summary.json`, written into a dated archive folder.
 //!
 //! The stages live in separate modules and run in this order: [`source`] streams records from
-//! a file, stdin or the embedded demo into [`analytics::Metrics`]; [`render`] turns the
-//! resulting [`analytics::Summary`] into HTML (charts from [`chart`]); [`archive`] is the only
-//! module that writes files.
+//! a worker ([`fetch`]), a file, stdin or the embedded demo into [`analytics::Metrics`];
+//! [`render`] and [`insight`] turn the resulting [`analytics::Summary`] into HTML (charts from
+//! [`chart`]); [`archive`] is the only module that writes files.
 
 pub mod archive;
 pub mod chart;
@@ -28,7 +28,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Generate(args)) => generate(&args),
         Some(Command::Archive(args)) => {
-            let index = archive::rebuild(&args.out)?;
+            let (index, warnings) = archive::rebuild(&args.out)?;
+            for warning in warnings {
+                eprintln!("reportgen: warning: {warning}");
+            }
             println!("{}", index.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -104,18 +107,24 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
             ("index.html", html.as_bytes()),
         ],
     )?;
-    archive::rebuild(&args.out)?;
+    let (_, warnings) = archive::rebuild(&args.out)?;
+    if !args.quiet {
+        for warning in warnings {
+            eprintln!("reportgen: warning: {warning}");
+        }
+    }
     println!("{}", snapshot.display());
     if let (true, Input::Url(url)) = (args.publish, &input) {
         let remote = source::remote(args, url)?;
+        let target = remote.base.join("analytics")?;
         fetch::publish(&remote, &html, &summary.generated_at).with_context(|| {
             format!(
-                "publishing the report to {url} failed; the local snapshot is kept at {}",
+                "publishing the report to {target} failed; the local snapshot is kept at {}",
                 snapshot.display()
             )
         })?;
         if !args.quiet {
-            eprintln!("reportgen: published to {url}/analytics");
+            eprintln!("reportgen: published to {target}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -88,6 +88,39 @@ pub fn render_archive(snapshots: &[Snapshot]) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("rendering the archive template: {}", tera_error(&e)))
 }
 
+/// Daily messages across snapshots. A day takes its count from the newest snapshot whose
+/// window holds the whole day; a day no window holds whole (the first and last, partly
+/// covered) takes the largest partial count any snapshot has.
+pub fn stitch_daily(snapshots: &[Snapshot]) -> std::collections::BTreeMap<&str, u64> {
+    let mut whole: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    let mut partial: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for snapshot in snapshots {
+        let window = &snapshot.summary.window;
+        let (Some(from), Some(to)) = (
+            analytics::parse_timestamp(&window.from),
+            analytics::parse_timestamp(&window.to),
+        ) else {
+            continue;
+        };
+        for day in &snapshot.summary.messages_over_time {
+            let Ok(date) = chrono::NaiveDate::parse_from_str(&day.date, "%Y-%m-%d") else {
+                continue;
+            };
+            let start = date.and_time(chrono::NaiveTime::MIN).and_utc();
+            if from <= start && start + chrono::TimeDelta::days(1) <= to {
+                whole.insert(&day.date, day.messages);
+            } else {
+                let best = partial.entry(&day.date).or_insert(0);
+                *best = (*best).max(day.messages);
+            }
+        }
+    }
+    for (date, n) in partial {
+        whole.entry(date).or_insert(n);
+    }
+    whole
+}
+
 #[derive(Debug, Serialize)]
 struct ArchiveView {
     title: &'static str,
@@ -123,13 +156,7 @@ struct GapTrend {
 
 impl ArchiveView {
     fn new(snapshots: &[Snapshot]) -> anyhow::Result<ArchiveView> {
-        // Each day's count comes from the newest snapshot that covers it.
-        let mut daily: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
-        for snapshot in snapshots {
-            for day in &snapshot.summary.messages_over_time {
-                daily.insert(&day.date, day.messages);
-            }
-        }
+        let daily = stitch_daily(snapshots);
         let day_labels: Vec<String> = daily.keys().map(|d| d.to_string()).collect();
         let day_values: Vec<f64> = daily.values().map(|&n| n as f64).collect();
         let daily_svg = chart::line_chart(
@@ -714,6 +741,50 @@ mod tests {
         assert_eq!(ms(None), "—");
         assert_eq!(ms(Some(862.4)), "862 ms");
         assert_eq!(ms(Some(1240.0)), "1.24 s");
+    }
+
+    #[test]
+    fn stitched_days_come_from_a_window_that_holds_them_whole() {
+        // Two daily snapshots of 2-day windows ending at 06:00: 24 messages a day, 6 of them
+        // before 06:00. The first day of each window is partial (18), the last too (6).
+        let snapshot = |to: &str, rows: &[(&str, u64)]| {
+            let to = analytics::parse_timestamp(to).expect("time");
+            let mut summary =
+                analytics::Metrics::new(analytics::Window::last_days(to, 2)).finish(to);
+            summary.messages_over_time = rows
+                .iter()
+                .map(|(date, n)| analytics::DayCount {
+                    date: (*date).to_owned(),
+                    messages: *n,
+                    bubble_opens: 0,
+                    source: "events".to_owned(),
+                })
+                .collect();
+            Snapshot {
+                date: summary.window.to[..10].to_owned(),
+                summary,
+            }
+        };
+        let snapshots = [
+            snapshot(
+                "2026-11-25T06:00:00Z",
+                &[("2026-11-23", 18), ("2026-11-24", 24), ("2026-11-25", 6)],
+            ),
+            snapshot(
+                "2026-11-26T06:00:00Z",
+                &[("2026-11-24", 18), ("2026-11-25", 24), ("2026-11-26", 6)],
+            ),
+        ];
+        let daily: Vec<(&str, u64)> = stitch_daily(&snapshots).into_iter().collect();
+        assert_eq!(
+            daily,
+            [
+                ("2026-11-23", 18),
+                ("2026-11-24", 24),
+                ("2026-11-25", 24),
+                ("2026-11-26", 6)
+            ]
+        );
     }
 
     #[test]

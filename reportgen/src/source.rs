@@ -1,5 +1,6 @@
-//! Where events come from: an export file, stdin, or the embedded demo. Every source streams
-//! into one [`Metrics`] accumulator; nothing holds the whole input.
+//! Where events come from: a running worker, an export file, stdin, or the embedded demo. Every
+//! source streams into one [`Metrics`] accumulator; nothing holds the whole input (a worker's
+//! export is read a page at a time).
 
 use std::fs::File;
 use std::io;
@@ -107,7 +108,7 @@ pub fn collect(args: &ReportArgs, input: &Input, window: Window) -> anyhow::Resu
         Input::File(path) => format!("`{}`", path.display()),
         Input::Stdin => "stdin".to_owned(),
         Input::Demo => "demo".to_owned(),
-        Input::Url(url) => url.clone(),
+        Input::Url(url) => fetch::without_credentials(url),
     };
     let mut feed = Feed {
         outcome: Outcome {
@@ -183,7 +184,12 @@ pub fn remote(args: &ReportArgs, url: &str) -> anyhow::Result<Remote> {
             args.password_env
         );
     };
-    Remote::new(url, password, std::time::Duration::from_secs(args.timeout))
+    Remote::new(
+        url,
+        password,
+        std::time::Duration::from_secs(args.timeout),
+        args.quiet,
+    )
 }
 
 fn read<R: io::Read>(reader: R, format: Option<Format>, feed: &mut Feed) -> anyhow::Result<()> {

@@ -23,6 +23,8 @@ enum Reply {
     Truncated(String),
     /// Reads the request and never answers (until the client gives up).
     Hang,
+    /// A 200 without Content-Length whose body stops half way, then the connection closes.
+    CutShort(String),
 }
 
 fn json(status: u16, body: &str) -> Reply {
@@ -95,6 +97,13 @@ fn answer(stream: TcpStream, reply: Reply, log: &Mutex<Vec<String>>) {
             let _ = stream.write_all(format!("{head}{body}").as_bytes());
         }
         Reply::Hang => thread::sleep(Duration::from_secs(30)),
+        Reply::CutShort(body) => {
+            let half = &body[..body.len() / 2];
+            let _ = stream.write_all(
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{half}")
+                    .as_bytes(),
+            );
+        }
     }
 }
 
@@ -195,6 +204,7 @@ fn server_errors_and_broken_bodies_are_retried() {
     let (url, seen) = serve(vec![
         json(500, r#"{"error":"boom","status":500}"#),
         Reply::Truncated(page.clone()),
+        Reply::CutShort(page.clone()),
         json(
             503,
             r#"{"error":"the analytics store failed","status":503}"#,
@@ -202,9 +212,11 @@ fn server_errors_and_broken_bodies_are_retried() {
         json(200, &page),
     ]);
     let out = out_dir("retry");
-    let o = run(&url, &out, &["-q"], Some("pw"));
+    let o = run(&url, &out, &[], Some("pw"));
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(seen.lock().unwrap().len(), 4);
+    assert_eq!(seen.lock().unwrap().len(), 5);
+    let retries = stderr(&o).matches("retrying in").count();
+    assert_eq!(retries, 4, "each retry is said: {}", stderr(&o));
     assert_eq!(messages(&out), 1, "counted once despite the retries");
 }
 
@@ -280,6 +292,13 @@ fn a_url_that_is_not_a_worker_export_says_so() {
         ),
         (
             json(
+                200,
+                &format!("[{}]", event("2026-11-01T10:00:00Z", "cta_clicked")),
+            ),
+            "export envelope",
+        ),
+        (
+            json(
                 404,
                 r#"{"error":"no such route: /analytics/export","status":404}"#,
             ),
@@ -293,6 +312,27 @@ fn a_url_that_is_not_a_worker_export_says_so() {
         assert!(stderr(&o).contains(needle), "{needle}: {}", stderr(&o));
         assert!(!out.exists());
     }
+}
+
+#[test]
+fn credentials_in_the_url_and_plain_http_to_another_host_are_refused() {
+    let out = out_dir("creds");
+    let o = run(
+        "https://admin:hunter2@analytics.example",
+        &out,
+        &[],
+        Some("pw"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("remove the credentials") && !err.contains("hunter2"),
+        "{err}"
+    );
+    let o = run("http://analytics.example", &out, &[], Some("pw"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("use https"), "{}", stderr(&o));
+    assert!(!out.exists());
 }
 
 #[test]

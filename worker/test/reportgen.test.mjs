@@ -88,6 +88,33 @@ test("reportgen --url reads every page and equals reportgen --input on the saved
   assert.deepEqual(fileSummary, urlSummary);
 });
 
+test("reportgen --url equals reportgen --input on the worker's own NDJSON export", async () => {
+  // Independent of reportgen's fetching: the test pages through the export itself.
+  const now = new Date(Date.now() + 60_000).toISOString().replace(/\.\d+Z$/, "Z");
+  const lines = [];
+  let path = "/analytics/export?format=ndjson&days=30&limit=500";
+  while (path) {
+    const res = await w.fetch(path, { headers: { Authorization: w.basic() } });
+    assert.equal(res.status, 200);
+    lines.push(...(await res.text()).trim().split("\n"));
+    const link = res.headers.get("Link");
+    path = link ? link.match(/^<([^>]+)>/)[1] : null;
+  }
+  assert.equal(lines.length, EVENTS);
+  const file = join(dir, "worker-export.ndjson");
+  writeFileSync(file, lines.join("\n") + "\n");
+  const fromFile = reportgen(["--input", file, "--now", now, "--days", "30", "--out", join(dir, "own"), "-q"]);
+  assert.equal(fromFile.status, 0, fromFile.stderr);
+  const fromUrl = reportgen(["--url", w.url, "--now", now, "--days", "30", "--out", join(dir, "url2"), "-q"], {
+    ANALYTICS_PASSWORD: w.bindings.ANALYTICS_PASSWORD,
+  });
+  assert.equal(fromUrl.status, 0, fromUrl.stderr);
+  const date = now.slice(0, 10);
+  const a = JSON.parse(readFileSync(join(dir, "own", date, "summary.json"), "utf8"));
+  const b = JSON.parse(readFileSync(join(dir, "url2", date, "summary.json"), "utf8"));
+  assert.deepEqual(b, a);
+});
+
 test("--publish makes /analytics serve the report reportgen wrote", async () => {
   const date = readdirSync(join(dir, "url")).find((d) => /^\d{4}-\d\d-\d\d$/.test(d));
   const local = readFileSync(join(dir, "url", date, "index.html"), "utf8");
