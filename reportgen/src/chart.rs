@@ -120,7 +120,7 @@ pub fn line_chart(
             .y_labels(6)
             .x_label_formatter(&|i| x_labels.get(*i).cloned().unwrap_or_default())
             .y_label_formatter(&|v| tick(*v))
-            .label_style((FONT, 13).into_font().color(&TEXT))
+            .label_style((FONT, 15).into_font().color(&TEXT))
             .draw()?;
         for (i, s) in series.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
@@ -133,11 +133,21 @@ pub fn line_chart(
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
                 });
+            // A few points (one per archived snapshot) are easier to read marked; a single
+            // point would otherwise not show at all.
+            if s.values.len() <= 12 {
+                chart.draw_series(
+                    s.values
+                        .iter()
+                        .enumerate()
+                        .map(|(x, &y)| Circle::new((x, y), 4, color.filled())),
+                )?;
+            }
         }
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13).into_font().color(&TEXT))
+            .label_font((FONT, 15).into_font().color(&TEXT))
             .background_style(WHITE.mix(0.85))
             .border_style(GRID)
             .draw()?;
@@ -219,7 +229,7 @@ pub fn bar_chart(caption: Caption<'_>, items: &[(String, u64)]) -> anyhow::Resul
                     .unwrap_or_default(),
                 _ => String::new(),
             })
-            .label_style((FONT, 13).into_font().color(&TEXT))
+            .label_style((FONT, 15).into_font().color(&TEXT))
             .draw()?;
         chart.draw_series(items.iter().enumerate().map(|(i, (_, v))| {
             // The y axis grows upwards; the first item goes on top.
@@ -275,7 +285,7 @@ pub fn marked_column_chart(
                 }
                 _ => String::new(),
             })
-            .label_style((FONT, 12).into_font().color(&TEXT))
+            .label_style((FONT, 14).into_font().color(&TEXT))
             .draw()?;
         let color = PALETTE[color_index % PALETTE.len()];
         chart.draw_series(items.iter().enumerate().map(|(i, (_, v))| {
@@ -319,7 +329,7 @@ pub fn heatmap(caption: Caption<'_>, rows: &[&str], cells: &[Vec<u64>]) -> anyho
     let width = u32::try_from(left + 24 * cell_w + 12)?;
     let height = u32::try_from(top + rows.len() as i32 * cell_h + 12)?;
     draw_svg((width, height), caption, |root| {
-        let text = (FONT, 12).into_font().color(&TEXT);
+        let text = (FONT, 14).into_font().color(&TEXT);
         for hour in (0..24).step_by(3) {
             root.draw(&Text::new(
                 format!("{hour:02}h"),

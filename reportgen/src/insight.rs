@@ -19,8 +19,10 @@ const SHOWN: usize = 15;
 pub struct Delta {
     /// "▲ 12%", "▼ 3.5%", "= 0%".
     pub text: String,
-    /// "up", "down" or "same", for styling.
+    /// "up", "down" or "same".
     pub direction: &'static str,
+    /// "good", "bad" or "neutral": whether the change is welcome, for its colour.
+    pub tone: &'static str,
     /// For screen readers: "up 12% on the previous 30 days".
     pub spoken: String,
 }
@@ -45,15 +47,33 @@ pub fn delta(now: f64, before: Option<f64>, label: &str) -> Option<Delta> {
     } else {
         ("▼", "down", "down")
     };
+    let tone = match direction {
+        "up" => "good",
+        "down" => "bad",
+        _ => "neutral",
+    };
     Some(Delta {
         text: format!("{arrow} {size}"),
         direction,
+        tone,
         spoken: if direction == "same" {
             format!("unchanged on {label}")
         } else {
             format!("{word} {size} on {label}")
         },
     })
+}
+
+impl Delta {
+    /// The same change for a number where less is better (errors).
+    fn lower_is_better(mut self) -> Delta {
+        self.tone = match self.tone {
+            "good" => "bad",
+            "bad" => "good",
+            other => other,
+        };
+        self
+    }
 }
 
 /// Sets the deltas of the KPI tiles, matched by label.
@@ -73,7 +93,9 @@ pub(crate) fn add_deltas(kpis: &mut [Kpi], now: &Summary, baseline: &Baseline<'_
             _ => None,
         };
         if let Some((n, b)) = values {
-            kpi.delta = delta(n, b, baseline.label);
+            let errors = matches!(kpi.label, "Error rate" | "Failed messages" | "Rate-limited");
+            kpi.delta =
+                delta(n, b, baseline.label).map(|d| if errors { d.lower_is_better() } else { d });
         }
     }
 }
@@ -520,7 +542,12 @@ mod tests {
         assert_eq!(delta(5.0, Some(0.0), "x"), None, "no percentage of nothing");
         let up = delta(112.0, Some(100.0), "the previous 30 days").expect("delta");
         assert_eq!(up.text, "▲ 12%");
-        assert_eq!(up.direction, "up");
+        assert_eq!((up.direction, up.tone), ("up", "good"));
+        assert_eq!(
+            up.clone().lower_is_better().tone,
+            "bad",
+            "more errors are bad news"
+        );
         assert_eq!(up.spoken, "up 12% on the previous 30 days");
         let down = delta(97.0, Some(100.0), "p").expect("delta");
         assert_eq!((down.text.as_str(), down.direction), ("▼ 3.0%", "down"));
