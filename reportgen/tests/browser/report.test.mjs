@@ -61,6 +61,8 @@ const CATEGORIES = [
 ];
 // Sections that carry a chart in the demo report.
 const CHART_SECTIONS = ["over-time", "topics", "performance", "errors"];
+/** The insight sub-sections (h3) beyond the seven categories. */
+const INSIGHTS = ["Widget funnel", "When people chat", "Suggested questions clicked", "Gap clusters", "Daily P95"];
 
 const VIEWPORTS = [
   { name: "1280", viewport: { width: 1280, height: 900 } },
@@ -235,6 +237,14 @@ test("report: self-contained, quiet, all seven categories and every chart render
   await assertCategories(page);
   const n = await assertCharts(page);
   console.log(`# ${n} charts rendered`);
+  for (const name of INSIGHTS) {
+    const heading = page.getByRole("heading", { level: 3, name });
+    assert.equal(await heading.count(), 1, `one h3 "${name}"`);
+    assert.ok(await heading.isVisible(), `"${name}" is visible`);
+  }
+  // The comparison with the previous period is shown, and said for screen readers.
+  assert.ok((await page.locator(".kpi .delta").count()) >= 5, "KPI tiles carry deltas");
+  assert.match(await page.locator(".kpi .sr-only").first().textContent(), /^(up|down|unchanged) .*previous 30 days$/);
   await done();
 });
 
