@@ -71,6 +71,18 @@ fn report(input: &Path, out: &Path, extra: &[&str]) -> (Value, String) {
     )
 }
 
+/// Runs reportgen on `input`, writing under `out`, with more arguments.
+fn reportgen_on(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    reportgen(&args)
+}
+
 /// The `summary.json` of the snapshot `date` under `out`.
 fn summary_at(out: &Path, date: &str) -> Value {
     let path = out.join(date).join("summary.json");
@@ -505,14 +517,7 @@ fn no_input_at_all_explains_what_to_give() {
 #[test]
 fn malformed_records_are_skipped_counted_and_named() {
     let out = out_dir("skip");
-    let o = reportgen(&[
-        "--input",
-        fixture("bad.ndjson").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--now",
-        NOW,
-    ]);
+    let o = reportgen_on(&fixture("bad.ndjson"), &out, &["--now", NOW]);
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("skipped 4 malformed records"), "{err}");
@@ -532,13 +537,7 @@ fn malformed_records_are_skipped_counted_and_named() {
 #[test]
 fn strict_mode_stops_at_the_first_bad_record_with_its_line() {
     let out = out_dir("strict");
-    let o = reportgen(&[
-        "--input",
-        fixture("bad.ndjson").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--strict",
-    ]);
+    let o = reportgen_on(&fixture("bad.ndjson"), &out, &["--strict"]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("bad.ndjson"), "{err}");
@@ -555,16 +554,7 @@ fn truncated_json_is_an_error_with_its_position_and_keeps_the_previous_report() 
     let cut = out.join("cut.json");
     let text = fs::read_to_string(fixture("export.json")).unwrap();
     fs::write(&cut, &text[..text.len() / 2]).unwrap();
-    let o = reportgen(&[
-        "--input",
-        cut.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--now",
-        NOW,
-        "--days",
-        "30",
-    ]);
+    let o = reportgen_on(&cut, &out, &["--now", NOW, "--days", "30"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cut.json"), "{}", stderr(&o));
     assert!(stderr(&o).contains("line "), "{}", stderr(&o));
@@ -592,16 +582,11 @@ fn empty_input_gives_a_valid_report_that_says_so() {
 #[test]
 fn a_window_with_no_events_says_so() {
     let out = out_dir("nowindow");
-    let o = reportgen(&[
-        "--input",
-        fixture("events.ndjson").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--now",
-        "2030-01-01T00:00:00Z",
-        "--days",
-        "7",
-    ]);
+    let o = reportgen_on(
+        &fixture("events.ndjson"),
+        &out,
+        &["--now", "2030-01-01T00:00:00Z", "--days", "7"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let html = fs::read_to_string(out.join("2030-01-01/index.html")).unwrap();
     assert!(html.contains("No events in this window"));
@@ -649,12 +634,7 @@ fn templates_can_be_overridden() {
 #[test]
 fn hostile_text_appears_only_escaped() {
     let out = out_dir("hostile");
-    let o = reportgen(&[
-        "--input",
-        fixture("hostile.ndjson").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = reportgen_on(&fixture("hostile.ndjson"), &out, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     let html = fs::read_to_string(PathBuf::from(stdout(&o).trim())).unwrap();
     for raw in [
@@ -691,13 +671,7 @@ fn strict_mode_names_the_line_in_csv_and_json_arrays_too() {
         ("bad-array.json", "line 3", "not_an_object"),
     ] {
         let out = out_dir(&format!("strict-{name}"));
-        let o = reportgen(&[
-            "--input",
-            fixture(name).to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--strict",
-        ]);
+        let o = reportgen_on(&fixture(name), &out, &["--strict"]);
         assert_eq!(o.status.code(), Some(2), "{name}");
         let err = stderr(&o);
         assert!(
@@ -712,12 +686,7 @@ fn strict_mode_names_the_line_in_csv_and_json_arrays_too() {
 fn a_directory_as_input_is_a_one_line_error() {
     let out = out_dir("dir-input");
     let dir = fixture("");
-    let o = reportgen(&[
-        "--input",
-        dir.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = reportgen_on(&dir, &out, &[]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("fixtures"), "{err}");
@@ -740,12 +709,7 @@ fn ndjson_whose_first_line_is_malformed_skips_only_that_line() {
          {\"timestamp\":\"2026-11-01T10:00:00Z\",\"eventType\":\"message_sent\"}\n",
     )
     .unwrap();
-    let o = reportgen(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = reportgen_on(&input, &out, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("first at line 1"), "{}", stderr(&o));
     let s: Value = summary_at(&out, "2026-11-01");
@@ -762,12 +726,7 @@ fn a_stray_timestamp_decades_away_is_refused_with_advice() {
          {\"timestamp\":\"2026-11-01T10:00:00Z\",\"eventType\":\"message_sent\"}\n",
     )
     .unwrap();
-    let o = reportgen(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = reportgen_on(&input, &out, &[]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
@@ -776,16 +735,7 @@ fn a_stray_timestamp_decades_away_is_refused_with_advice() {
     );
     assert!(!out.exists());
     // With a window the same file reports fine: the stray event is outside it.
-    let o = reportgen(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--now",
-        NOW,
-        "--days",
-        "30",
-    ]);
+    let o = reportgen_on(&input, &out, &["--now", NOW, "--days", "30"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -795,15 +745,7 @@ fn absurd_durations_are_skipped_not_summed_to_infinity() {
     let input = out_dir("huge-input").with_extension("ndjson");
     let line = "{\"timestamp\":\"2026-11-01T10:00:00Z\",\"eventType\":\"message_sent\",\"ragTimeMs\":1.7e308}\n";
     fs::write(&input, line.repeat(2)).unwrap();
-    let o = reportgen(&[
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--now",
-        NOW,
-        "-q",
-    ]);
+    let o = reportgen_on(&input, &out, &["--now", NOW, "-q"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let s: Value = summary_at(&out, "2026-11-26");
     assert_eq!(s["dataQuality"]["skippedByReason"]["invalid_field"], 2);
@@ -863,16 +805,11 @@ fn the_archive_lists_every_snapshot_with_trends_and_survives_a_failed_run() {
         "2026-11-25T06:00:00Z",
         "2026-11-26T06:00:00Z",
     ] {
-        let o = reportgen(&[
-            "--input",
-            fixture("events.ndjson").to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--now",
-            now,
-            "--days",
-            "30",
-        ]);
+        let o = reportgen_on(
+            &fixture("events.ndjson"),
+            &out,
+            &["--now", now, "--days", "30"],
+        );
         assert!(o.status.success(), "{}", stderr(&o));
     }
     let index = fs::read_to_string(out.join("index.html")).unwrap();
@@ -924,16 +861,11 @@ fn a_damaged_snapshot_is_named_and_left_out_without_stopping_the_archive() {
     let out = out_dir("archive-bad");
     fs::create_dir_all(out.join("2026-11-20")).unwrap();
     fs::write(out.join("2026-11-20/summary.json"), "{not json").unwrap();
-    let o = reportgen(&[
-        "--input",
-        fixture("events.ndjson").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--now",
-        NOW,
-        "--days",
-        "30",
-    ]);
+    let o = reportgen_on(
+        &fixture("events.ndjson"),
+        &out,
+        &["--now", NOW, "--days", "30"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("2026-11-20"), "{}", stderr(&o));
     let index = fs::read_to_string(out.join("index.html")).unwrap();
