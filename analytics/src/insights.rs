@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventType};
@@ -117,9 +117,9 @@ pub struct LatencyDay {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Activity {
-    /// The time zone of the hours: `"UTC"`.
+    /// The time zone of the days and hours: `"UTC"` or a fixed offset such as `"+02:00"`.
     pub timezone: String,
-    /// `cells[d][h]`: messages on weekday `d` (0 = Monday) at hour `h`.
+    /// `cells[d][h]`: messages on weekday `d` (0 = Monday) at hour `h`, in `timezone`.
     pub cells: Vec<Vec<u64>>,
 }
 
@@ -139,6 +139,8 @@ pub(crate) struct Insights {
     sessions: HashMap<String, (u8, Option<String>)>,
     suggestions: HashMap<String, u64>,
     heat: [[u64; 24]; 7],
+    /// The zone of the heatmap's days and hours (a fixed offset; UTC by default).
+    pub(crate) offset: Option<FixedOffset>,
     daily_times: BTreeMap<NaiveDate, [Vec<f64>; 3]>,
 }
 
@@ -164,8 +166,9 @@ impl Insights {
             }
             EventType::MessageSent => {
                 let ts = event.timestamp;
-                let weekday = ts.weekday().num_days_from_monday() as usize;
-                self.heat[weekday][ts.hour() as usize] += 1;
+                let local = ts.with_timezone(&self.offset.unwrap_or(Utc.fix()));
+                let weekday = local.weekday().num_days_from_monday() as usize;
+                self.heat[weekday][local.hour() as usize] += 1;
                 let day = self.daily_times.entry(ts.date_naive()).or_default();
                 for (i, v) in [event.rag_time_ms, event.ai_time_ms, event.total_time_ms]
                     .into_iter()
@@ -223,7 +226,7 @@ impl Insights {
 
     pub(crate) fn activity(&self) -> Activity {
         Activity {
-            timezone: "UTC".to_owned(),
+            timezone: offset_name(self.offset),
             cells: self.heat.iter().map(|row| row.to_vec()).collect(),
         }
     }
@@ -243,6 +246,14 @@ impl Insights {
                 }
             })
             .collect()
+    }
+}
+
+/// `"UTC"`, or the offset as `+02:00`.
+pub fn offset_name(offset: Option<FixedOffset>) -> String {
+    match offset {
+        Some(o) if o.local_minus_utc() != 0 => o.to_string(),
+        _ => "UTC".to_owned(),
     }
 }
 
@@ -512,6 +523,23 @@ mod tests {
                 .all(|s| s.sessions == 0 && s.conversion == 0.0)
         );
         assert!(funnel.by_page.is_empty());
+    }
+
+    #[test]
+    fn the_heatmap_follows_a_fixed_offset() {
+        let mut insights = Insights {
+            offset: FixedOffset::east_opt(2 * 3600),
+            ..Insights::default()
+        };
+        // Sunday 23:30 UTC is Monday 01:30 at +02:00.
+        insights.add(
+            &Event::new(at("2026-11-08T23:30:00Z"), EventType::MessageSent),
+            None,
+        );
+        let activity = insights.activity();
+        assert_eq!(activity.timezone, "+02:00");
+        assert_eq!(activity.cells[0][1], 1);
+        assert_eq!(activity.cells[6][23], 0);
     }
 
     #[test]

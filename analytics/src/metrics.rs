@@ -267,6 +267,12 @@ impl Metrics {
         }
     }
 
+    /// Counts the weekday × hour activity in `offset` instead of UTC.
+    pub fn with_timezone(mut self, offset: chrono::FixedOffset) -> Metrics {
+        self.insights.offset = Some(offset);
+        self
+    }
+
     /// The first and last in-window event times, once there is an event.
     pub fn span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         self.first_ts.zip(self.last_ts)

@@ -102,6 +102,9 @@ pub struct ReportArgs {
     /// The current time (RFC 3339): window end and generation time; default: the clock.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
+    /// Time zone of the weekday × hour heatmap: UTC or a fixed offset such as +02:00.
+    #[arg(long, value_name = "UTC|±HH:MM", value_parser = parse_tz)]
+    pub tz: Option<chrono::FixedOffset>,
     /// Archive folder: the report goes to OUT/<YYYY-MM-DD>/.
     #[arg(long, value_name = "DIR", default_value = "output")]
     pub out: PathBuf,
@@ -176,6 +179,14 @@ impl ReportArgs {
             (None, _) => Window::All,
         }
     }
+}
+
+fn parse_tz(text: &str) -> Result<chrono::FixedOffset, String> {
+    let bad = || format!("{text:?} is not UTC or an offset such as +02:00 or -05:30");
+    if text.eq_ignore_ascii_case("utc") || text == "Z" {
+        return chrono::FixedOffset::east_opt(0).ok_or_else(bad);
+    }
+    text.parse::<chrono::FixedOffset>().map_err(|_| bad())
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {

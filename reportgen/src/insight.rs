@@ -117,6 +117,7 @@ pub struct InsightsView {
     heatmap_svg: String,
     heatmap: Vec<HeatRow>,
     busiest: String,
+    timezone: String,
     topic_deltas: Vec<NamedDelta>,
     summary_json: String,
     csv: std::collections::BTreeMap<&'static str, Download>,
@@ -316,9 +317,10 @@ impl InsightsView {
             ],
         )?;
 
+        let tz = &s.activity.timezone;
         let heatmap_svg = chart::heatmap(
             Caption {
-                title: "Messages by weekday and hour (UTC)",
+                title: &format!("Messages by weekday and hour ({tz})"),
                 desc: "A grid of 7 weekdays by 24 hours; darker cells had more messages.",
             },
             &WEEKDAYS,
@@ -525,6 +527,7 @@ impl InsightsView {
                 })
                 .collect(),
             busiest,
+            timezone: tz.clone(),
             topic_deltas,
             summary_json,
             csv,

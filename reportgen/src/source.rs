@@ -112,7 +112,10 @@ pub fn collect(args: &ReportArgs, input: &Input, window: Window) -> anyhow::Resu
     };
     let mut feed = Feed {
         outcome: Outcome {
-            metrics: Metrics::new(window),
+            metrics: match args.tz {
+                Some(offset) => Metrics::new(window).with_timezone(offset),
+                None => Metrics::new(window),
+            },
             origin,
             first_skips: Vec::new(),
             next_cursor: None,

@@ -875,3 +875,24 @@ fn a_damaged_snapshot_is_named_and_left_out_without_stopping_the_archive() {
     assert!(o.status.success());
     assert!(stderr(&o).contains("2026-11-20"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_heatmap_can_use_another_time_zone() {
+    let out = out_dir("tz");
+    let o = reportgen_on(
+        &fixture("events.ndjson"),
+        &out,
+        &["--now", NOW, "--days", "30", "--tz", "+02:00"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = summary_at(&out, "2026-11-26");
+    assert_eq!(s["activity"]["timezone"], "+02:00");
+    // Monday 2 Nov 09:xx UTC is 11:xx at +02:00.
+    assert_eq!(s["activity"]["cells"][0][11], 3);
+    assert_eq!(s["activity"]["cells"][0][9], 0);
+    let html = fs::read_to_string(out.join("2026-11-26/index.html")).unwrap();
+    assert!(html.contains("Messages by weekday and hour, +02:00."));
+    let o = reportgen_on(&fixture("events.ndjson"), &out, &["--tz", "Mars/Olympus"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("+02:00"), "{}", stderr(&o));
+}
