@@ -49,18 +49,9 @@ fn stdout(o: &Output) -> String {
 
 /// Runs a report over the fixture window and returns (summary, html).
 fn report(input: &Path, out: &Path, extra: &[&str]) -> (Value, String) {
-    let mut args = vec![
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--now",
-        NOW,
-        "--days",
-        "30",
-    ];
+    let mut args = vec!["--now", NOW, "--days", "30"];
     args.extend_from_slice(extra);
-    let o = reportgen(&args);
+    let o = reportgen_on(input, out, &args);
     assert!(o.status.success(), "reportgen failed: {}", stderr(&o));
     let printed = stdout(&o).trim().to_owned();
     let expected = out.join("2026-11-26").join("index.html");
@@ -756,18 +747,9 @@ fn absurd_durations_are_skipped_not_summed_to_infinity() {
 fn daily_aggregates_fill_expired_days_and_a_partial_export_is_flagged() {
     let input = fixture("export-daily.json");
     let run = |out: &Path, extra: &[&str]| {
-        let mut args = vec![
-            "--input",
-            input.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--now",
-            NOW,
-            "--days",
-            "30",
-        ];
+        let mut args = vec!["--now", NOW, "--days", "30"];
         args.extend_from_slice(extra);
-        reportgen(&args)
+        reportgen_on(&input, out, &args)
     };
     let out = out_dir("daily");
     let o = run(&out, &[]);
