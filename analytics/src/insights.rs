@@ -4,11 +4,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Event, EventType};
 use crate::metrics::nearest_rank;
+use crate::zone::Zone;
 
 /// The funnel's steps, in order.
 pub const FUNNEL_STEPS: [EventType; 4] = [
@@ -117,7 +118,8 @@ pub struct LatencyDay {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Activity {
-    /// The time zone of the days and hours: `"UTC"` or a fixed offset such as `"+02:00"`.
+    /// The time zone of the days and hours: `"UTC"`, a fixed offset such as `"+02:00"`, or a
+    /// zone name such as `"Europe/Berlin"` (then each event gets the offset in effect at its time).
     pub timezone: String,
     /// `cells[d][h]`: messages on weekday `d` (0 = Monday) at hour `h`, in `timezone`.
     pub cells: Vec<Vec<u64>>,
@@ -139,8 +141,8 @@ pub(crate) struct Insights {
     sessions: HashMap<String, (u8, Option<String>)>,
     suggestions: HashMap<String, u64>,
     heat: [[u64; 24]; 7],
-    /// The zone of the heatmap's days and hours (a fixed offset; UTC by default).
-    pub(crate) offset: Option<FixedOffset>,
+    /// The zone of the heatmap's days and hours.
+    pub(crate) zone: Zone,
     daily_times: BTreeMap<NaiveDate, [Vec<f64>; 3]>,
 }
 
@@ -166,7 +168,7 @@ impl Insights {
             }
             EventType::MessageSent => {
                 let ts = event.timestamp;
-                let local = ts.with_timezone(&self.offset.unwrap_or(Utc.fix()));
+                let local = self.zone.local(ts);
                 let weekday = local.weekday().num_days_from_monday() as usize;
                 self.heat[weekday][local.hour() as usize] += 1;
                 let day = self.daily_times.entry(ts.date_naive()).or_default();
@@ -226,7 +228,7 @@ impl Insights {
 
     pub(crate) fn activity(&self) -> Activity {
         Activity {
-            timezone: offset_name(self.offset),
+            timezone: self.zone.name(),
             cells: self.heat.iter().map(|row| row.to_vec()).collect(),
         }
     }
@@ -246,14 +248,6 @@ impl Insights {
                 }
             })
             .collect()
-    }
-}
-
-/// `"UTC"`, or the offset as `+02:00`.
-pub fn offset_name(offset: Option<FixedOffset>) -> String {
-    match offset {
-        Some(o) if o.local_minus_utc() != 0 => o.to_string(),
-        _ => "UTC".to_owned(),
     }
 }
 
@@ -528,7 +522,7 @@ mod tests {
     #[test]
     fn the_heatmap_follows_a_fixed_offset() {
         let mut insights = Insights {
-            offset: FixedOffset::east_opt(2 * 3600),
+            zone: Zone::parse("+02:00").unwrap(),
             ..Insights::default()
         };
         // Sunday 23:30 UTC is Monday 01:30 at +02:00.

@@ -37,6 +37,7 @@ mod record;
 mod rollup;
 mod summary;
 mod text;
+mod zone;
 
 pub use daily::DailyAggregate;
 pub use event::{Event, EventType, FIELDS, format_timestamp, parse_timestamp};
@@ -58,3 +59,4 @@ pub use record::{
 pub use rollup::{DayRollup, GapRecord, GapSummary, merge_gap, rollup_day};
 pub use summary::*;
 pub use text::{clean_text, escape_html, truncate_chars};
+pub use zone::Zone;

@@ -267,9 +267,9 @@ impl Metrics {
         }
     }
 
-    /// Counts the weekday × hour activity in `offset` instead of UTC.
-    pub fn with_timezone(mut self, offset: chrono::FixedOffset) -> Metrics {
-        self.insights.offset = Some(offset);
+    /// Counts the weekday × hour activity in `zone` instead of UTC.
+    pub fn with_timezone(mut self, zone: crate::Zone) -> Metrics {
+        self.insights.zone = zone;
         self
     }
 

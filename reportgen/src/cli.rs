@@ -102,9 +102,10 @@ pub struct ReportArgs {
     /// The current time (RFC 3339): window end and generation time; default: the clock.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
-    /// Time zone of the weekday × hour heatmap: UTC or a fixed offset such as +02:00.
-    #[arg(long, value_name = "UTC|±HH:MM", value_parser = parse_tz)]
-    pub tz: Option<chrono::FixedOffset>,
+    /// Time zone of the weekday × hour heatmap: UTC, an offset such as +02:00, or a zone name
+    /// such as Europe/Berlin (daylight saving applied event by event).
+    #[arg(long, value_name = "ZONE", value_parser = analytics::Zone::parse)]
+    pub tz: Option<analytics::Zone>,
     /// Archive folder: the report goes to OUT/<YYYY-MM-DD>/.
     #[arg(long, value_name = "DIR", default_value = "output")]
     pub out: PathBuf,
@@ -179,14 +180,6 @@ impl ReportArgs {
             (None, _) => Window::All,
         }
     }
-}
-
-fn parse_tz(text: &str) -> Result<chrono::FixedOffset, String> {
-    let bad = || format!("{text:?} is not UTC or an offset such as +02:00 or -05:30");
-    if text.eq_ignore_ascii_case("utc") || text == "Z" {
-        return chrono::FixedOffset::east_opt(0).ok_or_else(bad);
-    }
-    text.parse::<chrono::FixedOffset>().map_err(|_| bad())
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {

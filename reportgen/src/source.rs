@@ -112,10 +112,7 @@ pub fn collect(args: &ReportArgs, input: &Input, window: Window) -> anyhow::Resu
     };
     let mut feed = Feed {
         outcome: Outcome {
-            metrics: match args.tz {
-                Some(offset) => Metrics::new(window).with_timezone(offset),
-                None => Metrics::new(window),
-            },
+            metrics: Metrics::new(window).with_timezone(args.tz.unwrap_or_default()),
             origin,
             first_skips: Vec::new(),
             next_cursor: None,

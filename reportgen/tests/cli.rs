@@ -874,7 +874,19 @@ fn the_heatmap_can_use_another_time_zone() {
     assert_eq!(s["activity"]["cells"][0][9], 0);
     let html = fs::read_to_string(out.join("2026-11-26/index.html")).unwrap();
     assert!(html.contains("Messages by weekday and hour, +02:00."));
+    // A named zone: Berlin is on winter time (+01:00) in November.
+    let o = reportgen_on(
+        &fixture("events.ndjson"),
+        &out,
+        &["--now", NOW, "--days", "30", "--tz", "Europe/Berlin"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = summary_at(&out, "2026-11-26");
+    assert_eq!(s["activity"]["timezone"], "Europe/Berlin");
+    assert_eq!(s["activity"]["cells"][0][10], 3);
+    assert_eq!(s["activity"]["cells"][0][11], 0);
     let o = reportgen_on(&fixture("events.ndjson"), &out, &["--tz", "Mars/Olympus"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("+02:00"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Europe/Berlin"), "{}", stderr(&o));
 }
