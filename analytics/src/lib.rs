@@ -45,7 +45,7 @@ pub use export::{CsvWriter, Envelope, ExportCursor, write_ndjson_line};
 pub use ingest::{IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, scrub_pii, strip_query};
 pub use insights::{
     Activity, CLUSTER_SIMILARITY, FUNNEL_STEPS, Funnel, FunnelStep, GapCluster, LatencyDay,
-    PageFunnel, SuggestionCount, jaccard, question_tokens,
+    PageFunnel, SuggestionCount, TOP_SUGGESTIONS, jaccard, question_tokens,
 };
 pub use keys::*;
 pub use metrics::{

@@ -118,7 +118,7 @@ pub struct InsightsView {
     heatmap: Vec<HeatRow>,
     busiest: String,
     timezone: String,
-    topic_deltas: Vec<NamedDelta>,
+    changes: Changes,
     summary_json: String,
     csv: std::collections::BTreeMap<&'static str, Download>,
 }
@@ -162,10 +162,116 @@ struct HeatRow {
     cells: Vec<u64>,
 }
 
-#[derive(Debug, Serialize)]
-struct NamedDelta {
-    name: String,
+/// One row's change against the baseline: a delta, or "new" when the row was not in the
+/// baseline's complete list. Neither when the baseline's list was cut off before it could show
+/// the row (a top-N list) or when the baseline value was 0.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct Change {
     delta: Option<Delta>,
+    new: bool,
+}
+
+/// The change columns of the top tables, row by row in the order of the summary's lists; all
+/// empty without a baseline, which hides the columns.
+#[derive(Debug, Default, Serialize)]
+struct Changes {
+    topics: Vec<Change>,
+    suggestions: Vec<Change>,
+    gaps: Vec<Change>,
+    error_types: Vec<Change>,
+    pages: Vec<Change>,
+    sources: Vec<Change>,
+}
+
+impl Changes {
+    fn new(s: &Summary, b: &Baseline<'_>) -> Changes {
+        let was = b.summary;
+        let label = b.label;
+        Changes {
+            topics: row_changes(
+                &s.topic_distribution,
+                &was.topic_distribution,
+                None,
+                label,
+                |t| (t.topic.as_str(), t.count),
+            ),
+            suggestions: row_changes(
+                &s.suggestions,
+                &was.suggestions,
+                Some(analytics::TOP_SUGGESTIONS),
+                label,
+                |q| (q.question.as_str(), q.clicks),
+            ),
+            gaps: row_changes(
+                &s.knowledge_gaps,
+                &was.knowledge_gaps,
+                Some(analytics::TOP_GAPS),
+                label,
+                |g| (g.normalized.as_str(), g.count),
+            )
+            .into_iter()
+            .map(Change::lower_is_better)
+            .collect(),
+            error_types: row_changes(&s.errors.by_type, &was.errors.by_type, None, label, |e| {
+                (e.error_type.as_str(), e.count)
+            })
+            .into_iter()
+            .map(Change::lower_is_better)
+            .collect(),
+            pages: row_changes(
+                &s.pages_and_sources.top_pages,
+                &was.pages_and_sources.top_pages,
+                Some(analytics::TOP_PAGES),
+                label,
+                |p| (p.page_url.as_str(), p.messages),
+            ),
+            sources: row_changes(
+                &s.pages_and_sources.top_sources,
+                &was.pages_and_sources.top_sources,
+                Some(analytics::TOP_PAGES),
+                label,
+                |src| (src.source.as_str(), src.sessions),
+            ),
+        }
+    }
+}
+
+impl Change {
+    fn lower_is_better(self) -> Change {
+        Change {
+            delta: self.delta.map(Delta::lower_is_better),
+            new: self.new,
+        }
+    }
+}
+
+/// The change of each row of `now` against the row with the same key in `before`. `cap` is the
+/// length `before` was cut to, if any: a row missing from a cut list may have been just below
+/// the cut, so it is not called new.
+pub fn row_changes<T>(
+    now: &[T],
+    before: &[T],
+    cap: Option<usize>,
+    label: &str,
+    key_value: impl Fn(&T) -> (&str, u64),
+) -> Vec<Change> {
+    let was: std::collections::HashMap<&str, u64> = before.iter().map(&key_value).collect();
+    let complete = cap.is_none_or(|cap| before.len() < cap);
+    now.iter()
+        .map(|row| {
+            let (key, n) = key_value(row);
+            match was.get(key) {
+                Some(&b) => Change {
+                    delta: delta(n as f64, Some(b as f64), label),
+                    new: false,
+                },
+                None => Change {
+                    delta: None,
+                    new: complete,
+                },
+            }
+        })
+        .collect()
 }
 
 /// A table offered as a CSV download (a `data:` URI: the report stays one file).
@@ -342,23 +448,7 @@ impl InsightsView {
                 )
             });
 
-        let topic_deltas = baseline.map_or_else(Vec::new, |b| {
-            s.topic_distribution
-                .iter()
-                .map(|t| NamedDelta {
-                    name: clean_text(&t.topic),
-                    delta: delta(
-                        t.count as f64,
-                        b.summary
-                            .topic_distribution
-                            .iter()
-                            .find(|p| p.topic == t.topic)
-                            .map(|p| p.count as f64),
-                        b.label,
-                    ),
-                })
-                .collect()
-        });
+        let changes = baseline.map_or_else(Changes::default, |b| Changes::new(s, b));
 
         let csv = [
             Download {
@@ -528,7 +618,7 @@ impl InsightsView {
                 .collect(),
             busiest,
             timezone: tz.clone(),
-            topic_deltas,
+            changes,
             summary_json,
             csv,
         })
@@ -560,6 +650,44 @@ mod tests {
             ("same", "unchanged on p")
         );
         assert_eq!(delta(0.0, Some(4.0), "p").expect("delta").text, "▼ 100%");
+    }
+
+    #[test]
+    fn table_rows_are_matched_by_key_and_new_only_against_a_complete_list() {
+        let now = [("a", 12), ("b", 5), ("c", 3)];
+        let before = [("b", 10), ("a", 10)];
+        fn kv<'a>(row: &'a (&str, u64)) -> (&'a str, u64) {
+            (row.0, row.1)
+        }
+        let changes = row_changes(&now, &before, None, "p", kv);
+        let text = |c: &Change| c.delta.as_ref().map(|d| d.text.clone());
+        assert_eq!(
+            text(&changes[0]).as_deref(),
+            Some("▲ 20%"),
+            "matched by key, not position"
+        );
+        assert_eq!(text(&changes[1]).as_deref(), Some("▼ 50%"));
+        assert_eq!(
+            changes[2],
+            Change {
+                delta: None,
+                new: true
+            }
+        );
+        // A baseline list cut at its cap may have had "c" just below the cut: not "new".
+        let capped = row_changes(&now, &before, Some(2), "p", kv);
+        assert_eq!(capped[2], Change::default());
+        // Not cut (shorter than its cap): a missing row is new.
+        assert!(row_changes(&now, &before, Some(3), "p", kv)[2].new);
+        // A zero baseline gives no percentage, and is not "new" either.
+        let zero = row_changes(&[("a", 4)], &[("a", 0)], None, "p", kv);
+        assert_eq!(zero[0], Change::default());
+        // Fewer gaps or errors are good news.
+        let fewer = row_changes(&[("a", 5)], &[("a", 10)], None, "p", kv);
+        assert_eq!(
+            fewer[0].clone().lower_is_better().delta.map(|d| d.tone),
+            Some("good")
+        );
     }
 
     #[test]

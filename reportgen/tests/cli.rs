@@ -409,6 +409,9 @@ fn demo_report_is_complete_and_self_contained() {
     assert!(s["previousPeriod"].is_object());
     assert!(html.contains("changes are against the previous 30 days"));
     assert!(html.contains("class=\"sr-only\">up ") || html.contains("class=\"sr-only\">down "));
+    // Each top table has a change column: topics, suggestions, gaps, errors, pages, sources.
+    let change_columns = html.matches(r#"<th scope="col" class="num">Change</th>"#).count();
+    assert_eq!(change_columns, 6);
     assert!(s["conversationVolume"]["messages"].as_u64().unwrap() > 3_000);
     assert!(s["knowledgeGaps"].as_array().unwrap().len() >= 10);
     assert!(s["errors"]["byType"].as_array().unwrap().len() >= 3);
