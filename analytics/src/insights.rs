@@ -522,7 +522,7 @@ mod tests {
     #[test]
     fn the_heatmap_follows_a_fixed_offset() {
         let mut insights = Insights {
-            zone: Zone::parse("+02:00").unwrap(),
+            zone: Zone::parse("+02:00").expect("offset"),
             ..Insights::default()
         };
         // Sunday 23:30 UTC is Monday 01:30 at +02:00.

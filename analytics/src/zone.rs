@@ -81,7 +81,7 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        text.parse().unwrap()
+        text.parse().expect("time")
     }
 
     #[test]
@@ -89,13 +89,13 @@ mod tests {
         assert_eq!(Zone::parse("utc"), Ok(Zone::Utc));
         assert_eq!(Zone::parse("Z"), Ok(Zone::Utc));
         assert_eq!(Zone::parse("+00:00"), Ok(Zone::Utc));
-        let plus2 = Zone::parse("+02:00").unwrap();
+        let plus2 = Zone::parse("+02:00").expect("offset");
         assert_eq!(plus2.name(), "+02:00");
         assert_eq!(
             plus2.local(at("2026-11-02T09:30:00Z")).to_rfc3339(),
             "2026-11-02T11:30:00+02:00"
         );
-        let err = Zone::parse("Mars/Olympus").unwrap_err();
+        let err = Zone::parse("Mars/Olympus").expect_err("no such zone");
         assert!(
             err.contains("Mars/Olympus") && err.contains("+02:00"),
             "{err}"
@@ -106,7 +106,7 @@ mod tests {
     #[cfg(feature = "tz")]
     #[test]
     fn a_named_zone_follows_daylight_saving() {
-        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        let berlin = Zone::parse("Europe/Berlin").expect("zone");
         assert_eq!(berlin.name(), "Europe/Berlin");
         // Summer time (UTC+2) until 25 October 2026, winter time (UTC+1) after.
         assert_eq!(
@@ -117,7 +117,7 @@ mod tests {
             berlin.local(at("2026-10-26T10:00:00Z")).to_rfc3339(),
             "2026-10-26T11:00:00+01:00"
         );
-        let new_york = Zone::parse("America/New_York").unwrap();
+        let new_york = Zone::parse("America/New_York").expect("zone");
         // US daylight saving ends on 1 November 2026.
         assert_eq!(
             new_york.local(at("2026-10-31T16:00:00Z")).to_rfc3339(),

@@ -37,8 +37,56 @@ pub struct Caption<'a> {
     pub desc: &'a str,
 }
 
+/// Which of a chart's two drawings: every chart is drawn for a wide screen and again for a
+/// phone, where scaling the wide one down would leave its text a few pixels high. CSS shows one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// 800 px wide: desktop, tablet and print.
+    Wide,
+    /// 380 px wide, shown below 600 px: the text stays at its size on a 390 px phone.
+    Narrow,
+}
+
+impl Layout {
+    fn width(self) -> u32 {
+        match self {
+            Layout::Wide => 800,
+            Layout::Narrow => 380,
+        }
+    }
+
+    /// Label text size.
+    fn font(self) -> u32 {
+        match self {
+            Layout::Wide => 15,
+            Layout::Narrow => 13,
+        }
+    }
+
+    /// Longest label, in characters.
+    fn label_chars(self) -> usize {
+        match self {
+            Layout::Wide => 28,
+            Layout::Narrow => 20,
+        }
+    }
+
+    fn class(self) -> &'static str {
+        match self {
+            Layout::Wide => "chart wide",
+            Layout::Narrow => "chart narrow",
+        }
+    }
+}
+
+/// Both drawings of a chart, wide then narrow.
+fn responsive(draw: impl Fn(Layout) -> anyhow::Result<String>) -> anyhow::Result<String> {
+    Ok(draw(Layout::Wide)? + &draw(Layout::Narrow)?)
+}
+
 /// Draws into an SVG of `size` and returns it with accessibility metadata.
 fn draw_svg(
+    layout: Layout,
     size: (u32, u32),
     caption: Caption<'_>,
     draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult,
@@ -54,15 +102,15 @@ fn draw_svg(
         })();
         drawn.map_err(|e| anyhow::anyhow!("drawing chart {:?}: {e}", caption.title))?;
     }
-    Ok(accessible(&svg, size, caption))
+    Ok(accessible(&svg, size, caption, layout.class()))
 }
 
 /// Makes the SVG scale with its container and gives it a role, `<title>` and `<desc>`.
-fn accessible(svg: &str, (w, h): (u32, u32), caption: Caption<'_>) -> String {
+fn accessible(svg: &str, (w, h): (u32, u32), caption: Caption<'_>, class: &str) -> String {
     let body = svg.find('>').map_or(svg, |end| &svg[end + 1..]);
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" \
-         preserveAspectRatio=\"xMidYMid meet\" role=\"img\" class=\"chart\">\
+         preserveAspectRatio=\"xMidYMid meet\" role=\"img\" class=\"{class}\">\
          <title>{}</title><desc>{}</desc>{body}",
         escape_html(caption.title),
         escape_html(caption.desc)
@@ -106,52 +154,59 @@ pub fn line_chart(
         .filter(|v| v.is_finite())
         .fold(0.0_f64, f64::max);
     let y_top = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
-    draw_svg((800, 320), caption, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0..n.saturating_sub(1).max(1), 0.0..y_top)?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(GRID)
-            .x_labels(8)
-            .y_labels(6)
-            .x_label_formatter(&|i| x_labels.get(*i).cloned().unwrap_or_default())
-            .y_label_formatter(&|v| tick(*v))
-            .label_style((FONT, 15).into_font().color(&TEXT))
-            .draw()?;
-        for (i, s) in series.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
+    responsive(|layout| {
+        let (height, x_ticks) = match layout {
+            Layout::Wide => (320, 8),
+            Layout::Narrow => (260, 4),
+        };
+        let font = layout.font();
+        draw_svg(layout, (layout.width(), height), caption, |root| {
+            let mut chart = ChartBuilder::on(root)
+                .margin(12)
+                .x_label_area_size(32)
+                .y_label_area_size(48)
+                .build_cartesian_2d(0..n.saturating_sub(1).max(1), 0.0..y_top)?;
             chart
-                .draw_series(LineSeries::new(
-                    s.values.iter().enumerate().map(|(x, &y)| (x, y)),
-                    color.stroke_width(2),
-                ))?
-                .label(label(s.name, 30))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
-                });
-            // A few points (one per archived snapshot) are easier to read marked; a single
-            // point would otherwise not show at all.
-            if s.values.len() <= 12 {
-                chart.draw_series(
-                    s.values
-                        .iter()
-                        .enumerate()
-                        .map(|(x, &y)| Circle::new((x, y), 4, color.filled())),
-                )?;
+                .configure_mesh()
+                .light_line_style(TRANSPARENT)
+                .bold_line_style(GRID)
+                .x_labels(x_ticks)
+                .y_labels(6)
+                .x_label_formatter(&|i| x_labels.get(*i).cloned().unwrap_or_default())
+                .y_label_formatter(&|v| tick(*v))
+                .label_style((FONT, font).into_font().color(&TEXT))
+                .draw()?;
+            for (i, s) in series.iter().enumerate() {
+                let color = PALETTE[i % PALETTE.len()];
+                chart
+                    .draw_series(LineSeries::new(
+                        s.values.iter().enumerate().map(|(x, &y)| (x, y)),
+                        color.stroke_width(2),
+                    ))?
+                    .label(label(s.name, 30))
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(3))
+                    });
+                // A few points (one per archived snapshot) are easier to read marked; a single
+                // point would otherwise not show at all.
+                if s.values.len() <= 12 {
+                    chart.draw_series(
+                        s.values
+                            .iter()
+                            .enumerate()
+                            .map(|(x, &y)| Circle::new((x, y), 4, color.filled())),
+                    )?;
+                }
             }
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 15).into_font().color(&TEXT))
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .draw()?;
-        Ok(())
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .label_font((FONT, font).into_font().color(&TEXT))
+                .background_style(WHITE.mix(0.85))
+                .border_style(GRID)
+                .draw()?;
+            Ok(())
+        })
     })
 }
 
@@ -167,52 +222,84 @@ pub fn doughnut(
         .map(|i| PALETTE[i % PALETTE.len()])
         .collect();
     let no_labels = vec![""; items.len()];
-    draw_svg((640, 300), caption, |root| {
-        let center = (150, 150);
-        let radius = 130.0;
-        if total > 0.0 {
-            let mut pie = Pie::new(&center, &radius, &sizes, &colors, &no_labels);
-            pie.donut_hole(72.0);
-            pie.start_angle(-90.0);
-            root.draw(&pie)?;
-        }
-        let style = TextStyle::from((FONT, 20).into_font()).color(&TEXT).pos(
-            plotters::style::text_anchor::Pos::new(
-                plotters::style::text_anchor::HPos::Center,
-                plotters::style::text_anchor::VPos::Center,
-            ),
-        );
-        root.draw(&Text::new(label(center_text, 16), center, style))?;
-        for (i, ((name, value), color)) in items.iter().zip(&colors).enumerate() {
-            let y = 30 + 30 * i32::try_from(i)?;
-            root.draw(&Rectangle::new([(310, y), (326, y + 16)], color.filled()))?;
-            let share = if total > 0.0 {
-                *value as f64 / total * 100.0
-            } else {
-                0.0
-            };
-            root.draw(&Text::new(
-                format!("{} · {share:.1}%", label(name, 28)),
-                (334, y + 1),
-                (FONT, 15).into_font().color(&TEXT),
-            ))?;
-        }
-        Ok(())
+    let rows = i32::try_from(items.len())?;
+    responsive(|layout| {
+        // Wide: the legend beside the ring; narrow: below it.
+        let (size, center, radius, hole, legend) = match layout {
+            Layout::Wide => ((640, 300), (150, 150), 130.0, 72.0, (310, 30)),
+            Layout::Narrow => {
+                let height = 230 + 26 * u32::try_from(rows)?;
+                ((380, height), (190, 110), 100.0, 56.0, (24, 232))
+            }
+        };
+        let font = layout.font();
+        draw_svg(layout, size, caption, |root| {
+            if total > 0.0 {
+                let mut pie = Pie::new(&center, &radius, &sizes, &colors, &no_labels);
+                pie.donut_hole(hole);
+                pie.start_angle(-90.0);
+                root.draw(&pie)?;
+            }
+            let style = TextStyle::from((FONT, 20).into_font()).color(&TEXT).pos(
+                plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Center,
+                    plotters::style::text_anchor::VPos::Center,
+                ),
+            );
+            root.draw(&Text::new(label(center_text, 16), center, style))?;
+            let (legend_x, legend_y) = legend;
+            let step = if layout == Layout::Wide { 30 } else { 26 };
+            for (i, ((name, value), color)) in items.iter().zip(&colors).enumerate() {
+                let y = legend_y + step * i32::try_from(i)?;
+                root.draw(&Rectangle::new(
+                    [(legend_x, y), (legend_x + 16, y + 16)],
+                    color.filled(),
+                ))?;
+                let share = if total > 0.0 {
+                    *value as f64 / total * 100.0
+                } else {
+                    0.0
+                };
+                root.draw(&Text::new(
+                    format!("{} · {share:.1}%", label(name, layout.label_chars())),
+                    (legend_x + 24, y + 1),
+                    (FONT, font).into_font().color(&TEXT),
+                ))?;
+            }
+            Ok(())
+        })
     })
 }
 
 /// Horizontal bars, one per (label, value), first on top.
 pub fn bar_chart(caption: Caption<'_>, items: &[(String, u64)]) -> anyhow::Result<String> {
-    let labels: Vec<String> = items.iter().map(|(name, _)| label(name, 28)).collect();
+    responsive(|layout| draw_bars(layout, caption, items))
+}
+
+/// One drawing of [`bar_chart`].
+fn draw_bars(
+    layout: Layout,
+    caption: Caption<'_>,
+    items: &[(String, u64)],
+) -> anyhow::Result<String> {
+    let labels: Vec<String> = items
+        .iter()
+        .map(|(name, _)| label(name, layout.label_chars()))
+        .collect();
     let widest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4) as u32;
     let n = items.len().max(1);
     let x_max = items.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
-    let height = 60 + 34 * u32::try_from(n)?;
-    draw_svg((800, height), caption, |root| {
+    let font = layout.font();
+    let (row, label_area, x_ticks) = match layout {
+        Layout::Wide => (34, (widest * 8 + 16).min(260), 6),
+        Layout::Narrow => (30, (widest * 7 + 12).min(160), 3),
+    };
+    let height = 60 + row * u32::try_from(n)?;
+    draw_svg(layout, (layout.width(), height), caption, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(28)
-            .y_label_area_size((widest * 8 + 16).min(260))
+            .y_label_area_size(label_area)
             .build_cartesian_2d(0..x_max + x_max.div_ceil(10), (0..n - 1).into_segmented())?;
         chart
             .configure_mesh()
@@ -220,7 +307,7 @@ pub fn bar_chart(caption: Caption<'_>, items: &[(String, u64)]) -> anyhow::Resul
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .y_labels(n)
-            .x_labels(6)
+            .x_labels(x_ticks)
             .y_label_formatter(&|seg| match seg {
                 SegmentValue::CenterOf(i) => n
                     .checked_sub(i + 1)
@@ -229,7 +316,7 @@ pub fn bar_chart(caption: Caption<'_>, items: &[(String, u64)]) -> anyhow::Resul
                     .unwrap_or_default(),
                 _ => String::new(),
             })
-            .label_style((FONT, 15).into_font().color(&TEXT))
+            .label_style((FONT, font).into_font().color(&TEXT))
             .draw()?;
         chart.draw_series(items.iter().enumerate().map(|(i, (_, v))| {
             // The y axis grows upwards; the first item goes on top.
@@ -264,9 +351,43 @@ pub fn marked_column_chart(
     color_index: usize,
     marks: &[(usize, String)],
 ) -> anyhow::Result<String> {
+    responsive(|layout| match layout {
+        Layout::Wide => draw_columns(caption, items, color_index, marks),
+        // A dozen columns do not fit a phone: the same buckets as bars, top to bottom, with
+        // the marks in their labels.
+        Layout::Narrow => {
+            let marked: Vec<(String, u64)> = items
+                .iter()
+                .enumerate()
+                .map(|(i, (name, v))| {
+                    let tags: Vec<&str> = marks
+                        .iter()
+                        .filter(|(at, _)| *at == i)
+                        .map(|(_, t)| t.as_str())
+                        .collect();
+                    let name = if tags.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{name} ({})", tags.join(" "))
+                    };
+                    (name, *v)
+                })
+                .collect();
+            draw_bars(layout, caption, &marked)
+        }
+    })
+}
+
+/// The wide drawing of [`marked_column_chart`].
+fn draw_columns(
+    caption: Caption<'_>,
+    items: &[(String, u64)],
+    color_index: usize,
+    marks: &[(usize, String)],
+) -> anyhow::Result<String> {
     let n = items.len().max(1);
     let y_max = items.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
-    draw_svg((800, 320), caption, |root| {
+    draw_svg(Layout::Wide, (800, 320), caption, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(32)
@@ -323,42 +444,63 @@ pub fn marked_column_chart(
 }
 
 /// A weekday × hour grid of counts, darker for more.
+///
+/// Wide: a row per weekday, a column per hour. Narrow: turned a quarter, a column per weekday
+/// and a row per hour, which fits a phone without shrinking.
 pub fn heatmap(caption: Caption<'_>, rows: &[&str], cells: &[Vec<u64>]) -> anyhow::Result<String> {
     let max = cells.iter().flatten().copied().max().unwrap_or(0).max(1);
-    let (left, top, cell_w, cell_h) = (48, 26, 30, 26);
-    let width = u32::try_from(left + 24 * cell_w + 12)?;
-    let height = u32::try_from(top + rows.len() as i32 * cell_h + 12)?;
-    draw_svg((width, height), caption, |root| {
-        let text = (FONT, 14).into_font().color(&TEXT);
-        for hour in (0..24).step_by(3) {
-            root.draw(&Text::new(
-                format!("{hour:02}h"),
-                (left + hour * cell_w + 4, 6),
-                text.clone(),
-            ))?;
-        }
-        for (r, name) in rows.iter().enumerate() {
-            let y = top + r as i32 * cell_h;
-            root.draw(&Text::new(label(name, 4), (6, y + 7), text.clone()))?;
-            for hour in 0..24 {
-                let n = cells
-                    .get(r)
-                    .and_then(|row| row.get(hour))
-                    .copied()
-                    .unwrap_or(0);
-                // From the background to the primary colour, by share of the busiest hour.
-                let t = n as f64 / max as f64;
-                let base = PALETTE[0];
-                let mix = |c: u8| (245.0 + (f64::from(c) - 245.0) * t).round() as u8;
-                let fill = RGBColor(mix(base.0), mix(base.1), mix(base.2));
-                let x = left + hour as i32 * cell_w;
-                root.draw(&Rectangle::new(
-                    [(x, y), (x + cell_w - 2, y + cell_h - 2)],
-                    fill.filled(),
-                ))?;
+    let days = i32::try_from(rows.len())?;
+    responsive(|layout| {
+        let wide = layout == Layout::Wide;
+        let (left, top, cell_w, cell_h) = if wide {
+            (48, 26, 30, 26)
+        } else {
+            (44, 24, 46, 15)
+        };
+        let (across, down) = if wide { (24, days) } else { (days, 24) };
+        let width = u32::try_from(left + across * cell_w + 12)?;
+        let height = u32::try_from(top + down * cell_h + 12)?;
+        draw_svg(layout, (width, height), caption, |root| {
+            let text = (FONT, if wide { 14 } else { 13 }).into_font().color(&TEXT);
+            for hour in (0..24).step_by(3) {
+                let at = if wide {
+                    (left + hour * cell_w + 4, 6)
+                } else {
+                    (6, top + hour * cell_h + 1)
+                };
+                root.draw(&Text::new(format!("{hour:02}h"), at, text.clone()))?;
             }
-        }
-        Ok(())
+            for (d, name) in (0..).zip(rows) {
+                let at = if wide {
+                    (6, top + d * cell_h + 7)
+                } else {
+                    (left + d * cell_w + 6, 4)
+                };
+                root.draw(&Text::new(label(name, 4), at, text.clone()))?;
+                for hour in 0..24 {
+                    let n = cells
+                        .get(d as usize)
+                        .and_then(|row| row.get(hour as usize))
+                        .copied()
+                        .unwrap_or(0);
+                    // From the background to the primary colour, by share of the busiest hour.
+                    let t = n as f64 / max as f64;
+                    let base = PALETTE[0];
+                    let mix = |c: u8| (245.0 + (f64::from(c) - 245.0) * t).round() as u8;
+                    let fill = RGBColor(mix(base.0), mix(base.1), mix(base.2));
+                    let (x, y) = if wide {
+                        (left + hour * cell_w, top + d * cell_h)
+                    } else {
+                        (left + d * cell_w, top + hour * cell_h)
+                    };
+                    root.draw(&Rectangle::new(
+                        [(x, y), (x + cell_w - 2, y + cell_h - 2)],
+                        fill.filled(),
+                    ))?;
+                }
+            }
+            Ok(())
+        })
     })
 }
 
@@ -382,7 +524,31 @@ mod tests {
             !open_tag.contains("width="),
             "fixed size removed: {open_tag}"
         );
-        assert_eq!(svg.matches("<svg").count(), 1);
+        // Two drawings: the wide one, then the phone one.
+        assert_eq!(svg.matches("<svg").count(), 2);
+        assert!(open_tag.ends_with("class=\"chart wide\""), "{open_tag}");
+        let narrow = &svg[svg.rfind("<svg").expect("second svg")..];
+        assert!(narrow.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 380 "));
+        assert!(narrow.contains("class=\"chart narrow\"><title>Errors &lt;by&gt; type</title>"));
+    }
+
+    #[test]
+    fn the_phone_heatmap_is_turned_and_the_phone_histogram_carries_its_marks() {
+        let cells = vec![vec![1_u64; 24]; 7];
+        let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let svg = heatmap(CAPTION, &days, &cells).expect("heatmap");
+        let narrow = &svg[svg.rfind("<svg").expect("narrow")..];
+        // 7 columns of 46 px plus margins across, 24 rows of 15 px down.
+        assert!(
+            narrow.contains("viewBox=\"0 0 378 396\""),
+            "{}",
+            &narrow[..120]
+        );
+        let items = vec![("0–100".to_owned(), 3), ("100–250".to_owned(), 9)];
+        let marks = [(1, "P50".to_owned()), (1, "P95".to_owned())];
+        let svg = marked_column_chart(CAPTION, &items, 0, &marks).expect("histogram");
+        let narrow = &svg[svg.rfind("<svg").expect("narrow")..];
+        assert!(narrow.contains("100–250 (P50 P95)"), "{narrow}");
     }
 
     #[test]

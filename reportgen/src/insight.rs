@@ -442,8 +442,9 @@ impl InsightsView {
             .filter(|(n, _, _)| *n > 0)
             .map_or_else(String::new, |(n, d, h)| {
                 format!(
-                    "Busiest hour: {} {h:02}:00–{h:02}:59 UTC ({} messages).",
+                    "Busiest hour: {} {h:02}:00–{h:02}:59 {} ({} messages).",
                     WEEKDAYS[d],
+                    clean_text(&s.activity.timezone),
                     int(n)
                 )
             });

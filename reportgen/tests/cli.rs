@@ -367,12 +367,15 @@ fn demo_report_is_complete_and_self_contained() {
     ] {
         assert!(html.contains(&format!("<h3>{heading}</h3>")), "{heading}");
     }
-    // Volume over time, heatmap, topics, funnel, latency, daily P95, errors.
-    assert_eq!(html.matches("<svg ").count(), 7, "seven charts");
+    // Volume over time, heatmap, topics, funnel, latency, daily P95, errors: each drawn wide
+    // and for phones.
+    assert_eq!(html.matches("<svg ").count(), 14, "seven charts, twice");
+    assert_eq!(html.matches(r#"class="chart wide""#).count(), 7);
+    assert_eq!(html.matches(r#"class="chart narrow""#).count(), 7);
     assert_eq!(
         html.matches("<title>").count(),
-        8,
-        "page title + one per chart"
+        15,
+        "page title + one per drawing"
     );
     assert!(
         html.len() < 300 * 1024,
@@ -410,7 +413,9 @@ fn demo_report_is_complete_and_self_contained() {
     assert!(html.contains("changes are against the previous 30 days"));
     assert!(html.contains("class=\"sr-only\">up ") || html.contains("class=\"sr-only\">down "));
     // Each top table has a change column: topics, suggestions, gaps, errors, pages, sources.
-    let change_columns = html.matches(r#"<th scope="col" class="num">Change</th>"#).count();
+    let change_columns = html
+        .matches(r#"<th scope="col" class="num">Change</th>"#)
+        .count();
     assert_eq!(change_columns, 6);
     assert!(s["conversationVolume"]["messages"].as_u64().unwrap() > 3_000);
     assert!(s["knowledgeGaps"].as_array().unwrap().len() >= 10);
@@ -888,6 +893,11 @@ fn the_heatmap_can_use_another_time_zone() {
     assert_eq!(s["activity"]["timezone"], "Europe/Berlin");
     assert_eq!(s["activity"]["cells"][0][10], 3);
     assert_eq!(s["activity"]["cells"][0][11], 0);
+    let html = fs::read_to_string(out.join("2026-11-26/index.html")).unwrap();
+    assert!(
+        html.contains(":59 Europe&#x2F;Berlin ("),
+        "the busiest hour is named in the zone"
+    );
     let o = reportgen_on(&fixture("events.ndjson"), &out, &["--tz", "Mars/Olympus"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("+02:00"), "{}", stderr(&o));
