@@ -36,7 +36,7 @@ pub struct SynthConfig {
 }
 
 impl SynthConfig {
-    /// The demo dataset: 40,000 events over the 30 days before 2026-11-26T00:00:00Z, seed 42.
+    /// The demo dataset: 80,000 events over the 60 days before 2026-11-26T00:00:00Z, seed 42.
     /// Every value is fixed so that the demo report is reproducible byte for byte.
     pub fn demo() -> SynthConfig {
         SynthConfig {
@@ -612,6 +612,66 @@ const SMALL_TALK: [&str; 6] = [
     "Can you speak other languages?",
 ];
 
+/// The last days of the data, when [`TRENDING_GAPS`] are asked.
+const TRENDING_DAYS: i64 = 12;
+/// Share of messages in those days that ask one of them.
+const TRENDING_GAP_SHARE: f64 = 0.02;
+/// Gaps asked only in the last [`TRENDING_DAYS`]: a new subject the knowledge base lacks.
+const TRENDING_GAPS: [&str; 3] = [
+    "Have you built an MCP server?",
+    "Have you ever built an MCP server?",
+    "Can you build MCP servers?",
+];
+
+/// Share of the gap questions with other wordings that are asked in one of those.
+const GAP_REWORDED_SHARE: f64 = 0.3;
+
+/// Other wordings of some [`GAPS`]: near duplicates (shared words) that normalisation alone
+/// does not fold together, so that the report's gap clusters have something to group.
+const GAP_REWORDINGS: [(&str, &str); 14] = [
+    (
+        "Do you have experience with Kubernetes?",
+        "Do you have Kubernetes experience?",
+    ),
+    (
+        "Do you have experience with Kubernetes?",
+        "Have you got experience with Kubernetes?",
+    ),
+    (
+        "Do you have experience with Kubernetes?",
+        "kubernetes experience?",
+    ),
+    (
+        "What is your salary expectation?",
+        "What are your salary expectations?",
+    ),
+    (
+        "What is your salary expectation?",
+        "What salary expectation do you have?",
+    ),
+    (
+        "Are you willing to relocate?",
+        "Would you be willing to relocate?",
+    ),
+    ("Have you worked with Go?", "Have you ever worked with Go?"),
+    (
+        "What is your notice period?",
+        "How long is your notice period?",
+    ),
+    ("Do you speak German?", "Do you speak any German?"),
+    ("Have you used LangChain?", "Have you ever used LangChain?"),
+    ("What timezone are you in?", "Which timezone are you in?"),
+    (
+        "Do you have experience with Terraform?",
+        "Do you have Terraform experience?",
+    ),
+    (
+        "Have you worked with Java?",
+        "Have you worked with Java before?",
+    ),
+    ("Can you sign an NDA?", "Would you sign an NDA?"),
+];
+
 /// Questions the knowledge base cannot answer, most asked first (they are drawn Zipf-like),
 /// with the topic retrieval still guesses for some.
 const GAPS: [(&str, Option<&str>); 40] = [
@@ -713,10 +773,25 @@ fn message(
             Some(suggestion.topic),
             Retrieval::Answered,
         )
+    } else if visit.end - visit.at < TimeDelta::days(TRENDING_DAYS)
+        && rng.random_bool(TRENDING_GAP_SHARE)
+    {
+        // A question that only started to be asked lately: "new this period" in the report.
+        let question = TRENDING_GAPS[rng.random_range(0..TRENDING_GAPS.len())];
+        (rephrase(rng, question), Some("ai"), Retrieval::Gap)
     } else if rng.random_bool(GAP_SHARE) {
         // Zipf samples are whole numbers from 1 to the list length.
         let rank = (gaps.sample(rng) as usize).clamp(1, GAPS.len());
-        let (question, topic) = GAPS[rank - 1];
+        let (mut question, topic) = GAPS[rank - 1];
+        // Some visitors word the same question differently: gap clusters group them.
+        let rewordings: Vec<&str> = GAP_REWORDINGS
+            .iter()
+            .filter(|(of, _)| *of == question)
+            .map(|(_, other)| *other)
+            .collect();
+        if !rewordings.is_empty() && rng.random_bool(GAP_REWORDED_SHARE) {
+            question = rewordings[rng.random_range(0..rewordings.len())];
+        }
         (rephrase(rng, question), topic, Retrieval::Gap)
     } else if rng.random_bool(SMALL_TALK_SHARE) {
         let question = SMALL_TALK[rng.random_range(0..SMALL_TALK.len())];
