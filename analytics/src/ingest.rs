@@ -10,7 +10,7 @@ use regex_lite::Regex;
 
 use crate::event::{Event, EventType};
 use crate::record::{Field, RecordBuilder, Scalar};
-use crate::text::truncate_chars;
+use crate::text::{one_line, truncate_chars};
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
@@ -123,10 +123,28 @@ fn fill(field: &mut Option<String>, header: Option<&str>) {
 
 /// Applies the privacy rules and caps to every text field.
 fn clean(event: &mut Event) {
+    for field in [
+        &mut event.page_url,
+        &mut event.referrer,
+        &mut event.question,
+        &mut event.error_message,
+        &mut event.page_title,
+        &mut event.session_id,
+        &mut event.topic,
+        &mut event.error_type,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        *field = one_line(field);
+    }
     for (name, field) in [
         ("pageUrl", &mut event.page_url),
         ("referrer", &mut event.referrer),
     ] {
+        if field.as_deref().is_some_and(|url| !web_or_relative(url)) {
+            *field = None;
+        }
         if let Some(url) = field {
             *url = truncate_chars(&strip_query(url), max_chars(name)).into_owned();
         }
@@ -148,6 +166,15 @@ fn clean(event: &mut Event) {
         if let Some(text) = field {
             *text = truncate_chars(text, max_chars(name)).into_owned();
         }
+    }
+}
+
+/// Whether `url` is an `http(s)` URL or a path: other schemes (`javascript:`, `data:`, `file:`,
+/// app referrers) are not stored.
+fn web_or_relative(url: &str) -> bool {
+    match url::Url::parse(url.trim()) {
+        Ok(parsed) => matches!(parsed.scheme(), "http" | "https"),
+        Err(_) => !url.contains(':') || url.starts_with('/'),
     }
 }
 
@@ -209,6 +236,34 @@ mod tests {
 
     fn ingest(body: &str) -> Result<Event, IngestError> {
         parse_ingest(body.as_bytes(), &PageContext::default(), now())
+    }
+
+    #[test]
+    fn text_is_stored_on_one_line_without_bidi_controls_and_urls_only_http() {
+        let e = ingest(
+            r#"{"eventType":"message_sent","question":"line one\nline\ttwo \u202egnp.exe\u0000",
+                "pageUrl":"javascript:alert(1)","referrer":"data:text/html,<script>x</script>"}"#,
+        )
+        .expect("valid");
+        assert_eq!(e.question.as_deref(), Some("line one line two gnp.exe"));
+        assert_eq!(e.page_url, None, "javascript: is not a page");
+        assert_eq!(e.referrer, None);
+        for (url, kept) in [
+            ("https://site.dev/a?b", Some("https://site.dev/a")),
+            ("http://site.dev/", Some("http://site.dev/")),
+            ("/relative/path", Some("/relative/path")),
+            ("JavaScript:alert(1)", None),
+            ("file:///etc/passwd", None),
+            ("vbscript:msgbox", None),
+        ] {
+            let context = PageContext {
+                page_url: Some(url),
+                ..PageContext::default()
+            };
+            let e =
+                parse_ingest(br#"{"eventType":"bubble_opened"}"#, &context, now()).expect("valid");
+            assert_eq!(e.page_url.as_deref(), kept, "{url}");
+        }
     }
 
     #[test]

@@ -12,6 +12,8 @@ const DAY_SECS: u64 = 86_400;
 pub const EVENT_TTL_SECS: u64 = 30 * DAY_SECS;
 /// Daily aggregates and gap records live 90 days.
 pub const AGGREGATE_TTL_SECS: u64 = 90 * DAY_SECS;
+/// How long a client is locked out of the dashboard after too many failed logins.
+pub const AUTH_LOCK_SECS: u64 = 5 * 60;
 
 /// Prefix of raw event keys.
 pub const EVENT_PREFIX: &str = "event:";
@@ -57,6 +59,12 @@ pub fn gap_key(normalized: &str) -> String {
 /// from it. The address itself is never stored anywhere.
 pub fn ip_key(salt: &str, ip: &str) -> String {
     format!("ip:{}", short_hash(format!("{salt}\u{0}{ip}").as_bytes()))
+}
+
+/// `authlock:{ip key}`: present while a client that failed Basic Auth too often is locked out
+/// of the dashboard. Holds nothing but its TTL ([`AUTH_LOCK_SECS`]).
+pub fn auth_lock_key(ip_key: &str) -> String {
+    format!("authlock:{ip_key}")
 }
 
 /// `session:{id}`: the rate-limit key of a session.

@@ -7,10 +7,24 @@ use std::borrow::Cow;
 /// displayed text and could hide or reorder what is around them.
 pub fn clean_text(text: &str) -> String {
     text.chars()
-        .filter(|&c| {
-            !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        })
+        .filter(|&c| !c.is_control() && !reorders(c))
         .collect()
+}
+
+/// Bidi embeddings, overrides and isolates: they reorder the text around them.
+fn reorders(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text as stored at ingestion: control characters (line breaks and tabs among them) become
+/// spaces, so words stay apart; bidi controls go, as in [`clean_text`]; the ends are trimmed.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .filter(|&c| !reorders(c))
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
 /// [`clean_text`], then escaped for HTML or XML content and attribute values.

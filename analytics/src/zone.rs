@@ -1,7 +1,9 @@
 //! The time zone of local days and hours: UTC, a fixed offset, or (with the `tz` feature) a
 //! named IANA zone whose daylight-saving rules are applied event by event.
 
-use chrono::{DateTime, FixedOffset, Offset, TimeZone, Utc};
+#[cfg(feature = "tz")]
+use chrono::TimeZone;
+use chrono::{DateTime, FixedOffset, Offset, Utc};
 
 /// Where the weekday × hour activity is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -45,6 +47,7 @@ impl Zone {
     }
 
     /// The offset from UTC in effect at `at`.
+    #[cfg_attr(not(feature = "tz"), allow(unused_variables))]
     pub fn offset_at(&self, at: DateTime<Utc>) -> FixedOffset {
         match self {
             Zone::Utc => Utc.fix(),

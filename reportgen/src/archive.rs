@@ -134,6 +134,10 @@ fn write_all_atomic(files: &[(&Path, &[u8])]) -> anyhow::Result<()> {
         write.with_context(|| format!("cannot write `{}`", path.display()))
     });
     let result = result.and_then(|()| {
+        // All renamed, or (interrupted) none: see `abandon_temporary_files`.
+        let _renaming = TEMPORARY
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         written.iter().try_for_each(|(tmp, path)| {
             fs::rename(tmp, path).with_context(|| format!("cannot write `{}`", path.display()))
         })
@@ -226,6 +230,9 @@ impl PendingFile {
         if let Some(writer) = self.writer.take() {
             writer.finish().with_context(context)?;
         }
+        let _renaming = TEMPORARY
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         fs::rename(&self.tmp, &self.target).with_context(context)
     }
 }
@@ -239,12 +246,35 @@ impl Drop for PendingFile {
     }
 }
 
+/// Every temporary file this process has started (renamed or removed ones included). Held
+/// while a set of files is renamed into place, so that an interruption waits for the set.
+static TEMPORARY: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
 fn temporary_name(path: &Path) -> anyhow::Result<PathBuf> {
     let name = path
         .file_name()
         .ok_or_else(|| anyhow!("`{}` has no file name", path.display()))?
         .to_string_lossy();
-    Ok(path.with_file_name(format!(".{name}.tmp-{}", std::process::id())))
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    TEMPORARY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(tmp.clone());
+    Ok(tmp)
+}
+
+/// For an interrupted run (SIGINT, SIGTERM): waits for a snapshot being renamed into place to
+/// be complete, then removes every temporary file still there and returns with the lock held,
+/// so that no new file is renamed before the process exits. The archive is left as it was
+/// before the run, or as the run completed it: never half way.
+pub fn abandon_temporary_files() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    let files = TEMPORARY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for tmp in files.iter() {
+        let _ = fs::remove_file(tmp);
+    }
+    files
 }
 
 #[cfg(test)]

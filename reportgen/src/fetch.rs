@@ -382,13 +382,23 @@ fn classify(remote: &Remote, response: Response) -> Failure {
         StatusCode::NOT_FOUND => Failure::Fatal(anyhow!(
             "{url}: no analytics export here (404): is this the chatbot analytics worker's URL?"
         )),
-        StatusCode::TOO_MANY_REQUESTS => Failure::Retry("rate limited (429)".into(), retry_after),
+        StatusCode::TOO_MANY_REQUESTS => Failure::Retry(
+            match said {
+                Some(message) => format!("rate limited (429): {message}"),
+                None => "rate limited (429)".into(),
+            },
+            retry_after,
+        ),
         s if s.is_server_error() => {
+            let code = s.as_u16();
             let message = said.unwrap_or_else(|| format!("HTTP {s}"));
             if message.contains("is not set") {
-                Failure::Fatal(anyhow!("{url}: {message}"))
+                Failure::Fatal(anyhow!("{url}: {message} ({code})"))
             } else {
-                Failure::Retry(format!("the worker failed: {message}"), retry_after)
+                Failure::Retry(
+                    format!("the worker failed ({code}): {message}"),
+                    retry_after,
+                )
             }
         }
         s => Failure::Fatal(anyhow!(

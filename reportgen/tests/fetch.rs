@@ -382,6 +382,78 @@ fn a_failure_on_a_later_page_leaves_the_previous_snapshot_untouched() {
     assert_eq!(std::fs::read(out.join("index.html")).unwrap(), index_before);
 }
 
+/// Every file under `dir` with its bytes.
+fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                files.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn an_interrupted_run_leaves_the_archive_as_it_was_and_no_temporary_file() {
+    for signal in ["INT", "TERM"] {
+        let out = out_dir(&format!("signal-{signal}"));
+        let page = envelope(&[&event("2026-11-01T10:00:00Z", "message_sent")], None);
+        let (url, _) = serve(vec![json(200, &page)]);
+        assert!(run(&url, &out, &["-q"], Some("pw")).status.success());
+        let saved = out.join("export.ndjson");
+        std::fs::write(&saved, "previous export\n").unwrap();
+        let before = tree(&out);
+
+        // The first page arrives (the export copy has started), the second never does.
+        let first = envelope(
+            &[&event("2026-11-02T10:00:00Z", "message_sent")],
+            Some("p2"),
+        );
+        let (url, seen) = serve(vec![json(200, &first), Reply::Hang]);
+        let child = Command::new(env!("CARGO_BIN_EXE_reportgen"))
+            .args(["--url", &url, "--out", out.to_str().unwrap(), "--now", NOW])
+            .args([
+                "--save-export",
+                saved.to_str().unwrap(),
+                "--timeout",
+                "60",
+                "-q",
+            ])
+            .env("ANALYTICS_PASSWORD", "pw")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let waiting = Instant::now();
+        while seen.lock().unwrap().len() < 2 {
+            assert!(
+                waiting.elapsed() < Duration::from_secs(20),
+                "no second request"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        thread::sleep(Duration::from_millis(100));
+        let kill = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(130), "SIG{signal}: {}", stderr(&o));
+        assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+        assert!(
+            tree(&out) == before,
+            "SIG{signal}: the archive changed or a temporary file stayed: {:?}",
+            tree(&out).keys().collect::<Vec<_>>()
+        );
+    }
+}
+
 #[test]
 fn publish_uploads_the_report_and_a_failed_publish_keeps_the_snapshot() {
     let page = envelope(&[&event("2026-11-01T10:00:00Z", "message_sent")], None);

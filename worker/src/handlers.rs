@@ -2,9 +2,9 @@
 //! `analytics`, and the outcome into a response.
 
 use analytics::{
-    CsvWriter, Envelope, Event, EventType, ExportCursor, Format, MAX_BODY_BYTES, Metrics,
-    PageContext, SCHEMA_VERSION, Summary, Window, ip_key, parse_ingest, session_key,
-    write_ndjson_line,
+    AUTH_LOCK_SECS, CsvWriter, Envelope, Event, EventType, ExportCursor, Format, MAX_BODY_BYTES,
+    Metrics, PageContext, SCHEMA_VERSION, Summary, Window, auth_lock_key, ip_key, parse_ingest,
+    session_key, write_ndjson_line,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use worker::{Env, Method, Request, Response};
@@ -210,15 +210,7 @@ async fn rate_limit(
     let ip = if from_backend {
         None
     } else {
-        match (header(req, "CF-Connecting-IP"), secret(env, "IP_HASH_SALT")) {
-            (Some(ip), Some(salt)) => Some(ip_key(&salt, &ip)),
-            (Some(_), None) => {
-                // Without a salt the hash of an IPv4 address is easy to reverse: no IP limit.
-                worker::console_warn!("IP_HASH_SALT is not set: per-IP rate limiting is off");
-                None
-            }
-            (None, _) => None,
-        }
+        client_key(req, env)
     };
     let keys = [
         (
@@ -271,8 +263,42 @@ fn random_suffix() -> String {
     format!("{a:08x}{b:04x}")
 }
 
-/// Checks Basic Auth for the admin routes.
-fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
+/// The salted hash of the client's IP (`ip:{hash}`), when there is an IP and a salt: the key
+/// of its rate limits and of its login lockout. The IP itself is never stored.
+fn client_key(req: &Request, env: &Env) -> Option<String> {
+    match (header(req, "CF-Connecting-IP"), secret(env, "IP_HASH_SALT")) {
+        (Some(ip), Some(salt)) => Some(ip_key(&salt, &ip)),
+        (Some(_), None) => {
+            // Without a salt the hash of an IPv4 address is easy to reverse: no per-IP limits.
+            worker::console_warn!("IP_HASH_SALT is not set: per-IP limits are off");
+            None
+        }
+        (None, _) => None,
+    }
+}
+
+/// Checks Basic Auth for the admin routes. A client (IP hash) that fails more often than the
+/// `AUTH_FAILURES` limiter allows is locked out for [`AUTH_LOCK_SECS`]: 429 before its
+/// credentials are even looked at, so that guessing on cannot tell a right password.
+async fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
+    let locked_out = || {
+        ApiError::new(
+            429,
+            format!(
+                "too many failed logins from this address; try again in {} minutes",
+                AUTH_LOCK_SECS / 60
+            ),
+        )
+        .with("Retry-After", AUTH_LOCK_SECS.to_string())
+    };
+    let client = client_key(req, env);
+    let lock = client.as_deref().map(auth_lock_key);
+    if let Some(lock) = &lock {
+        let (value, _) = store(env)?.get_with_metadata(lock).await?;
+        if value.is_some() {
+            return Err(locked_out());
+        }
+    }
     match auth::check_basic(
         header(req, "Authorization").as_deref(),
         secret(env, "ANALYTICS_PASSWORD").as_deref(),
@@ -283,12 +309,28 @@ fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
             "the dashboard is closed: ANALYTICS_PASSWORD is not set \
              (npx wrangler secret put ANALYTICS_PASSWORD)",
         )),
-        Verdict::Denied => Err(
-            ApiError::new(401, "authentication required (user admin)").with(
-                "WWW-Authenticate",
-                "Basic realm=\"Chatbot Analytics\", charset=\"UTF-8\"",
-            ),
-        ),
+        Verdict::Denied => {
+            // Only a request that tried a password counts as a failure: a browser's first
+            // request, without credentials, is not a guess.
+            let tried = header(req, "Authorization").is_some();
+            if tried
+                && let (Some(client), Some(lock)) = (client, lock)
+                && let Ok(limiter) = env.rate_limiter("AUTH_FAILURES")
+                && limiter.limit(client).await.is_ok_and(|o| !o.success)
+            {
+                worker::console_warn!("locking a client out of the dashboard after failed logins");
+                store(env)?
+                    .put_with_metadata(&lock, String::new(), serde_json::json!({}), AUTH_LOCK_SECS)
+                    .await?;
+                return Err(locked_out());
+            }
+            Err(
+                ApiError::new(401, "authentication required (user admin)").with(
+                    "WWW-Authenticate",
+                    "Basic realm=\"Chatbot Analytics\", charset=\"UTF-8\"",
+                ),
+            )
+        }
     }
 }
 
@@ -299,7 +341,7 @@ enum Admin {
 }
 
 async fn admin(req: &Request, env: &Env, route: Admin) -> Handled {
-    require_admin(req, env)?;
+    require_admin(req, env).await?;
     let url = req
         .url()
         .map_err(|e| ApiError::new(400, format!("bad URL: {e}")))?;
@@ -452,7 +494,7 @@ async fn export(store: &Store, now: DateTime<Utc>, query: &Query) -> Handled {
 
 /// `PUT /analytics/report`: stores the report `reportgen --publish` uploads.
 async fn publish(mut req: Request, env: &Env) -> Handled {
-    require_admin(&req, env)?;
+    require_admin(&req, env).await?;
     let too_large = |n: usize| {
         ApiError::new(
             413,

@@ -42,8 +42,17 @@ impl From<crate::store::StoreError> for ApiError {
         if matches!(e, crate::store::StoreError::BadCursor) {
             return ApiError::new(400, e.to_string());
         }
+        // The whole error goes to the log; the client gets one line without the JS stack,
+        // file paths or other internals of the failure.
         worker::console_error!("{e}");
-        ApiError::new(503, e.to_string()).with("Retry-After", "30")
+        let message = match &e {
+            crate::store::StoreError::Kv(_) | crate::store::StoreError::Encode(_) => {
+                "the analytics store is unavailable right now; the worker's log has the details"
+                    .to_owned()
+            }
+            _ => e.to_string(),
+        };
+        ApiError::new(503, message).with("Retry-After", "30")
     }
 }
 

@@ -21,7 +21,7 @@ const LIST_LIMIT: usize = 1000;
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// KV failed; the message is for the log and the 503 body.
+    /// KV failed; the message is for the log (the 503 body says less).
     #[error("the analytics store failed: {0}")]
     Kv(String),
     /// A value could not be encoded.

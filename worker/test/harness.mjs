@@ -77,6 +77,7 @@ export const DEFAULT_RATELIMITS = Object.freeze({
   SESSION_LIMITER: { namespace_id: "1001", simple: { limit: 100000, period: 60 } },
   IP_LIMITER: { namespace_id: "1002", simple: { limit: 100000, period: 60 } },
   LIMIT_NOTES: { namespace_id: "1003", simple: { limit: 1, period: 60 } },
+  AUTH_FAILURES: { namespace_id: "1004", simple: { limit: 10, period: 60 } },
 });
 
 /** `Authorization` header value for Basic Auth. */
@@ -97,6 +98,9 @@ export function basicAuth(password, user = "admin") {
  * @param {string} [options.persistTo] keep the KV store in this directory instead of a temp one.
  * @param {object} [options.ratelimits] rate-limiting bindings (default DEFAULT_RATELIMITS).
  * @param {object} [options.miniflare] extra Miniflare options, merged last.
+ * @param {string} [options.kvScript] to inject faults: an ES module whose default export is a
+ *   function returning the object bound as `ANALYTICS` instead of a real KV namespace (a
+ *   Miniflare wrapped binding, run in workerd beside the worker). `w.kv` is then null.
  */
 export async function start(options = {}) {
   const scriptPath = options.scriptPath ?? SCRIPT_PATH;
@@ -108,20 +112,33 @@ export async function start(options = {}) {
     if (value === undefined) delete bindings[name];
   }
 
-  const mf = new Miniflare({
+  const worker = {
+    name: "analytics",
     scriptPath,
     modules: true,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: COMPATIBILITY_DATE,
-    kvNamespaces: ["ANALYTICS"],
     ratelimits: options.ratelimits ?? DEFAULT_RATELIMITS,
-    kvPersist: options.persistTo ?? false,
     bindings,
+  };
+  const shared = {
+    kvPersist: options.persistTo ?? false,
     cf: false,
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 0,
-    ...(options.miniflare ?? {}),
-  });
+  };
+  const mf = new Miniflare(
+    options.kvScript === undefined
+      ? { ...shared, ...worker, kvNamespaces: ["ANALYTICS"], ...(options.miniflare ?? {}) }
+      : {
+          ...shared,
+          ...(options.miniflare ?? {}),
+          workers: [
+            { ...worker, wrappedBindings: { ANALYTICS: "fake-kv" } },
+            { name: "fake-kv", modules: true, script: options.kvScript },
+          ],
+        },
+  );
 
   let ready;
   try {
@@ -131,7 +148,7 @@ export async function start(options = {}) {
     throw error;
   }
   const url = ready.href.replace(/\/$/, "");
-  const kv = await mf.getKVNamespace("ANALYTICS");
+  const kv = options.kvScript === undefined ? await mf.getKVNamespace("ANALYTICS") : null;
   let stopped = false;
 
   /**

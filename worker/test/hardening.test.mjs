@@ -1,0 +1,471 @@
+// Hardening, end to end in workerd: hostile text goes in through ingestion and comes out inert
+// in every output (the live page, the JSON/CSV export, the report reportgen builds from the
+// worker, its SVG labels, embedded JSON and CSV files); failed logins lock a client out; the
+// password never shows in logs or answers; a failing KV is a 503 with a one-line message.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { parse } from "parse5";
+import { WORKER_DIR, start } from "./harness.mjs";
+
+const REPO = resolve(WORKER_DIR, "..");
+
+/** Strings a stranger could type into the chat, a page title or a referrer. */
+const HOSTILE = [
+  "<script>alert('x1')</script>",
+  '"><img src=x onerror=alert(2)>',
+  "</script><script>alert(3)</script>",
+  "<svg onload=alert(4)><foreignObject>",
+  "'><a href=\"javascript:alert(5)\">click</a>",
+  "javascript:alert(6)",
+  "{{ 7*7 }} {% raw %} ${7*7}",
+  "]]><!-- <![CDATA[ </textarea></style></title>",
+  "abc\u202Egnp.exe \u2066isolate\u2069",
+  "nul\u0000byte bell\u0007 esc\u001b[31m",
+  '=HYPERLINK("https://evil.example","x")',
+  "+cmd|' /C calc'!A0",
+  "-2+3",
+  "@SUM(1+1)",
+  "\t=1+1",
+  "\r=1+1",
+  // With the question, topic and error message all this long the body stays under 8 KiB.
+  "A".repeat(2400),
+];
+
+/** Hostile strings that can travel in an HTTP header (no control characters). */
+const HEADER_SAFE = HOSTILE.filter((s) => !/[\u0000-\u001f\u007f]/.test(s) && s.length < 1000 && /^[\x20-\x7e]*$/.test(s));
+
+const INGEST_TOKEN = "test-ingest-token";
+
+function reportgen(args, env = {}) {
+  const binary = join(REPO, "target", "debug", "reportgen");
+  const [cmd, full] = existsSync(binary) ? [binary, args] : ["cargo", ["run", "-q", "-p", "reportgen", "--", ...args]];
+  return spawnSync(cmd, full, { cwd: REPO, encoding: "utf8", env: { ...process.env, ...env } });
+}
+
+async function post(w, event, { headers = {}, token } = {}) {
+  const res = await w.fetch("/analytics-event", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers },
+    body: JSON.stringify(event),
+  });
+  return { status: res.status, body: await res.text(), headers: res.headers };
+}
+
+// ---- HTML checks -------------------------------------------------------------------------
+
+/** Every element of a parse5 document, depth first. */
+function* elements(node) {
+  for (const child of node.childNodes ?? []) {
+    if (child.tagName) yield child;
+    yield* elements(child);
+    if (child.content) yield* elements(child.content); // <template>
+  }
+}
+
+const HTML_TAGS = new Set(
+  ("html head meta title style body header nav main footer section article aside h1 h2 h3 h4 p a ul ol li " +
+    "div span small strong em b i br hr table thead tbody tfoot tr th td caption figure figcaption details " +
+    "summary time code pre abbr dl dt dd script noscript label").split(" "),
+);
+const SVG_TAGS = new Set("svg title desc g rect text polygon polyline path line circle ellipse tspan defs".split(" "));
+
+/**
+ * Asserts that an HTML page contains no element, attribute or URL an attacker could have put
+ * there: only known tags, no event handler attributes, no script but JSON data, and links
+ * only to http(s), data: downloads, fragments or the site's own paths, with rel="noopener noreferrer" on web links.
+ * Returns the page's text, for checking that the hostile strings did arrive (as text).
+ */
+function assertInert(html, where) {
+  const doc = parse(html);
+  let scripts = 0;
+  for (const el of elements(doc)) {
+    const svg = el.namespaceURI === "http://www.w3.org/2000/svg";
+    assert.ok((svg ? SVG_TAGS : HTML_TAGS).has(el.tagName), `${where}: unexpected <${el.tagName}>`);
+    for (const { name, value } of el.attrs) {
+      assert.ok(!/^on/i.test(name), `${where}: event handler attribute ${name}="${value}" on <${el.tagName}>`);
+      assert.ok(!["src", "srcdoc", "formaction", "xlink:href", "action"].includes(name), `${where}: ${name} on <${el.tagName}>`);
+      if (name === "href") {
+        assert.match(value, /^(https?:\/\/|data:text\/csv|#|\/(?!\/))/, `${where}: link to ${value.slice(0, 80)}`);
+        if (/^https?:/.test(value)) {
+          assert.equal(el.attrs.find((a) => a.name === "rel")?.value, "noopener noreferrer", `${where}: rel of ${value}`);
+        }
+      }
+      if (name === "style") assert.doesNotMatch(value, /url\(|expression/i, `${where}: style attribute`);
+    }
+    if (el.tagName === "script") {
+      scripts++;
+      assert.equal(el.attrs.find((a) => a.name === "type")?.value, "application/json", `${where}: a script that runs`);
+    }
+  }
+  return { doc, scripts, text: textOf(doc) };
+}
+
+function textOf(node) {
+  if (node.nodeName === "#text") return node.value;
+  return (node.childNodes ?? []).map(textOf).join("");
+}
+
+/** The text of the first element matching `pred`. */
+function find(doc, pred) {
+  for (const el of elements(doc)) if (pred(el)) return el;
+  return undefined;
+}
+
+// ---- CSV checks --------------------------------------------------------------------------
+
+/** RFC 4180 rows. */
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") {
+      row.push(cell);
+      cell = "";
+    } else if (c === "\n") {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = "";
+    } else if (c !== "\r" || text[i + 1] !== "\n") cell += c;
+  }
+  if (cell !== "" || row.length) rows.push([...row, cell]);
+  return rows;
+}
+
+/** No cell a spreadsheet would run as a formula: none starts with = + - @ tab or CR. */
+function assertNeutralised(csv, where) {
+  const rows = parseCsv(csv);
+  assert.ok(rows.length > 1, `${where}: has rows`);
+  for (const row of rows) {
+    for (const cell of row) {
+      // A number such as -2.5 is data, not a formula.
+      if (/^-?\d+(\.\d+)?(e-?\d+)?$/.test(cell)) continue;
+      assert.doesNotMatch(cell, /^[=+\-@\t\r]/, `${where}: cell ${JSON.stringify(cell.slice(0, 60))} not neutralised`);
+    }
+  }
+  return rows;
+}
+
+// ---- the corpus through the whole pipeline ------------------------------------------------
+
+describe("hostile text through ingestion, the export, the live page and the report", () => {
+  let w;
+  let dir;
+  const accepted = [];
+
+  before(async () => {
+    w = await start();
+    dir = mkdtempSync(join(tmpdir(), "hardening-"));
+    let i = 0;
+    for (const text of HOSTILE) {
+      i++;
+      const session = `session-1764100000000-hostile${i}`;
+      const headerText = HEADER_SAFE[i % HEADER_SAFE.length];
+      const headers = {
+        "X-Page-URL": `https://site.example/p${i}?token=secret#frag`,
+        "X-Page-Title": headerText,
+        "X-Referrer": i % 2 ? "javascript:alert(7)" : `https://evil.example/${encodeURIComponent(headerText)}`,
+      };
+      const asks = [
+        [{ eventType: "widget_loaded", sessionId: session }, {}],
+        [{ eventType: "suggestion_clicked", sessionId: session, question: text }, {}],
+        [
+          { eventType: "message_sent", sessionId: session, question: text, noRagMatch: true, topic: text, success: true, totalTimeMs: 900, ragTimeMs: 30, aiTimeMs: 850 },
+          { token: INGEST_TOKEN },
+        ],
+        [
+          { eventType: "message_sent", sessionId: session, question: text, success: false, errorType: text.slice(0, 200), errorMessage: text, totalTimeMs: 30000 },
+          { token: INGEST_TOKEN },
+        ],
+      ];
+      for (const [event, opts] of asks) {
+        const res = await post(w, event, { ...opts, headers: { ...headers, ...(opts.headers ?? {}) } });
+        assert.equal(res.status, 204, `${event.eventType} with ${JSON.stringify(text.slice(0, 40))}: ${res.body}`);
+        accepted.push(event);
+      }
+    }
+  });
+
+  after(async () => {
+    await w?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a 10,000-character question is refused whole with 413, a page URL javascript: is dropped", async () => {
+    const long = await post(w, { eventType: "message_sent", question: "B".repeat(10000) }, { token: INGEST_TOKEN });
+    assert.equal(long.status, 413);
+    assert.match(long.body, /at most 8192 are accepted/);
+    const res = await post(w, { eventType: "bubble_opened", sessionId: "session-1764100000000-js" }, { headers: { "X-Page-URL": "javascript:alert(1)" } });
+    assert.equal(res.status, 204, res.body);
+    const { events } = await exportJson(w);
+    const stored = events.find((e) => e.sessionId === "session-1764100000000-js");
+    assert.ok(stored, "stored");
+    assert.ok(!String(stored.pageUrl ?? "").startsWith("javascript:"), `pageUrl ${stored.pageUrl}`);
+  });
+
+  test("the JSON export holds the text cleaned, capped and without query strings", async () => {
+    const { events } = await exportJson(w);
+    const hostile = events.filter((e) => e.sessionId?.includes("hostile"));
+    assert.equal(hostile.length, accepted.length);
+    for (const e of hostile) {
+      for (const [field, value] of Object.entries(e)) {
+        if (typeof value !== "string") continue;
+        assert.doesNotMatch(value, /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u202a-\u202e\u2066-\u2069]/, `${field} keeps control or bidi characters`);
+        assert.ok(value.length <= 2000, `${field} is capped: ${value.length}`);
+      }
+      assert.ok(!e.pageUrl.includes("?") && !e.pageUrl.includes("#"), `page URL ${e.pageUrl}`);
+      assert.ok(!String(e.referrer ?? "").includes("?"), `referrer ${e.referrer}`);
+    }
+    // The payloads arrived as data.
+    assert.ok(hostile.some((e) => e.question === "<script>alert('x1')</script>"));
+  });
+
+  test("the CSV export neutralises every formula and reads back to the same events", async () => {
+    const res = await w.fetch("/analytics/export?format=csv&limit=1000", { headers: { Authorization: w.basic() } });
+    assert.equal(res.status, 200);
+    const csv = await res.text();
+    const rows = assertNeutralised(csv, "export CSV");
+    const header = rows[0];
+    const q = header.indexOf("question");
+    assert.ok(rows.some((r) => r[q] === "'=HYPERLINK(\"https://evil.example\",\"x\")"), "neutralised with a leading quote");
+    assert.ok(rows.some((r) => r[q] === "'@SUM(1+1)"));
+  });
+
+  test("the live /analytics page shows the questions as text and runs nothing", async () => {
+    const res = await w.fetch("/analytics", { headers: { Authorization: w.basic() } });
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    const { text } = assertInert(html, "/analytics");
+    assert.ok(text.includes("<script>alert('x1')</script>"), "the script payload is shown as text");
+    assert.ok(text.includes('"><img src=x onerror=alert(2)>'));
+  });
+
+  test("the report built by reportgen --url: no injected markup in HTML, SVG, JSON or CSV", async () => {
+    const out = join(dir, "reports");
+    const r = reportgen(["--url", w.url, "--password-env", "PW", "--out", out, "-q", "--title", HOSTILE[1]], { PW: w.bindings.ANALYTICS_PASSWORD });
+    assert.equal(r.status, 0, r.stderr);
+    const [day] = readdirSync(out).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d));
+    const html = readFileSync(join(out, day, "index.html"), "utf8");
+    const { doc, scripts, text } = assertInert(html, "report");
+    assert.equal(scripts, 1, "one script: the embedded summary.json");
+    assert.ok(text.includes("<script>alert('x1')</script>"), "payloads are shown as text");
+    assert.equal(textOf(find(doc, (el) => el.tagName === "h1")), HOSTILE[1], "the title is text");
+    // The CSP forbids any load, whatever got through.
+    const csp = find(doc, (el) => el.tagName === "meta" && el.attrs.some((a) => a.name === "http-equiv" && a.value === "Content-Security-Policy"));
+    assert.match(csp.attrs.find((a) => a.name === "content").value, /default-src 'none'/);
+    // The embedded JSON is exactly summary.json and breaks out of nothing.
+    const block = find(doc, (el) => el.tagName === "script");
+    const embedded = JSON.parse(textOf(block));
+    const summary = JSON.parse(readFileSync(join(out, day, "summary.json"), "utf8"));
+    assert.deepEqual(embedded.knowledgeGaps, summary.knowledgeGaps);
+    assert.ok(summary.knowledgeGaps.some((g) => g.question === "</script><script>alert(3)</script>"));
+    assert.doesNotMatch(html, /<\/script><script>alert\(3\)/i, "no raw </script> from the data");
+    // Every chart label is text inside the SVG, never markup.
+    for (const el of elements(doc)) {
+      if (el.namespaceURI === "http://www.w3.org/2000/svg" && el.tagName === "text") {
+        assert.ok((el.childNodes ?? []).every((c) => c.nodeName === "#text"), "SVG text holds only text");
+      }
+    }
+    // The CSV files: gaps.csv beside the report, and each data: download.
+    assertNeutralised(readFileSync(join(out, day, "gaps.csv"), "utf8"), "gaps.csv");
+    let downloads = 0;
+    for (const el of elements(doc)) {
+      const href = el.attrs.find((a) => a.name === "href")?.value ?? "";
+      if (href.startsWith("data:text/csv")) {
+        downloads++;
+        const csv = decodeURIComponent(href.slice(href.indexOf(",") + 1));
+        assertNeutralised(csv, `download ${el.attrs.find((a) => a.name === "download")?.value}`);
+      }
+    }
+    assert.ok(downloads >= 5, `CSV downloads: ${downloads}`);
+    // Published, it is served by /analytics as it was written.
+    const p = reportgen(["--url", w.url, "--password-env", "PW", "--out", join(dir, "published"), "-q", "--publish"], { PW: w.bindings.ANALYTICS_PASSWORD });
+    assert.equal(p.status, 0, p.stderr);
+    const served = await w.fetch("/analytics", { headers: { Authorization: w.basic() } });
+    assertInert(await served.text(), "published report");
+  });
+});
+
+async function exportJson(w) {
+  const events = [];
+  let cursor;
+  do {
+    const q = new URLSearchParams({ format: "json", limit: "1000", ...(cursor ? { cursor } : {}) });
+    const res = await w.fetch(`/analytics/export?${q}`, { headers: { Authorization: w.basic() } });
+    assert.equal(res.status, 200);
+    const page = await res.json();
+    events.push(...page.events);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return { events };
+}
+
+// ---- authentication ------------------------------------------------------------------------
+
+describe("authentication: lockout, secrets kept out of logs and answers", () => {
+  let w;
+  const logs = [];
+  const PASSWORD = "correct horse battery staple 7f3a";
+
+  before(async () => {
+    w = await start({
+      bindings: { ANALYTICS_PASSWORD: PASSWORD },
+      miniflare: {
+        handleRuntimeStdio(stdout, stderr) {
+          stdout.on("data", (d) => logs.push(String(d)));
+          stderr.on("data", (d) => logs.push(String(d)));
+        },
+      },
+    });
+  });
+
+  after(async () => {
+    await w?.stop();
+  });
+
+  async function login(ip, password, path = "/analytics/data") {
+    const headers = password === undefined ? {} : { Authorization: w.basic(password) };
+    const res = await w.fetch(path, { ip, headers });
+    return { status: res.status, body: await res.text(), retry: res.headers.get("Retry-After") };
+  }
+
+  test("after 10 failed logins a client gets 429 for 5 minutes, even with the right password", async () => {
+    const ip = "198.51.100.20";
+    for (let i = 0; i < 10; i++) {
+      const r = await login(ip, `guess-${i}`);
+      assert.equal(r.status, 401, `guess ${i + 1}`);
+    }
+    const locked = await login(ip, "guess-10");
+    assert.equal(locked.status, 429);
+    assert.equal(locked.retry, "300");
+    assert.match(locked.body, /too many failed logins/);
+    const right = await login(ip, PASSWORD);
+    assert.equal(right.status, 429, "the right password does not get through a lockout");
+    // Another client is not affected.
+    assert.equal((await login("198.51.100.21", PASSWORD)).status, 200);
+    // The lock is a KV key with a TTL, named by the salted IP hash, not the IP.
+    const locks = await w.keys("authlock:");
+    assert.equal(locks.length, 1);
+    assert.doesNotMatch(locks[0].name, /198\.51/);
+    const ttl = locks[0].expiration - Date.now() / 1000;
+    assert.ok(ttl > 240 && ttl <= 301, `lock TTL ${ttl}`);
+  });
+
+  test("requests without credentials are not counted as failures", async () => {
+    const ip = "198.51.100.30";
+    for (let i = 0; i < 15; i++) assert.equal((await login(ip, undefined)).status, 401);
+    assert.equal((await login(ip, PASSWORD)).status, 200);
+  });
+
+  test("the password never appears in logs, answers or headers", async () => {
+    const ip = "198.51.100.40";
+    for (let i = 0; i < 12; i++) await login(ip, `${PASSWORD}-wrong-${i}`);
+    const answers = [];
+    for (const path of ["/analytics", "/analytics/data", "/analytics/export"]) {
+      const res = await w.fetch(path, { ip: "198.51.100.41", headers: { Authorization: w.basic(`${PASSWORD}x`) } });
+      answers.push(await res.text(), JSON.stringify([...res.headers]));
+    }
+    await new Promise((r) => setTimeout(r, 200)); // let workerd flush its output
+    const everything = logs.join("") + answers.join("");
+    assert.ok(logs.join("").includes("locking a client out"), "the lockout is logged");
+    assert.ok(!everything.includes(PASSWORD), "the password or a guess containing it leaked");
+    assert.ok(!everything.includes("198.51.100"), "a client IP leaked");
+  });
+});
+
+// ---- faults --------------------------------------------------------------------------------
+
+/** A KV namespace whose every operation fails, as Cloudflare's does in an outage. */
+const FAILING_KV = `
+class KvNamespace {
+  async get() { throw new Error("KV GET failed: 503 Service Unavailable"); }
+  async getWithMetadata() { throw new Error("KV GET failed: 503 Service Unavailable"); }
+  async put() { throw new Error("KV PUT failed: 503 Service Unavailable"); }
+  async list() { throw new Error("KV LIST failed: 503 Service Unavailable"); }
+  async delete() { throw new Error("KV DELETE failed: 503 Service Unavailable"); }
+}
+export default function () { return new KvNamespace(); }
+`;
+
+describe("KV failures: a 503 with one line, the detail in the log, no crash", () => {
+  let w;
+  const logs = [];
+
+  before(async () => {
+    w = await start({
+      kvScript: FAILING_KV,
+      miniflare: {
+        handleRuntimeStdio(stdout, stderr) {
+          stdout.on("data", (d) => logs.push(String(d)));
+          stderr.on("data", (d) => logs.push(String(d)));
+        },
+      },
+    });
+  });
+
+  after(async () => {
+    await w?.stop();
+  });
+
+  test("every route that needs KV answers 503 with Retry-After and a short message", async () => {
+    const asks = [
+      ["POST /analytics-event", () => post(w, { eventType: "bubble_opened", sessionId: "s-1" })],
+      ["POST message_sent", () => post(w, { eventType: "message_sent", question: "q" }, { token: INGEST_TOKEN })],
+      ...["/analytics", "/analytics/data", "/analytics/export"].map((path) => [
+        `GET ${path}`,
+        async () => {
+          const res = await w.fetch(path, { headers: { Authorization: w.basic() } });
+          return { status: res.status, body: await res.text(), headers: res.headers };
+        },
+      ]),
+    ];
+    for (const [what, ask] of asks) {
+      const res = await ask();
+      assert.equal(res.status, 503, `${what}: ${res.body}`);
+      assert.equal(res.headers.get("Retry-After"), "30", what);
+      const body = JSON.parse(res.body);
+      assert.match(body.error, /analytics store is unavailable/, what);
+      assert.doesNotMatch(res.body, /wasm|\.js:|\bat /, `${what}: internals in the answer`);
+    }
+    // The worker keeps serving: routes without KV still answer.
+    const missing = await w.fetch("/nope");
+    await missing.text();
+    assert.equal(missing.status, 404);
+  });
+
+  test("the failure is logged with its detail, and the cron survives it", async () => {
+    const result = await w.scheduled(new Date(), { allowFailure: true });
+    assert.equal(result.outcome, "ok", "the rollup logs and returns");
+    await new Promise((r) => setTimeout(r, 200));
+    const text = logs.join("");
+    assert.match(text, /KV PUT failed: 503/);
+    assert.match(text, /KV (LIST|GET) failed: 503/);
+  });
+
+  test("reportgen --url against it ends with one line and exit 2, leaving the archive alone", () => {
+    const out = mkdtempSync(join(tmpdir(), "hardening-kv-"));
+    try {
+      const r = reportgen(["--url", w.url, "--password-env", "PW", "--out", out, "--timeout", "3"], { PW: w.bindings.ANALYTICS_PASSWORD });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /\(503\): the analytics store is unavailable/);
+      assert.equal(r.stderr.trim().split("\n").length, 1, "one line");
+      assert.deepEqual(readdirSync(out), [], "nothing written");
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
