@@ -111,12 +111,30 @@ describe("routes, auth, CORS and bad input", () => {
   });
 
   test("responses carry the security headers", async () => {
-    for (const path of ["/analytics", "/analytics/data"]) {
+    const check = (res, what) => {
+      assert.equal(res.headers.get("X-Content-Type-Options"), "nosniff", what);
+      assert.equal(res.headers.get("Referrer-Policy"), "no-referrer", what);
+      assert.match(res.headers.get("Content-Security-Policy"), /frame-ancestors 'none'/, what);
+      assert.match(res.headers.get("Content-Security-Policy"), /default-src 'none'/, what);
+      assert.doesNotMatch(res.headers.get("Content-Security-Policy"), /script-src|unsafe-eval/, what);
+    };
+    for (const path of ["/analytics", "/analytics/data", "/analytics/export", "/analytics/export?format=csv", "/analytics/export?format=ndjson"]) {
       const { res } = await admin(w, path);
-      assert.equal(res.headers.get("X-Content-Type-Options"), "nosniff");
-      assert.equal(res.headers.get("Referrer-Policy"), "no-referrer");
-      assert.match(res.headers.get("Content-Security-Policy"), /frame-ancestors 'none'/);
-      assert.match(res.headers.get("Content-Security-Policy"), /default-src 'none'/);
+      assert.equal(res.status, 200, path);
+      check(res, path);
+    }
+    // Errors and the ingestion route too.
+    for (const [what, init, path] of [
+      ["401", {}, "/analytics"],
+      ["404", {}, "/nowhere"],
+      ["405", { method: "DELETE" }, "/analytics"],
+      ["400", { method: "POST", body: "not json" }, "/analytics-event"],
+      ["204", { method: "POST", body: JSON.stringify({ eventType: "bubble_opened" }) }, "/analytics-event"],
+    ]) {
+      const res = await w.fetch(path, init);
+      await res.text();
+      assert.equal(String(res.status), what, path);
+      check(res, `${what} ${path}`);
     }
   });
 
