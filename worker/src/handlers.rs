@@ -280,7 +280,7 @@ fn client_key(req: &Request, env: &Env) -> Option<String> {
 /// Checks Basic Auth for the admin routes. A client (IP hash) that fails more often than the
 /// `AUTH_FAILURES` limiter allows is locked out for [`AUTH_LOCK_SECS`]: 429 before its
 /// credentials are even looked at, so that guessing on cannot tell a right password.
-async fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
+async fn require_admin(req: &Request, env: &Env, store: &Store) -> Result<(), ApiError> {
     let locked_out = || {
         ApiError::new(
             429,
@@ -294,7 +294,7 @@ async fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
     let client = client_key(req, env);
     let lock = client.as_deref().map(auth_lock_key);
     if let Some(lock) = &lock {
-        let (value, _) = store(env)?.get_with_metadata(lock).await?;
+        let (value, _) = store.get_with_metadata(lock).await?;
         if value.is_some() {
             return Err(locked_out());
         }
@@ -319,7 +319,7 @@ async fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
                 && limiter.limit(client).await.is_ok_and(|o| !o.success)
             {
                 worker::console_warn!("locking a client out of the dashboard after failed logins");
-                store(env)?
+                store
                     .put_with_metadata(&lock, String::new(), serde_json::json!({}), AUTH_LOCK_SECS)
                     .await?;
                 return Err(locked_out());
@@ -341,14 +341,15 @@ enum Admin {
 }
 
 async fn admin(req: &Request, env: &Env, route: Admin) -> Handled {
-    require_admin(req, env).await?;
+    // One store for the request: the lockout check counts against its KV budget too.
+    let store = store(env)?;
+    require_admin(req, env, &store).await?;
     let url = req
         .url()
         .map_err(|e| ApiError::new(400, format!("bad URL: {e}")))?;
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     let query = params::parse_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|message| ApiError::new(400, message))?;
-    let store = store(env)?;
     let now = now();
     let response = match route {
         Admin::Dashboard => dashboard(&store, now).await?,
@@ -494,7 +495,8 @@ async fn export(store: &Store, now: DateTime<Utc>, query: &Query) -> Handled {
 
 /// `PUT /analytics/report`: stores the report `reportgen --publish` uploads.
 async fn publish(mut req: Request, env: &Env) -> Handled {
-    require_admin(&req, env).await?;
+    let store = store(env)?;
+    require_admin(&req, env, &store).await?;
     let too_large = |n: usize| {
         ApiError::new(
             413,
@@ -529,7 +531,6 @@ async fn publish(mut req: Request, env: &Env) -> Handled {
     let generated_at = header(&req, "X-Report-Generated-At")
         .and_then(|t| analytics::parse_timestamp(&t))
         .map(|t| analytics::format_timestamp(&t));
-    let store = store(env)?;
     let size = html.len();
     let published_at = analytics::format_timestamp(&now());
     store
