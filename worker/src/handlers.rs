@@ -10,6 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use worker::{Env, Method, Request, Response};
 
 use crate::auth::{self, Verdict};
+use crate::frontend;
 use crate::http::{self, ApiError, Kind};
 use crate::now;
 use crate::page;
@@ -52,6 +53,19 @@ pub async fn route(req: Request, env: &Env) -> Response {
             Method::Get | Method::Head => admin(&req, env, Admin::Export).await,
             _ => Err(not_allowed("GET, HEAD")),
         },
+        "/analytics.js" => match method {
+            Method::Get | Method::Head => Ok(frontend::tracker(&req)),
+            _ => Err(not_allowed("GET, HEAD")),
+        },
+        "/demo" | "/demo/" | "/demo/demo.js" | "/demo/chat" if frontend::demo_enabled(env) => {
+            match (path.as_str(), method) {
+                ("/demo/chat", Method::Post) => demo_chat(req, env).await,
+                ("/demo/chat", _) => Err(not_allowed("POST")),
+                ("/demo/demo.js", Method::Get | Method::Head) => Ok(frontend::demo_script()),
+                (_, Method::Get | Method::Head) => Ok(frontend::demo_page()),
+                _ => Err(not_allowed("GET, HEAD")),
+            }
+        }
         "/analytics/report" => match method {
             Method::Put => publish(req, env).await,
             _ => Err(not_allowed("PUT")),
@@ -70,6 +84,34 @@ pub async fn route(req: Request, env: &Env) -> Response {
 
 fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
+}
+
+/// The page-context headers (`X-Page-URL`, `X-Page-Title`, `X-Referrer`, `X-Session-ID`),
+/// percent-decoded: `chatHeaders()` encodes them, as header values cannot hold every title.
+struct ContextHeaders([Option<String>; 4]);
+
+impl ContextHeaders {
+    fn read(req: &Request) -> ContextHeaders {
+        ContextHeaders(
+            ["X-Page-URL", "X-Page-Title", "X-Referrer", "X-Session-ID"].map(|name| {
+                header(req, name).map(|value| {
+                    percent_encoding::percent_decode_str(&value)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })
+            }),
+        )
+    }
+
+    fn context(&self) -> PageContext<'_> {
+        let [url, title, referrer, session] = &self.0;
+        PageContext {
+            page_url: url.as_deref(),
+            page_title: title.as_deref(),
+            referrer: referrer.as_deref(),
+            session_id: session.as_deref(),
+        }
+    }
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -146,18 +188,8 @@ async fn ingest(mut req: Request, env: &Env, allowed: &str) -> Handled {
         .bytes()
         .await
         .map_err(|e| ApiError::new(400, format!("cannot read the request body: {e}")))?;
-    let (url, title, referrer, session) = (
-        header(&req, "X-Page-URL"),
-        header(&req, "X-Page-Title"),
-        header(&req, "X-Referrer"),
-        header(&req, "X-Session-ID"),
-    );
-    let context = PageContext {
-        page_url: url.as_deref(),
-        page_title: title.as_deref(),
-        referrer: referrer.as_deref(),
-        session_id: session.as_deref(),
-    };
+    let headers = ContextHeaders::read(&req);
+    let context = headers.context();
     let now = now();
     let event =
         parse_ingest(&body, &context, now).map_err(|e| ApiError::new(e.status(), e.to_string()))?;
@@ -193,6 +225,47 @@ async fn ingest(mut req: Request, env: &Env, allowed: &str) -> Handled {
     rate_limit(&req, env, &store, &event, from_backend).await?;
     store.put_event(&event, &random_suffix()).await?;
     Ok(http::empty(204))
+}
+
+/// `POST /demo/chat` (development only): the demo's fake chat backend. It answers from a tiny
+/// knowledge base and records `message_sent` with the page context of `chatHeaders()` and its
+/// timings, as a real chat backend does through the authenticated ingestion route.
+async fn demo_chat(mut req: Request, env: &Env) -> Handled {
+    let started = now();
+    let body: serde_json::Value = req
+        .json()
+        .await
+        .map_err(|_| ApiError::new(400, "send {\"question\": \"…\"} as JSON"))?;
+    let question = body["question"]
+        .as_str()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if question.is_empty() {
+        return Err(ApiError::new(400, "`question` is required"));
+    }
+    let (answer, topic, found) = frontend::demo_answer(&question);
+    let random = || worker::js_sys::Math::random();
+    let rag = 8.0 + (random() * 40.0).round();
+    let ai = 350.0 + (random() * 900.0).round();
+    let event = serde_json::json!({
+        "eventType": "message_sent",
+        "question": question,
+        "topic": topic,
+        "noRagMatch": !found,
+        "success": true,
+        "ragTimeMs": rag,
+        "aiTimeMs": ai,
+        "totalTimeMs": rag + ai + (now() - started).num_milliseconds() as f64,
+        "responseLength": answer.len(),
+    });
+    let headers = ContextHeaders::read(&req);
+    let context = headers.context();
+    let event = parse_ingest(event.to_string().as_bytes(), &context, now())
+        .map_err(|e| ApiError::new(e.status(), e.to_string()))?;
+    store(env)?.put_event(&event, &random_suffix()).await?;
+    let json = serde_json::json!({ "answer": answer }).to_string();
+    Ok(http::body(200, Kind::Json, json.into_bytes()))
 }
 
 /// Per-session and per-IP limits through Cloudflare's rate-limiting bindings. The IP is only

@@ -69,6 +69,8 @@ pub enum Kind {
     Csv,
     /// `text/plain`.
     Text,
+    /// `text/javascript`.
+    JavaScript,
 }
 
 impl Kind {
@@ -79,6 +81,7 @@ impl Kind {
             Kind::Ndjson => "application/x-ndjson; charset=utf-8",
             Kind::Csv => "text/csv; charset=utf-8",
             Kind::Text => "text/plain; charset=utf-8",
+            Kind::JavaScript => "text/javascript; charset=utf-8",
         }
     }
 }

@@ -7,6 +7,7 @@
 //! routing, credentials, CORS, rate limits, and the KV adapter ([`store`]).
 
 pub mod auth;
+pub mod frontend;
 pub mod page;
 pub mod params;
 pub mod store;
