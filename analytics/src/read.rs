@@ -2,12 +2,8 @@
 //! NDJSON and CSV. Records are handed to a [`Sink`] one by one; no reader holds more than one
 //! record (plus its I/O buffer) in memory.
 
-use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
-use std::rc::Rc;
-
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::daily::DailyAggregate;
 use crate::event::Event;
@@ -369,186 +365,333 @@ pub(crate) fn without_position(e: &serde_json::Error) -> String {
     }
 }
 
-/// Counts the newlines that pass through, so JSON records can be located by line.
-struct LineCounter<R> {
-    inner: R,
-    lines: Rc<Lines>,
-}
-
-/// What [`LineCounter`] has seen so far.
-#[derive(Debug, Default)]
-struct Lines {
-    newlines: Cell<u64>,
-    /// Whether the last byte read was a newline.
-    after_newline: Cell<bool>,
-}
-
-impl Lines {
-    /// The 1-based line of the last byte of the value just parsed. serde_json reads one byte
-    /// past a number to find its end; a value never ends with a newline, so a newline read
-    /// last was that look-ahead and belongs to the next line.
-    fn current(&self) -> u64 {
-        self.newlines.get() + 1 - u64::from(self.after_newline.get())
-    }
-}
-
-impl<R: Read> Read for LineCounter<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let lines = buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-        self.lines.newlines.set(self.lines.newlines.get() + lines);
-        if let Some(&last) = buf[..n].last() {
-            self.lines.after_newline.set(last == b'\n');
+/// Reads a JSON export (an envelope object or a bare array of events) without a JSON parser
+/// over the whole stream: a scanner cuts each event of the array out of large buffered reads
+/// (tracking strings, escapes and nesting), and only that slice is parsed, as for NDJSON. So
+/// an array or an envelope reads as fast as NDJSON, in constant memory, with exact lines.
+fn read_json<R: BufRead, S: Sink>(reader: R, sink: &mut S) -> Result<ReadInfo, ReadError> {
+    let mut scan = Scanner::new(reader);
+    let mut info = ReadInfo::default();
+    let mut value = Vec::new();
+    let mut saw_events = false;
+    match scan.next_token()? {
+        Some(b'[') => {
+            scan.bump();
+            saw_events = true;
+            read_events(&mut scan, &mut value, &mut info, sink)?;
         }
-        Ok(n)
-    }
-}
-
-/// State shared by the JSON visitors.
-struct JsonState<'s, S> {
-    sink: &'s mut S,
-    info: ReadInfo,
-    lines: Rc<Lines>,
-    /// Why the visitor stopped, when it was not a JSON syntax error.
-    stop: Option<ReadError>,
-    saw_events: bool,
-}
-
-impl<S: Sink> JsonState<'_, S> {
-    fn fail<E: de::Error>(&mut self, error: ReadError) -> E {
-        let message = error.to_string();
-        self.stop = Some(error);
-        E::custom(message)
-    }
-
-    fn record<E: de::Error>(&mut self, record: JsonRecord) -> Result<(), E> {
-        self.info.records += 1;
-        match record.0 {
-            Ok(event) => {
-                self.sink.event(event);
-                Ok(())
+        Some(b'{') => {
+            scan.bump();
+            let mut first = true;
+            loop {
+                match scan.next_token()? {
+                    Some(b'}') if first => {
+                        scan.bump();
+                        break;
+                    }
+                    Some(b'"') => {}
+                    _ => return Err(scan.syntax("expected a key in double quotes")),
+                }
+                first = false;
+                value.clear();
+                scan.value_into(&mut value)?;
+                let key: String = serde_json::from_slice(&value)
+                    .map_err(|e| scan.syntax(&format!("bad key: {}", without_position(&e))))?;
+                if scan.next_token()? != Some(b':') {
+                    return Err(scan.syntax("expected `:`"));
+                }
+                scan.bump();
+                match scan.next_token()? {
+                    Some(b'[') if key == "events" => {
+                        scan.bump();
+                        saw_events = true;
+                        read_events(&mut scan, &mut value, &mut info, sink)?;
+                    }
+                    Some(_) => {
+                        value.clear();
+                        scan.value_into(&mut value)?;
+                        envelope_field(&key, &value, &mut info, sink)?;
+                        if key == "events" {
+                            return Err(ReadError::NotAnExport(
+                                "the export's `events` is not an array".into(),
+                            ));
+                        }
+                    }
+                    None => return Err(scan.syntax("EOF while parsing an object")),
+                }
+                match scan.next_token()? {
+                    Some(b',') => scan.bump(),
+                    Some(b'}') => {
+                        scan.bump();
+                        break;
+                    }
+                    None => return Err(scan.syntax("EOF while parsing an object")),
+                    Some(_) => return Err(scan.syntax("expected `,` or `}`")),
+                }
             }
-            Err(rejection) => {
-                let skipped = Skipped {
-                    location: Location {
-                        record: self.info.records,
-                        line: self.lines.current(),
+        }
+        None => return Err(scan.syntax("EOF while parsing a value")),
+        Some(_) => {
+            return Err(scan.syntax("expected an export envelope object or an array of events"));
+        }
+    }
+    if scan.next_token()?.is_some() {
+        return Err(scan.syntax("trailing characters"));
+    }
+    if !saw_events {
+        return Err(ReadError::NotAnExport(
+            "the JSON object has no `events` array: not an analytics export".into(),
+        ));
+    }
+    Ok(info)
+}
+
+/// A field of the envelope other than `events`.
+fn envelope_field<S: Sink>(
+    key: &str,
+    value: &[u8],
+    info: &mut ReadInfo,
+    sink: &mut S,
+) -> Result<(), ReadError> {
+    let parse_error = |e: serde_json::Error| {
+        ReadError::NotAnExport(format!(
+            "the export's `{key}` is not valid: {}",
+            without_position(&e)
+        ))
+    };
+    match key {
+        "schemaVersion" => {
+            match serde_json::from_slice::<serde_json::Value>(value)
+                .map_err(parse_error)?
+                .as_u64()
+            {
+                Some(SCHEMA_VERSION) => info.envelope = true,
+                Some(version) => return Err(ReadError::SchemaVersion(version)),
+                None => {
+                    return Err(ReadError::NotAnExport(
+                        "the export's `schemaVersion` is not a whole number".into(),
+                    ));
+                }
+            }
+        }
+        "daily" => {
+            let days: Option<Vec<DailyAggregate>> =
+                serde_json::from_slice(value).map_err(parse_error)?;
+            for day in days.unwrap_or_default() {
+                sink.daily(day);
+            }
+        }
+        "nextCursor" => info.next_cursor = serde_json::from_slice(value).map_err(parse_error)?,
+        _ => {
+            serde_json::from_slice::<serde::de::IgnoredAny>(value).map_err(parse_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// The elements of an array of events, after its `[`, through its `]`.
+fn read_events<R: BufRead, S: Sink>(
+    scan: &mut Scanner<R>,
+    value: &mut Vec<u8>,
+    info: &mut ReadInfo,
+    sink: &mut S,
+) -> Result<(), ReadError> {
+    if scan.next_token()? == Some(b']') {
+        scan.bump();
+        return Ok(());
+    }
+    loop {
+        if scan.next_token()?.is_none() {
+            return Err(scan.syntax("EOF while parsing a list"));
+        }
+        let (line, column) = (scan.line, scan.column);
+        value.clear();
+        scan.value_into(value)?;
+        info.records += 1;
+        let record = match serde_json::from_slice::<JsonRecord>(value) {
+            Ok(JsonRecord(record)) => record,
+            Err(e) if e.is_data() => Err(Rejection::new(
+                SkipReason::InvalidJson,
+                without_position(&e),
+            )),
+            // Malformed JSON inside the array: the position in the whole input.
+            Err(e) => {
+                return Err(ReadError::Syntax {
+                    line: line + e.line() - 1,
+                    column: if e.line() == 1 {
+                        column + e.column() - 1
+                    } else {
+                        e.column()
                     },
-                    rejection,
-                };
-                self.sink.skipped(skipped).map_err(|e| self.fail(e))
+                    message: without_position(&e),
+                });
             }
-        }
-    }
-}
-
-fn read_json<R: Read, S: Sink>(reader: R, sink: &mut S) -> Result<ReadInfo, ReadError> {
-    let lines = Rc::new(Lines::default());
-    let counted = LineCounter {
-        inner: reader,
-        lines: Rc::clone(&lines),
-    };
-    let mut de = serde_json::Deserializer::from_reader(counted);
-    let mut state = JsonState {
-        sink,
-        info: ReadInfo::default(),
-        lines,
-        stop: None,
-        saw_events: false,
-    };
-    let result = (&mut de)
-        .deserialize_any(TopVisitor(&mut state))
-        .and_then(|()| de.end());
-    if let Some(stop) = state.stop.take() {
-        return Err(stop);
-    }
-    match result {
-        Ok(()) => Ok(state.info),
-        Err(e) if e.is_io() => Err(ReadError::Io(io::Error::other(e.to_string()))),
-        Err(e) => Err(ReadError::Syntax {
-            line: e.line(),
-            column: e.column(),
-            message: without_position(&e),
-        }),
-    }
-}
-
-/// The top level of a JSON export: an envelope object or a bare array of events.
-struct TopVisitor<'a, 's, S>(&'a mut JsonState<'s, S>);
-
-impl<'de, S: Sink> Visitor<'de> for TopVisitor<'_, '_, S> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an export envelope object or an array of events")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        self.0.saw_events = true;
-        EventsVisitor(self.0).visit_seq(seq)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let state = self.0;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match key.as_ref() {
-                "schemaVersion" => match map.next_value::<serde_json::Value>()?.as_u64() {
-                    Some(SCHEMA_VERSION) => state.info.envelope = true,
-                    Some(version) => return Err(state.fail(ReadError::SchemaVersion(version))),
-                    None => {
-                        return Err(state.fail(ReadError::NotAnExport(
-                            "the export's `schemaVersion` is not a whole number".into(),
-                        )));
-                    }
+        };
+        match record {
+            Ok(event) => sink.event(event),
+            Err(rejection) => sink.skipped(Skipped {
+                location: Location {
+                    record: info.records,
+                    line: scan.line as u64,
                 },
-                "events" => {
-                    state.saw_events = true;
-                    map.next_value_seed(EventsSeed(&mut *state))?;
-                }
-                "daily" => {
-                    for day in map
-                        .next_value::<Option<Vec<DailyAggregate>>>()?
-                        .unwrap_or_default()
-                    {
-                        state.sink.daily(day);
-                    }
-                }
-                "nextCursor" => state.info.next_cursor = map.next_value::<Option<String>>()?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
+                rejection,
+            })?,
+        }
+        match scan.next_token()? {
+            Some(b',') => scan.bump(),
+            Some(b']') => {
+                scan.bump();
+                return Ok(());
+            }
+            None => return Err(scan.syntax("EOF while parsing a list")),
+            Some(_) => return Err(scan.syntax("expected `,` or `]`")),
+        }
+    }
+}
+
+/// A position-keeping cursor over buffered JSON bytes.
+struct Scanner<R> {
+    reader: R,
+    /// 1-based line and column of the next byte.
+    line: usize,
+    column: usize,
+}
+
+impl<R: BufRead> Scanner<R> {
+    fn new(reader: R) -> Self {
+        Scanner {
+            reader,
+            line: 1,
+            column: 1,
+        }
+    }
+
+    fn syntax(&self, message: &str) -> ReadError {
+        ReadError::Syntax {
+            line: self.line,
+            column: self.column,
+            message: message.to_owned(),
+        }
+    }
+
+    /// Consumes `n` bytes of the current buffer, counting lines.
+    fn consume(&mut self, n: usize) {
+        if let Ok(buf) = self.reader.fill_buf() {
+            for &b in &buf[..n.min(buf.len())] {
+                if b == b'\n' {
+                    self.line += 1;
+                    self.column = 1;
+                } else {
+                    self.column += 1;
                 }
             }
         }
-        if !state.saw_events {
-            return Err(state.fail(ReadError::NotAnExport(
-                "the JSON object has no `events` array: not an analytics export".into(),
-            )));
+        self.reader.consume(n);
+    }
+
+    /// Consumes the byte [`Scanner::next_token`] returned.
+    fn bump(&mut self) {
+        self.consume(1);
+    }
+
+    /// Skips whitespace and returns the next byte without consuming it; `None` at the end.
+    fn next_token(&mut self) -> Result<Option<u8>, ReadError> {
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ReadError::Io(e)),
+            };
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+                Some(at) => {
+                    let next = buf[at];
+                    self.consume(at);
+                    return Ok(Some(next));
+                }
+                None => {
+                    let n = buf.len();
+                    self.consume(n);
+                }
+            }
         }
-        Ok(())
     }
-}
 
-/// The envelope's `events` array, streamed.
-struct EventsSeed<'a, 's, S>(&'a mut JsonState<'s, S>);
-
-impl<'de, S: Sink> DeserializeSeed<'de> for EventsSeed<'_, '_, S> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(EventsVisitor(self.0))
-    }
-}
-
-struct EventsVisitor<'a, 's, S>(&'a mut JsonState<'s, S>);
-
-impl<'de, S: Sink> Visitor<'de> for EventsVisitor<'_, '_, S> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of events")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(record) = seq.next_element::<JsonRecord>()? {
-            self.0.record(record)?;
+    /// Appends one complete JSON value (object, array, string or scalar) starting at the next
+    /// byte to `out`, consuming it. Only its extent is checked here; its content is left to
+    /// the parser of the slice.
+    fn value_into(&mut self, out: &mut Vec<u8>) -> Result<(), ReadError> {
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut escaped = false;
+        let mut started = false;
+        let mut scalar = false;
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ReadError::Io(e)),
+            };
+            if buf.is_empty() {
+                if scalar && depth == 0 && !in_string {
+                    return Ok(());
+                }
+                return Err(self.syntax("EOF while parsing a value"));
+            }
+            let mut end = None;
+            for (i, &b) in buf.iter().enumerate() {
+                if !started {
+                    started = true;
+                    match b {
+                        b'"' => in_string = true,
+                        b'{' | b'[' => depth = 1,
+                        _ => scalar = true,
+                    }
+                    if scalar && matches!(b, b',' | b']' | b'}') {
+                        return Err(self.syntax("expected a value"));
+                    }
+                    continue;
+                }
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                        if depth == 0 {
+                            end = Some(i + 1);
+                            break;
+                        }
+                    }
+                } else if scalar {
+                    if matches!(b, b',' | b']' | b'}') || b.is_ascii_whitespace() {
+                        end = Some(i);
+                        break;
+                    }
+                } else {
+                    match b {
+                        b'"' => in_string = true,
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = Some(i + 1);
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let n = end.unwrap_or(buf.len());
+            out.extend_from_slice(&buf[..n]);
+            self.consume(n);
+            if end.is_some() {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 }
