@@ -137,8 +137,11 @@ impl Default for Activity {
 /// Accumulates the insights, one event at a time.
 #[derive(Debug, Default)]
 pub(crate) struct Insights {
-    /// Per session: the funnel steps reached (bits) and the page its widget loaded on.
-    sessions: HashMap<String, (u8, Option<String>)>,
+    /// Per session (by its interned number): the funnel steps reached (bits) and the page its
+    /// widget loaded on (a number in `pages`).
+    sessions: Vec<(u8, Option<u32>)>,
+    /// The pages widgets loaded on, interned: a session holds a number, not a copy.
+    pages: HashMap<Box<str>, u32>,
     suggestions: HashMap<String, u64>,
     heat: [[u64; 24]; 7],
     /// The zone of the heatmap's days and hours.
@@ -147,18 +150,25 @@ pub(crate) struct Insights {
 }
 
 impl Insights {
-    pub(crate) fn add(&mut self, event: &Event, session: Option<&str>) {
+    /// Adds `event`; `session` is its session's interned number (dense, from 0).
+    pub(crate) fn add(&mut self, event: &Event, session: Option<u32>) {
         if let Some(id) = session
             && let Some(step) = FUNNEL_STEPS.iter().position(|s| *s == event.event_type)
         {
-            let entry = match self.sessions.get_mut(id) {
-                Some(entry) => entry,
-                None => self.sessions.entry(id.to_owned()).or_default(),
-            };
-            entry.0 |= 1 << step;
-            if event.event_type == EventType::WidgetLoaded && entry.1.is_none() {
-                entry.1 = event.page_url.clone();
+            let id = id as usize;
+            if id >= self.sessions.len() {
+                self.sessions.resize(id + 1, (0, None));
             }
+            let page = match (&event.event_type, self.sessions[id].1) {
+                (EventType::WidgetLoaded, None) => event.page_url.as_deref().map(|url| {
+                    let next = self.pages.len() as u32;
+                    *self.pages.entry(url.into()).or_insert(next)
+                }),
+                (_, page) => page,
+            };
+            let entry = &mut self.sessions[id];
+            entry.0 |= 1 << step;
+            entry.1 = page;
         }
         match event.event_type {
             EventType::SuggestionClicked => {
@@ -186,12 +196,16 @@ impl Insights {
     }
 
     pub(crate) fn funnel(&self) -> Funnel {
-        let overall = steps(self.sessions.values().map(|(mask, _)| *mask));
+        let overall = steps(self.sessions.iter().map(|(mask, _)| *mask));
+        let mut names: Vec<&str> = vec![""; self.pages.len()];
+        for (name, &i) in &self.pages {
+            names[i as usize] = name;
+        }
         let mut pages: HashMap<&str, Vec<u8>> = HashMap::new();
         // A session's page is where its widget loaded: sessions without one have no page.
-        for (mask, page) in self.sessions.values().filter(|(mask, _)| mask & 1 == 1) {
+        for (mask, page) in self.sessions.iter().filter(|(mask, _)| mask & 1 == 1) {
             pages
-                .entry(page.as_deref().unwrap_or("(none)"))
+                .entry(page.map_or("(none)", |i| names[i as usize]))
                 .or_default()
                 .push(*mask);
         }
@@ -485,7 +499,9 @@ mod tests {
         let mut add = |session: &str, kind: EventType, page: Option<&str>| {
             let mut e = Event::new(at("2026-11-02T10:00:00Z"), kind);
             e.page_url = page.map(str::to_owned);
-            insights.add(&e, Some(session));
+            // "s1" is session number 1, and so on (numbers as Metrics interns them).
+            let id = session[1..].parse::<u32>().expect("s<n>");
+            insights.add(&e, Some(id));
         };
         for kind in FUNNEL_STEPS {
             add("s1", kind, Some("/a"));

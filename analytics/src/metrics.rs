@@ -135,7 +135,7 @@ struct GapAcc {
 #[derive(Debug, Default)]
 struct PageAcc {
     messages: u64,
-    sessions: HashSet<String>,
+    sessions: HashSet<u32>,
     titles: Phrasings,
 }
 
@@ -184,8 +184,10 @@ pub struct Metrics {
     messages: u64,
     bubble_opens: u64,
     events_by_type: HashMap<EventType, u64>,
-    sessions: HashSet<String>,
-    messaging_sessions: HashSet<String>,
+    /// Every session id, once, with its number: the other sets hold numbers, not copies
+    /// (a million events have a quarter of a million sessions).
+    sessions: HashMap<Box<str>, u32>,
+    messaging_sessions: HashSet<u32>,
     per_day: BTreeMap<NaiveDate, (u64, u64)>,
     daily: BTreeMap<NaiveDate, (u64, u64)>,
     topics: HashMap<String, u64>,
@@ -198,19 +200,13 @@ pub struct Metrics {
     recent: BinaryHeap<Reverse<Recent>>,
     rate_limited: u64,
     pages: HashMap<String, PageAcc>,
-    sources: HashMap<String, HashSet<String>>,
+    sources: HashMap<String, HashSet<u32>>,
     insights: Insights,
     /// The window of equal length just before, for comparisons (range windows only).
     previous: Option<Box<Metrics>>,
     /// The earliest event read, in the window or not: does the input reach back far enough
     /// to compare with the previous period?
     earliest_read: Option<DateTime<Utc>>,
-}
-
-fn insert_str(set: &mut HashSet<String>, value: &str) {
-    if !set.contains(value) {
-        set.insert(value.to_owned());
-    }
 }
 
 fn bump(map: &mut HashMap<String, u64>, key: &str) {
@@ -236,7 +232,7 @@ impl Metrics {
             messages: 0,
             bubble_opens: 0,
             events_by_type: HashMap::new(),
-            sessions: HashSet::new(),
+            sessions: HashMap::new(),
             messaging_sessions: HashSet::new(),
             per_day: BTreeMap::new(),
             daily: BTreeMap::new(),
@@ -328,10 +324,18 @@ impl Metrics {
         if !event.event_type.is_known() {
             return;
         }
-        let session = event.session_id.as_deref().filter(|s| !s.is_empty());
-        if let Some(id) = session {
-            insert_str(&mut self.sessions, id);
-        }
+        let session = event
+            .session_id
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|id| match self.sessions.get(id) {
+                Some(&n) => n,
+                None => {
+                    let n = self.sessions.len() as u32;
+                    self.sessions.insert(id.into(), n);
+                    n
+                }
+            });
         self.add_source(event, session);
         self.insights.add(event, session);
 
@@ -350,19 +354,19 @@ impl Metrics {
         }
     }
 
-    fn add_source(&mut self, event: &Event, session: Option<&str>) {
+    fn add_source(&mut self, event: &Event, session: Option<u32>) {
         let host = referrer_source(event.referrer.as_deref());
         let sessions = self.sources.entry(host).or_default();
         if let Some(id) = session {
-            insert_str(sessions, id);
+            sessions.insert(id);
         }
     }
 
-    fn add_message(&mut self, event: &Event, session: Option<&str>) {
+    fn add_message(&mut self, event: &Event, session: Option<u32>) {
         self.messages += 1;
         let ts = event.timestamp;
         if let Some(id) = session {
-            insert_str(&mut self.messaging_sessions, id);
+            self.messaging_sessions.insert(id);
         }
         // METRICS.md: a null or empty topic is "(none)".
         let topic = event.topic.as_deref().filter(|t| !t.is_empty());
@@ -395,7 +399,7 @@ impl Metrics {
         };
         page.messages += 1;
         if let Some(id) = session {
-            insert_str(&mut page.sessions, id);
+            page.sessions.insert(id);
         }
         if let Some(title) = event.page_title.as_deref() {
             page.titles.add(title, ts);
