@@ -2,27 +2,17 @@
 // browser, served with an ETag, and the dev-only demo page driven in headless Debian Chromium
 // against the worker in workerd: every click arrives once in the export, with its page context.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runInNewContext } from "node:vm";
 import { gzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
+import { launchChromium } from "../../scripts/chromium.mjs";
 import { WORKER_DIR, start } from "./harness.mjs";
 
 const TRACKER = readFileSync(join(WORKER_DIR, "assets", "analytics.js"), "utf8");
 const SESSION = /^session-\d{13}-[a-z0-9]{9}$/;
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /**
  * Runs the tracker in a fresh VM context with a fake browser. Returns the window and the
@@ -161,9 +151,7 @@ describe("the worker serves the tracker and, in development, the demo", () => {
 
   before(async () => {
     [w, prod] = await Promise.all([start({ bindings: { DEMO_PAGE: "on" } }), start()]);
-    // ./scripts/test installs Debian's chromium when it is missing.
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium, or set CHROMIUM_PATH`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+    browser = await launchChromium(chromium);
   });
 
   after(async () => {

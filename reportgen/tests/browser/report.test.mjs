@@ -24,6 +24,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 import { chromium } from "playwright-core";
 
+import { CHROMIUM, launchChromium } from "../../../scripts/chromium.mjs";
+
 const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "../../..");
@@ -34,20 +36,6 @@ const screenshotDir = join(repoRoot, "target", "browser-screenshots");
 
 const NOW = "2026-11-26T06:00:00Z";
 const DATE = "2026-11-26";
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-// Flags that work on the project's machines: without the background-networking ones Chromium
-// tries (and fails) to reach Google's hosts at every start. Playwright's launch() already
-// gives each run a fresh, empty profile directory (the equivalent of --user-data-dir).
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 // The seven categories of the report, in order; headings are "<n>. <name>".
 const CATEGORIES = [
@@ -83,10 +71,6 @@ function reportgenCommand() {
 }
 
 before(async () => {
-  assert.ok(
-    existsSync(CHROMIUM),
-    `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`,
-  );
   outDir = mkdtempSync(join(tmpdir(), "reportgen-browser-"));
   const [cmd, args] = reportgenCommand();
   const started = Date.now();
@@ -109,7 +93,7 @@ before(async () => {
   rmSync(screenshotDir, { recursive: true, force: true });
   mkdirSync(screenshotDir, { recursive: true });
 
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+  browser = await launchChromium(chromium);
   console.log(`# ${CHROMIUM} ${browser.version()}`);
 });
 
