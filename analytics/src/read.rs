@@ -549,6 +549,19 @@ fn read_events<R: BufRead, S: Sink>(
     }
 }
 
+/// The reader's buffered bytes, refilled when empty (empty only at the end), retrying reads
+/// that were interrupted.
+fn fill<R: BufRead>(reader: &mut R) -> Result<&[u8], ReadError> {
+    loop {
+        match reader.fill_buf() {
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ReadError::Io(e)),
+        }
+    }
+    Ok(reader.fill_buf()?)
+}
+
 /// A position-keeping cursor over buffered JSON bytes.
 struct Scanner<R> {
     reader: R,
@@ -597,11 +610,7 @@ impl<R: BufRead> Scanner<R> {
     /// Skips whitespace and returns the next byte without consuming it; `None` at the end.
     fn next_token(&mut self) -> Result<Option<u8>, ReadError> {
         loop {
-            let buf = match self.reader.fill_buf() {
-                Ok(buf) => buf,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ReadError::Io(e)),
-            };
+            let buf = fill(&mut self.reader)?;
             if buf.is_empty() {
                 return Ok(None);
             }
@@ -629,11 +638,7 @@ impl<R: BufRead> Scanner<R> {
         let mut started = false;
         let mut scalar = false;
         loop {
-            let buf = match self.reader.fill_buf() {
-                Ok(buf) => buf,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ReadError::Io(e)),
-            };
+            let buf = fill(&mut self.reader)?;
             if buf.is_empty() {
                 if scalar && depth == 0 && !in_string {
                     return Ok(());

@@ -160,6 +160,16 @@ function assertNeutralised(csv, where) {
   return rows;
 }
 
+/** Miniflare options that append workerd's stdout and stderr (the worker's log) to `logs`. */
+function captureLogs(logs) {
+  return {
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (d) => logs.push(String(d)));
+      stderr.on("data", (d) => logs.push(String(d)));
+    },
+  };
+}
+
 // ---- the corpus through the whole pipeline ------------------------------------------------
 
 describe("hostile text through ingestion, the export, the live page and the report", () => {
@@ -324,12 +334,7 @@ describe("authentication: lockout, secrets kept out of logs and answers", () => 
   before(async () => {
     w = await start({
       bindings: { ANALYTICS_PASSWORD: PASSWORD },
-      miniflare: {
-        handleRuntimeStdio(stdout, stderr) {
-          stdout.on("data", (d) => logs.push(String(d)));
-          stderr.on("data", (d) => logs.push(String(d)));
-        },
-      },
+      miniflare: captureLogs(logs),
     });
   });
 
@@ -408,12 +413,7 @@ describe("KV failures: a 503 with one line, the detail in the log, no crash", ()
   before(async () => {
     w = await start({
       kvScript: FAILING_KV,
-      miniflare: {
-        handleRuntimeStdio(stdout, stderr) {
-          stdout.on("data", (d) => logs.push(String(d)));
-          stderr.on("data", (d) => logs.push(String(d)));
-        },
-      },
+      miniflare: captureLogs(logs),
     });
   });
 
