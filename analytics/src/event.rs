@@ -163,6 +163,105 @@ pub struct Event {
     pub error_message: Option<String>,
 }
 
+/// A borrowed view of one event: what the metrics read. The fast JSON path builds it straight
+/// from the input's bytes, without copying a string; [`Event::view`] gives one of an owned event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventRef<'a> {
+    /// When it happened, in UTC.
+    pub timestamp: DateTime<Utc>,
+    /// What happened.
+    pub event_type: &'a EventType,
+    /// See [`Event::session_id`].
+    pub session_id: Option<&'a str>,
+    /// See [`Event::message_number`].
+    pub message_number: Option<u64>,
+    /// See [`Event::question`].
+    pub question: Option<&'a str>,
+    /// See [`Event::topic`].
+    pub topic: Option<&'a str>,
+    /// See [`Event::entries_retrieved`].
+    pub entries_retrieved: Option<u64>,
+    /// See [`Event::response_length`].
+    pub response_length: Option<u64>,
+    /// See [`Event::success`].
+    pub success: Option<bool>,
+    /// See [`Event::rag_time_ms`].
+    pub rag_time_ms: Option<f64>,
+    /// See [`Event::ai_time_ms`].
+    pub ai_time_ms: Option<f64>,
+    /// See [`Event::total_time_ms`].
+    pub total_time_ms: Option<f64>,
+    /// See [`Event::no_rag_match`].
+    pub no_rag_match: Option<bool>,
+    /// See [`Event::rag_match_score`].
+    pub rag_match_score: Option<f64>,
+    /// See [`Event::page_url`].
+    pub page_url: Option<&'a str>,
+    /// See [`Event::page_title`].
+    pub page_title: Option<&'a str>,
+    /// See [`Event::referrer`].
+    pub referrer: Option<&'a str>,
+    /// See [`Event::error_type`].
+    pub error_type: Option<&'a str>,
+    /// See [`Event::error_message`].
+    pub error_message: Option<&'a str>,
+}
+
+impl Event {
+    /// The borrowed view of this event.
+    pub fn view(&self) -> EventRef<'_> {
+        EventRef {
+            timestamp: self.timestamp,
+            event_type: &self.event_type,
+            session_id: self.session_id.as_deref(),
+            message_number: self.message_number,
+            question: self.question.as_deref(),
+            topic: self.topic.as_deref(),
+            entries_retrieved: self.entries_retrieved,
+            response_length: self.response_length,
+            success: self.success,
+            rag_time_ms: self.rag_time_ms,
+            ai_time_ms: self.ai_time_ms,
+            total_time_ms: self.total_time_ms,
+            no_rag_match: self.no_rag_match,
+            rag_match_score: self.rag_match_score,
+            page_url: self.page_url.as_deref(),
+            page_title: self.page_title.as_deref(),
+            referrer: self.referrer.as_deref(),
+            error_type: self.error_type.as_deref(),
+            error_message: self.error_message.as_deref(),
+        }
+    }
+}
+
+impl EventRef<'_> {
+    /// An owned copy.
+    pub fn to_event(&self) -> Event {
+        let own = |s: Option<&str>| s.map(str::to_owned);
+        Event {
+            timestamp: self.timestamp,
+            event_type: self.event_type.clone(),
+            session_id: own(self.session_id),
+            message_number: self.message_number,
+            question: own(self.question),
+            topic: own(self.topic),
+            entries_retrieved: self.entries_retrieved,
+            response_length: self.response_length,
+            success: self.success,
+            rag_time_ms: self.rag_time_ms,
+            ai_time_ms: self.ai_time_ms,
+            total_time_ms: self.total_time_ms,
+            no_rag_match: self.no_rag_match,
+            rag_match_score: self.rag_match_score,
+            page_url: own(self.page_url),
+            page_title: own(self.page_title),
+            referrer: own(self.referrer),
+            error_type: own(self.error_type),
+            error_message: own(self.error_message),
+        }
+    }
+}
+
 /// The schema's field names in schema order: the CSV header.
 pub const FIELDS: [&str; 19] = [
     "timestamp",

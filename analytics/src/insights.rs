@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Event, EventType};
+use crate::event::{EventRef, EventType};
+use crate::hash::Map;
 use crate::metrics::nearest_rank;
 use crate::zone::Zone;
 
@@ -135,45 +136,70 @@ impl Default for Activity {
 }
 
 /// Accumulates the insights, one event at a time.
+/// A session's way through the funnel.
+#[derive(Debug, Clone, Copy, Default)]
+struct Steps {
+    /// The funnel steps reached, as bits.
+    mask: u8,
+    /// The page its widget loaded on (a number in `pages`): that of its first `widget_loaded`
+    /// with a page, in input order.
+    page: Option<u32>,
+    /// The input position of that `widget_loaded`, which decides between partial reads.
+    page_pos: u64,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Insights {
-    /// Per session (by its interned number): the funnel steps reached (bits) and the page its
-    /// widget loaded on (a number in `pages`).
-    sessions: Vec<(u8, Option<u32>)>,
+    /// Per session, by its interned number.
+    sessions: Vec<Steps>,
     /// The pages widgets loaded on, interned: a session holds a number, not a copy.
-    pages: HashMap<Box<str>, u32>,
-    suggestions: HashMap<String, u64>,
+    pages: Map<Box<str>, u32>,
+    suggestions: Map<String, u64>,
     heat: [[u64; 24]; 7],
     /// The zone of the heatmap's days and hours.
     pub(crate) zone: Zone,
+    /// Retrieval, model and total times per UTC day: the daily P95s, and together the
+    /// performance category's samples.
     daily_times: BTreeMap<NaiveDate, [Vec<f64>; 3]>,
 }
 
 impl Insights {
-    /// Adds `event`; `session` is its session's interned number (dense, from 0).
-    pub(crate) fn add(&mut self, event: &Event, session: Option<u32>) {
+    /// Adds `event` at input position `pos`; `session` is its session's interned number
+    /// (dense, from 0).
+    pub(crate) fn add(&mut self, event: &EventRef<'_>, session: Option<u32>, pos: u64) {
         if let Some(id) = session
-            && let Some(step) = FUNNEL_STEPS.iter().position(|s| *s == event.event_type)
+            && let Some(step) = FUNNEL_STEPS.iter().position(|s| s == event.event_type)
         {
             let id = id as usize;
             if id >= self.sessions.len() {
-                self.sessions.resize(id + 1, (0, None));
+                self.sessions.resize(id + 1, Steps::default());
             }
-            let page = match (&event.event_type, self.sessions[id].1) {
-                (EventType::WidgetLoaded, None) => event.page_url.as_deref().map(|url| {
-                    let next = self.pages.len() as u32;
-                    *self.pages.entry(url.into()).or_insert(next)
-                }),
-                (_, page) => page,
-            };
-            let entry = &mut self.sessions[id];
-            entry.0 |= 1 << step;
-            entry.1 = page;
+            if let (EventType::WidgetLoaded, None, Some(url)) =
+                (event.event_type, self.sessions[id].page, event.page_url)
+            {
+                let page = match self.pages.get(url) {
+                    Some(&page) => page,
+                    None => {
+                        let next = self.pages.len() as u32;
+                        self.pages.insert(url.into(), next);
+                        next
+                    }
+                };
+                self.sessions[id].page = Some(page);
+                self.sessions[id].page_pos = pos;
+            }
+            self.sessions[id].mask |= 1 << step;
         }
         match event.event_type {
             EventType::SuggestionClicked => {
-                if let Some(q) = event.question.as_deref() {
-                    *self.suggestions.entry(q.trim().to_owned()).or_default() += 1;
+                if let Some(q) = event.question {
+                    let q = q.trim();
+                    match self.suggestions.get_mut(q) {
+                        Some(n) => *n += 1,
+                        None => {
+                            self.suggestions.insert(q.to_owned(), 1);
+                        }
+                    }
                 }
             }
             EventType::MessageSent => {
@@ -195,19 +221,71 @@ impl Insights {
         }
     }
 
+    /// Folds in the insights of another part of the input; `sessions` maps its session
+    /// numbers to this one's.
+    pub(crate) fn merge(&mut self, other: Insights, sessions: &[u32]) {
+        let mut pages = vec![0u32; other.pages.len()];
+        for (url, page) in other.pages {
+            let next = self.pages.len() as u32;
+            pages[page as usize] = *self.pages.entry(url).or_insert(next);
+        }
+        for (id, theirs) in other.sessions.into_iter().enumerate() {
+            if theirs.mask == 0 {
+                continue;
+            }
+            let id = sessions[id] as usize;
+            if id >= self.sessions.len() {
+                self.sessions.resize(id + 1, Steps::default());
+            }
+            let mine = &mut self.sessions[id];
+            mine.mask |= theirs.mask;
+            if let Some(page) = theirs.page
+                && (mine.page.is_none() || theirs.page_pos < mine.page_pos)
+            {
+                mine.page = Some(pages[page as usize]);
+                mine.page_pos = theirs.page_pos;
+            }
+        }
+        for (question, n) in other.suggestions {
+            *self.suggestions.entry(question).or_default() += n;
+        }
+        for (mine, theirs) in self.heat.iter_mut().zip(other.heat) {
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                *m += t;
+            }
+        }
+        for (day, times) in other.daily_times {
+            let mine = self.daily_times.entry(day).or_default();
+            for (m, t) in mine.iter_mut().zip(times) {
+                m.extend(t);
+            }
+        }
+    }
+
+    /// Every retrieval, model and total time of the window, in no particular order.
+    pub(crate) fn all_times(&self) -> [Vec<f64>; 3] {
+        let mut all: [Vec<f64>; 3] = Default::default();
+        for times in self.daily_times.values() {
+            for (a, t) in all.iter_mut().zip(times) {
+                a.extend_from_slice(t);
+            }
+        }
+        all
+    }
+
     pub(crate) fn funnel(&self) -> Funnel {
-        let overall = steps(self.sessions.iter().map(|(mask, _)| *mask));
+        let overall = steps(self.sessions.iter().map(|s| s.mask));
         let mut names: Vec<&str> = vec![""; self.pages.len()];
         for (name, &i) in &self.pages {
             names[i as usize] = name;
         }
         let mut pages: HashMap<&str, Vec<u8>> = HashMap::new();
         // A session's page is where its widget loaded: sessions without one have no page.
-        for (mask, page) in self.sessions.iter().filter(|(mask, _)| mask & 1 == 1) {
+        for session in self.sessions.iter().filter(|s| s.mask & 1 == 1) {
             pages
-                .entry(page.map_or("(none)", |i| names[i as usize]))
+                .entry(session.page.map_or("(none)", |i| names[i as usize]))
                 .or_default()
-                .push(*mask);
+                .push(session.mask);
         }
         let mut pages: Vec<(&str, Vec<u8>)> = pages.into_iter().collect();
         pages.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
@@ -415,6 +493,7 @@ pub(crate) fn cluster_gaps(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Event;
 
     fn at(text: &str) -> DateTime<Utc> {
         crate::parse_timestamp(text).expect("time")
@@ -501,7 +580,7 @@ mod tests {
             e.page_url = page.map(str::to_owned);
             // "s1" is session number 1, and so on (numbers as Metrics interns them).
             let id = session[1..].parse::<u32>().expect("s<n>");
-            insights.add(&e, Some(id));
+            insights.add(&e.view(), Some(id), 0);
         };
         for kind in FUNNEL_STEPS {
             add("s1", kind, Some("/a"));
@@ -543,8 +622,9 @@ mod tests {
         };
         // Sunday 23:30 UTC is Monday 01:30 at +02:00.
         insights.add(
-            &Event::new(at("2026-11-08T23:30:00Z"), EventType::MessageSent),
+            &Event::new(at("2026-11-08T23:30:00Z"), EventType::MessageSent).view(),
             None,
+            0,
         );
         let activity = insights.activity();
         assert_eq!(activity.timezone, "+02:00");
@@ -562,7 +642,7 @@ mod tests {
         ] {
             let mut e = Event::new(at(ts), EventType::MessageSent);
             e.total_time_ms = Some(total);
-            insights.add(&e, None);
+            insights.add(&e.view(), None, 0);
         }
         let activity = insights.activity();
         assert_eq!(activity.cells[0][10], 2);

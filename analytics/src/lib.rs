@@ -28,10 +28,12 @@
 mod daily;
 mod event;
 mod export;
+mod hash;
 mod ingest;
 mod insights;
 mod keys;
 mod metrics;
+mod parallel;
 mod read;
 mod record;
 mod rollup;
@@ -40,7 +42,7 @@ mod text;
 mod zone;
 
 pub use daily::DailyAggregate;
-pub use event::{Event, EventType, FIELDS, format_timestamp, parse_timestamp};
+pub use event::{Event, EventRef, EventType, FIELDS, format_timestamp, parse_timestamp};
 pub use export::{CsvWriter, Envelope, ExportCursor, write_ndjson_line};
 pub use ingest::{IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, scrub_pii, strip_query};
 pub use insights::{
@@ -52,9 +54,11 @@ pub use metrics::{
     HISTOGRAM_BOUNDS_MS, Metrics, RECENT_ERRORS, SUMMARY_SCHEMA_VERSION, TOP_GAPS, TOP_PAGES,
     Window, nearest_rank, normalize_question, ratio, referrer_source,
 };
+pub use parallel::{Aggregate, BLOCK_BYTES, aggregate};
 pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, read_export};
 pub use record::{
     MAX_DURATION_MS, Rejection, SkipReason, neutralise_csv, parse_json_event, unneutralise_csv,
+    with_json_event,
 };
 pub use rollup::{DayRollup, GapRecord, GapSummary, merge_gap, rollup_day};
 pub use summary::*;

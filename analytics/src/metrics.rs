@@ -4,12 +4,13 @@
 //! pages, sources), never with the raw events.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashSet};
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Utc};
 
 use crate::daily::DailyAggregate;
-use crate::event::{Event, EventType, format_timestamp};
+use crate::event::{Event, EventRef, EventType, format_timestamp};
+use crate::hash::{Map, Set};
 use crate::insights::{GapItem, Insights, cluster_gaps};
 use crate::record::SkipReason;
 use crate::summary::{
@@ -100,7 +101,7 @@ const UNKNOWN_ERROR: &str = "(unknown)";
 /// Counts a string value, remembering when it was first seen, so "the most frequent, tie: the
 /// earliest" can be decided at the end without keeping events.
 #[derive(Debug, Default)]
-pub(crate) struct Phrasings(HashMap<String, (u64, DateTime<Utc>)>);
+pub(crate) struct Phrasings(Map<String, (u64, DateTime<Utc>)>);
 
 impl Phrasings {
     pub(crate) fn add(&mut self, text: &str, ts: DateTime<Utc>) {
@@ -112,6 +113,15 @@ impl Phrasings {
             None => {
                 self.0.insert(text.to_owned(), (1, ts));
             }
+        }
+    }
+
+    /// Folds in the counts of another part of the input.
+    pub(crate) fn merge(&mut self, other: Phrasings) {
+        for (text, (count, first)) in other.0 {
+            let entry = self.0.entry(text).or_insert((0, first));
+            entry.0 += count;
+            entry.1 = entry.1.min(first);
         }
     }
 
@@ -132,25 +142,34 @@ struct GapAcc {
     phrasings: Phrasings,
 }
 
+/// What is known of one session besides its funnel.
+#[derive(Debug, Clone, Copy, Default)]
+struct Marks {
+    /// It sent a message in the window.
+    messaged: bool,
+    /// 1 + the number of the source it was last counted under; 0 for none yet.
+    source: u32,
+}
+
 #[derive(Debug, Default)]
 struct PageAcc {
     messages: u64,
-    sessions: HashSet<u32>,
+    sessions: Set<u32>,
     titles: Phrasings,
 }
 
 /// A recent error, ordered so that the heap's minimum is the first to drop: oldest first,
-/// and among equal timestamps the one read last.
+/// and among equal timestamps the one read last (the highest position in the input).
 #[derive(Debug)]
 struct Recent {
     ts: DateTime<Utc>,
-    seq: u64,
+    pos: u64,
     error: RecentError,
 }
 
 impl Recent {
     fn key(&self) -> (DateTime<Utc>, Reverse<u64>) {
-        (self.ts, Reverse(self.seq))
+        (self.ts, Reverse(self.pos))
     }
 }
 
@@ -175,7 +194,6 @@ impl Ord for Recent {
 #[derive(Debug)]
 pub struct Metrics {
     window: Window,
-    seq: u64,
     events_read: u64,
     events_in_window: u64,
     skipped: BTreeMap<SkipReason, u64>,
@@ -183,24 +201,27 @@ pub struct Metrics {
     last_ts: Option<DateTime<Utc>>,
     messages: u64,
     bubble_opens: u64,
-    events_by_type: HashMap<EventType, u64>,
+    events_by_type: Map<EventType, u64>,
     /// Every session id, once, with its number: the other sets hold numbers, not copies
     /// (a million events have a quarter of a million sessions).
-    sessions: HashMap<Box<str>, u32>,
-    messaging_sessions: HashSet<u32>,
+    sessions: Map<Box<str>, u32>,
+    /// Per session number: whether it sent a message, and the last source it was counted
+    /// under (so that a session's many events do not look it up again).
+    marks: Vec<Marks>,
     per_day: BTreeMap<NaiveDate, (u64, u64)>,
     daily: BTreeMap<NaiveDate, (u64, u64)>,
-    topics: HashMap<String, u64>,
-    gaps: HashMap<String, GapAcc>,
-    rag: Vec<f64>,
-    ai: Vec<f64>,
-    total: Vec<f64>,
+    topics: Map<String, u64>,
+    gaps: Map<String, GapAcc>,
     error_count: u64,
-    errors_by_type: HashMap<String, u64>,
+    errors_by_type: Map<String, u64>,
     recent: BinaryHeap<Reverse<Recent>>,
     rate_limited: u64,
-    pages: HashMap<String, PageAcc>,
-    sources: HashMap<String, HashSet<u32>>,
+    pages: Map<String, PageAcc>,
+    /// Sessions per traffic source, by source number; `source_ids` numbers the hosts.
+    sources: Vec<(String, Set<u32>)>,
+    source_ids: Map<String, u32>,
+    /// The source number of each referrer seen: a URL is parsed once, not once per event.
+    referrer_sources: Map<Box<str>, u32>,
     insights: Insights,
     /// The window of equal length just before, for comparisons (range windows only).
     previous: Option<Box<Metrics>>,
@@ -209,7 +230,7 @@ pub struct Metrics {
     earliest_read: Option<DateTime<Utc>>,
 }
 
-fn bump(map: &mut HashMap<String, u64>, key: &str) {
+fn bump(map: &mut Map<String, u64>, key: &str) {
     match map.get_mut(key) {
         Some(n) => *n += 1,
         None => {
@@ -223,7 +244,6 @@ impl Metrics {
     pub fn new(window: Window) -> Metrics {
         Metrics {
             window,
-            seq: 0,
             events_read: 0,
             events_in_window: 0,
             skipped: BTreeMap::new(),
@@ -231,22 +251,21 @@ impl Metrics {
             last_ts: None,
             messages: 0,
             bubble_opens: 0,
-            events_by_type: HashMap::new(),
-            sessions: HashMap::new(),
-            messaging_sessions: HashSet::new(),
+            events_by_type: Map::default(),
+            sessions: Map::default(),
+            marks: Vec::new(),
             per_day: BTreeMap::new(),
             daily: BTreeMap::new(),
-            topics: HashMap::new(),
-            gaps: HashMap::new(),
-            rag: Vec::new(),
-            ai: Vec::new(),
-            total: Vec::new(),
+            topics: Map::default(),
+            gaps: Map::default(),
             error_count: 0,
-            errors_by_type: HashMap::new(),
+            errors_by_type: Map::default(),
             recent: BinaryHeap::new(),
             rate_limited: 0,
-            pages: HashMap::new(),
-            sources: HashMap::new(),
+            pages: Map::default(),
+            sources: Vec::new(),
+            source_ids: Map::default(),
+            referrer_sources: Map::default(),
             insights: Insights::default(),
             previous: match window {
                 Window::Range { from, to } => {
@@ -297,6 +316,17 @@ impl Metrics {
 
     /// Adds one event. Events outside the window are counted as read and otherwise ignored.
     pub fn add(&mut self, event: &Event) {
+        let pos = self.events_read;
+        self.add_ref(&event.view(), pos);
+    }
+
+    /// Adds one event from its borrowed view; `pos` is its position in the input, increasing
+    /// from one event to the next. Partial accumulators of one input (see [`Metrics::merge`])
+    /// must be given distinct positions in input order: every rule that depends on the
+    /// order of the input (which of two errors at one instant is more recent, the page of a
+    /// session's first `widget_loaded`) follows `pos`, so merging gives what one accumulator
+    /// fed the whole input in order would.
+    pub fn add_ref(&mut self, event: &EventRef<'_>, pos: u64) {
         self.events_read += 1;
         let ts = event.timestamp;
         self.earliest_read = Some(self.earliest_read.map_or(ts, |t| t.min(ts)));
@@ -304,16 +334,15 @@ impl Metrics {
             if let Some(previous) = self.previous.as_mut()
                 && previous.window.contains(ts)
             {
-                previous.add(event);
+                previous.add_ref(event, pos);
             }
             return;
         }
-        self.seq += 1;
         self.events_in_window += 1;
         self.first_ts = Some(self.first_ts.map_or(ts, |t| t.min(ts)));
         self.last_ts = Some(self.last_ts.map_or(ts, |t| t.max(ts)));
 
-        match self.events_by_type.get_mut(&event.event_type) {
+        match self.events_by_type.get_mut(event.event_type) {
             Some(n) => *n += 1,
             None => {
                 self.events_by_type.insert(event.event_type.clone(), 1);
@@ -326,24 +355,16 @@ impl Metrics {
         }
         let session = event
             .session_id
-            .as_deref()
             .filter(|s| !s.is_empty())
-            .map(|id| match self.sessions.get(id) {
-                Some(&n) => n,
-                None => {
-                    let n = self.sessions.len() as u32;
-                    self.sessions.insert(id.into(), n);
-                    n
-                }
-            });
+            .map(|id| self.intern(id));
         self.add_source(event, session);
-        self.insights.add(event, session);
+        self.insights.add(event, session, pos);
 
         let day = ts.date_naive();
         match event.event_type {
             EventType::MessageSent => {
                 self.per_day.entry(day).or_default().0 += 1;
-                self.add_message(event, session);
+                self.add_message(event, session, pos);
             }
             EventType::BubbleOpened => {
                 self.bubble_opens += 1;
@@ -354,45 +375,202 @@ impl Metrics {
         }
     }
 
-    fn add_source(&mut self, event: &Event, session: Option<u32>) {
-        let host = referrer_source(event.referrer.as_deref());
-        let sessions = self.sources.entry(host).or_default();
-        if let Some(id) = session {
-            sessions.insert(id);
+    /// The number of a session id, given on first sight.
+    fn intern(&mut self, id: &str) -> u32 {
+        match self.sessions.get(id) {
+            Some(&n) => n,
+            None => {
+                let n = self.sessions.len() as u32;
+                self.sessions.insert(id.into(), n);
+                n
+            }
         }
     }
 
-    fn add_message(&mut self, event: &Event, session: Option<u32>) {
+    /// An empty accumulator for the same window, time zone and previous period: one per
+    /// thread of a parallel read, merged at the end with [`Metrics::merge`].
+    pub fn partial(&self) -> Metrics {
+        let mut partial = Metrics::new(self.window);
+        partial.insights.zone = self.insights.zone;
+        partial
+    }
+
+    /// Folds in `other`, an accumulator of other events of the same input (same window and
+    /// zone, positions distinct from this one's). The result is exactly what one accumulator
+    /// given all the events in position order would hold, whatever the order of merging.
+    pub fn merge(&mut self, other: Metrics) {
+        let Metrics {
+            window: _,
+            events_read,
+            events_in_window,
+            skipped,
+            first_ts,
+            last_ts,
+            messages,
+            bubble_opens,
+            events_by_type,
+            sessions,
+            marks,
+            per_day,
+            daily,
+            topics,
+            gaps,
+            error_count,
+            errors_by_type,
+            recent,
+            rate_limited,
+            pages,
+            sources,
+            source_ids: _,
+            referrer_sources: _,
+            insights,
+            previous,
+            earliest_read,
+        } = other;
+        self.events_read += events_read;
+        self.events_in_window += events_in_window;
+        for (reason, n) in skipped {
+            *self.skipped.entry(reason).or_default() += n;
+        }
+        self.first_ts = min_some(self.first_ts, first_ts);
+        self.last_ts = match (self.last_ts, last_ts) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.earliest_read = min_some(self.earliest_read, earliest_read);
+        self.messages += messages;
+        self.bubble_opens += bubble_opens;
+        self.error_count += error_count;
+        self.rate_limited += rate_limited;
+        for (kind, n) in events_by_type {
+            *self.events_by_type.entry(kind).or_default() += n;
+        }
+        // Other's session numbers, as this accumulator numbers the same ids.
+        let mut remap = vec![0u32; sessions.len()];
+        for (id, n) in sessions {
+            let next = self.sessions.len() as u32;
+            remap[n as usize] = *self.sessions.entry(id).or_insert(next);
+        }
+        for (id, theirs) in marks.iter().enumerate() {
+            if theirs.messaged {
+                self.mark(remap[id]).messaged = true;
+            }
+        }
+        for (day, (m, b)) in per_day {
+            let entry = self.per_day.entry(day).or_default();
+            entry.0 += m;
+            entry.1 += b;
+        }
+        self.daily.extend(daily);
+        for (topic, n) in topics {
+            *self.topics.entry(topic).or_default() += n;
+        }
+        for (key, gap) in gaps {
+            match self.gaps.get_mut(&key) {
+                Some(mine) => {
+                    mine.count += gap.count;
+                    mine.first = mine.first.min(gap.first);
+                    mine.last = mine.last.max(gap.last);
+                    mine.phrasings.merge(gap.phrasings);
+                }
+                None => {
+                    self.gaps.insert(key, gap);
+                }
+            }
+        }
+        for (kind, n) in errors_by_type {
+            *self.errors_by_type.entry(kind).or_default() += n;
+        }
+        for error in recent {
+            self.recent.push(error);
+            if self.recent.len() > RECENT_ERRORS {
+                self.recent.pop();
+            }
+        }
+        for (url, page) in pages {
+            let mine = self.pages.entry(url).or_default();
+            mine.messages += page.messages;
+            mine.sessions
+                .extend(page.sessions.into_iter().map(|s| remap[s as usize]));
+            mine.titles.merge(page.titles);
+        }
+        for (host, set) in sources {
+            let source = self.source_id(&host);
+            self.sources[source as usize]
+                .1
+                .extend(set.into_iter().map(|s| remap[s as usize]));
+        }
+        self.insights.merge(insights, &remap);
+        if let (Some(mine), Some(theirs)) = (self.previous.as_mut(), previous) {
+            mine.merge(*theirs);
+        }
+    }
+
+    fn add_source(&mut self, event: &EventRef<'_>, session: Option<u32>) {
+        let source = match event.referrer {
+            None => self.source_id(DIRECT),
+            Some(referrer) => match self.referrer_sources.get(referrer) {
+                Some(&source) => source,
+                None => {
+                    let source = self.source_id(&referrer_source(Some(referrer)));
+                    self.referrer_sources.insert(referrer.into(), source);
+                    source
+                }
+            },
+        };
+        if let Some(id) = session {
+            // Most events of a session come from one source: count it once.
+            let mark = self.mark(id);
+            if mark.source != source + 1 {
+                mark.source = source + 1;
+                self.sources[source as usize].1.insert(id);
+            }
+        }
+    }
+
+    /// The number of a traffic source (a host, or `(direct)`), given on first sight.
+    fn source_id(&mut self, host: &str) -> u32 {
+        match self.source_ids.get(host) {
+            Some(&id) => id,
+            None => {
+                let id = self.sources.len() as u32;
+                self.sources.push((host.to_owned(), Set::default()));
+                self.source_ids.insert(host.to_owned(), id);
+                id
+            }
+        }
+    }
+
+    /// The marks of session `id`.
+    fn mark(&mut self, id: u32) -> &mut Marks {
+        let id = id as usize;
+        if id >= self.marks.len() {
+            self.marks.resize(id + 1, Marks::default());
+        }
+        &mut self.marks[id]
+    }
+
+    fn add_message(&mut self, event: &EventRef<'_>, session: Option<u32>, pos: u64) {
         self.messages += 1;
         let ts = event.timestamp;
         if let Some(id) = session {
-            self.messaging_sessions.insert(id);
+            self.mark(id).messaged = true;
         }
         // METRICS.md: a null or empty topic is "(none)".
-        let topic = event.topic.as_deref().filter(|t| !t.is_empty());
+        let topic = event.topic.filter(|t| !t.is_empty());
         bump(&mut self.topics, topic.unwrap_or(NO_TOPIC));
 
         if event.no_rag_match == Some(true)
-            && let Some(question) = event.question.as_deref()
+            && let Some(question) = event.question
         {
             self.add_gap(question, ts);
         }
 
-        for (field, samples) in [
-            (event.rag_time_ms, &mut self.rag),
-            (event.ai_time_ms, &mut self.ai),
-            (event.total_time_ms, &mut self.total),
-        ] {
-            if let Some(ms) = field {
-                samples.push(ms);
-            }
-        }
-
         if event.success == Some(false) {
-            self.add_error(event);
+            self.add_error(event, pos);
         }
 
-        let page_url = event.page_url.as_deref().unwrap_or(NO_PAGE);
+        let page_url = event.page_url.unwrap_or(NO_PAGE);
         let page = match self.pages.get_mut(page_url) {
             Some(page) => page,
             None => self.pages.entry(page_url.to_owned()).or_default(),
@@ -401,7 +579,7 @@ impl Metrics {
         if let Some(id) = session {
             page.sessions.insert(id);
         }
-        if let Some(title) = event.page_title.as_deref() {
+        if let Some(title) = event.page_title {
             page.titles.add(title, ts);
         }
     }
@@ -423,13 +601,13 @@ impl Metrics {
         gap.phrasings.add(question, ts);
     }
 
-    fn add_error(&mut self, event: &Event) {
+    fn add_error(&mut self, event: &EventRef<'_>, pos: u64) {
         self.error_count += 1;
         bump(
             &mut self.errors_by_type,
-            event.error_type.as_deref().unwrap_or(UNKNOWN_ERROR),
+            event.error_type.unwrap_or(UNKNOWN_ERROR),
         );
-        let key = (event.timestamp, Reverse(self.seq));
+        let key = (event.timestamp, Reverse(pos));
         if self.recent.len() == RECENT_ERRORS
             && self
                 .recent
@@ -438,15 +616,16 @@ impl Metrics {
         {
             return;
         }
+        let own = |s: Option<&str>| s.map(str::to_owned);
         self.recent.push(Reverse(Recent {
             ts: event.timestamp,
-            seq: self.seq,
+            pos,
             error: RecentError {
                 timestamp: format_timestamp(&event.timestamp),
-                error_type: event.error_type.clone(),
-                error_message: event.error_message.clone(),
-                topic: event.topic.clone(),
-                page_url: event.page_url.clone(),
+                error_type: own(event.error_type),
+                error_message: own(event.error_message),
+                topic: own(event.topic),
+                page_url: own(event.page_url),
             },
         }));
         if self.recent.len() > RECENT_ERRORS {
@@ -527,9 +706,10 @@ impl Metrics {
         knowledge_gaps.sort_by(|a, b| b.count.cmp(&a.count).then(a.normalized.cmp(&b.normalized)));
         knowledge_gaps.truncate(TOP_GAPS);
 
-        let (avg_rag_time_ms, rag_time_ms) = timing(self.rag);
-        let (avg_ai_time_ms, ai_time_ms) = timing(self.ai);
-        let mut total = self.total;
+        let [rag, ai, total] = self.insights.all_times();
+        let (avg_rag_time_ms, rag_time_ms) = timing(rag);
+        let (avg_ai_time_ms, ai_time_ms) = timing(ai);
+        let mut total = total;
         total.sort_unstable_by(f64::total_cmp);
         let total_time_histogram = histogram(&total);
         let (avg_total_time_ms, total_time_ms) = timing(total);
@@ -564,6 +744,7 @@ impl Metrics {
         });
         top_pages.truncate(TOP_PAGES);
 
+        let messaging_sessions = self.marks.iter().filter(|m| m.messaged).count() as u64;
         let mut top_sources: Vec<SourceCount> = self
             .sources
             .into_iter()
@@ -588,8 +769,8 @@ impl Metrics {
             conversation_volume: ConversationVolume {
                 messages,
                 sessions: self.sessions.len() as u64,
-                messaging_sessions: self.messaging_sessions.len() as u64,
-                messages_per_session: ratio(messages, self.messaging_sessions.len() as u64),
+                messaging_sessions,
+                messages_per_session: ratio(messages, messaging_sessions),
                 bubble_opens: self.bubble_opens,
                 events_by_type,
             },
@@ -669,6 +850,14 @@ impl Metrics {
             }
         }
         rows
+    }
+}
+
+/// The earlier of two optional times.
+fn min_some(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

@@ -140,19 +140,12 @@ const SNIFF_BYTES: usize = 64 * 1024;
 
 /// Reads an export from `reader`, detecting its format unless `format` is given.
 pub fn read_export<R: Read, S: Sink>(
-    mut reader: R,
+    reader: R,
     format: Option<Format>,
     sink: &mut S,
 ) -> Result<ReadInfo, ReadError> {
-    let mut prefix = read_prefix(&mut reader)?;
-    if prefix.starts_with("\u{feff}".as_bytes()) {
-        prefix.drain(..3);
-    }
-    let format = match format {
-        Some(f) => f,
-        None => detect(&prefix)?,
-    };
-    let reader = BufReader::with_capacity(SNIFF_BYTES, io::Cursor::new(prefix).chain(reader));
+    let (format, reader) = detect_input(reader, format)?;
+    let reader = BufReader::with_capacity(SNIFF_BYTES, reader);
     let mut info = match format {
         Format::Json => read_json(reader, sink)?,
         Format::Ndjson => read_ndjson(reader, sink)?,
@@ -164,6 +157,26 @@ pub fn read_export<R: Read, S: Sink>(
 
 /// Reads the start of the input: its first non-blank line and the first byte of the next
 /// non-blank one (or EOF), at most [`SNIFF_BYTES`].
+/// An input whose sniffed start is read again first.
+pub(crate) type Rewound<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
+/// Reads the start of the input, drops a UTF-8 byte order mark and decides the format (the one
+/// given, or detected); returns the whole input again, from its first byte after the mark.
+pub(crate) fn detect_input<R: Read>(
+    mut reader: R,
+    format: Option<Format>,
+) -> Result<(Format, Rewound<R>), ReadError> {
+    let mut prefix = read_prefix(&mut reader)?;
+    if prefix.starts_with("\u{feff}".as_bytes()) {
+        prefix.drain(..3);
+    }
+    let format = match format {
+        Some(f) => f,
+        None => detect(&prefix)?,
+    };
+    Ok((format, io::Cursor::new(prefix).chain(reader)))
+}
+
 fn read_prefix<R: Read>(reader: &mut R) -> io::Result<Vec<u8>> {
     let mut prefix = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -277,26 +290,55 @@ fn read_ndjson<R: BufRead, S: Sink>(mut reader: R, sink: &mut S) -> Result<ReadI
     Ok(info)
 }
 
+/// The fields of a CSV export's columns, from its header row.
+#[derive(Debug)]
+pub(crate) struct CsvColumns(Vec<Option<Field>>);
+
+impl CsvColumns {
+    /// The columns' fields, when no field has two columns: then a row may take the fast path.
+    pub(crate) fn distinct(&self) -> Option<&[Option<Field>]> {
+        let mut seen = [false; crate::event::FIELDS.len()];
+        for field in self.0.iter().flatten() {
+            if std::mem::replace(&mut seen[*field as usize], true) {
+                return None;
+            }
+        }
+        Some(&self.0)
+    }
+}
+
+impl CsvColumns {
+    fn new<R: Read>(csv: &mut csv::Reader<R>) -> Result<CsvColumns, ReadError> {
+        let columns: Vec<Option<Field>> = csv
+            .byte_headers()
+            .map_err(csv_error)?
+            .iter()
+            .map(|name| {
+                std::str::from_utf8(name)
+                    .ok()
+                    .and_then(|n| Field::from_name(n.trim()))
+            })
+            .collect();
+        for required in [Field::Timestamp, Field::EventType] {
+            if !columns.contains(&Some(required)) {
+                return Err(ReadError::NotAnExport(format!(
+                    "the CSV header has no `{}` column",
+                    crate::event::FIELDS[required as usize]
+                )));
+            }
+        }
+        Ok(CsvColumns(columns))
+    }
+
+    /// The columns of a header row given whole.
+    pub(crate) fn from_header(header: &[u8]) -> Result<CsvColumns, ReadError> {
+        CsvColumns::new(&mut csv::ReaderBuilder::new().flexible(true).from_reader(header))
+    }
+}
+
 fn read_csv<R: Read, S: Sink>(reader: R, sink: &mut S) -> Result<ReadInfo, ReadError> {
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-    let columns: Vec<Option<Field>> = csv
-        .byte_headers()
-        .map_err(csv_error)?
-        .iter()
-        .map(|name| {
-            std::str::from_utf8(name)
-                .ok()
-                .and_then(|n| Field::from_name(n.trim()))
-        })
-        .collect();
-    for required in [Field::Timestamp, Field::EventType] {
-        if !columns.contains(&Some(required)) {
-            return Err(ReadError::NotAnExport(format!(
-                "the CSV header has no `{}` column",
-                crate::event::FIELDS[required as usize]
-            )));
-        }
-    }
+    let columns = CsvColumns::new(&mut csv)?;
     let mut info = ReadInfo::default();
     let mut row = csv::ByteRecord::new();
     while csv.read_byte_record(&mut row).map_err(csv_error)? {
@@ -316,7 +358,8 @@ fn read_csv<R: Read, S: Sink>(reader: R, sink: &mut S) -> Result<ReadInfo, ReadE
     Ok(info)
 }
 
-fn csv_row(columns: &[Option<Field>], row: &csv::ByteRecord) -> Result<Event, Rejection> {
+pub(crate) fn csv_row(columns: &CsvColumns, row: &csv::ByteRecord) -> Result<Event, Rejection> {
+    let columns = &columns.0;
     if row.len() != columns.len() {
         return Err(Rejection::new(
             SkipReason::InvalidCsvRow,
@@ -344,7 +387,7 @@ fn csv_row(columns: &[Option<Field>], row: &csv::ByteRecord) -> Result<Event, Re
     builder.finish()
 }
 
-fn csv_error(e: csv::Error) -> ReadError {
+pub(crate) fn csv_error(e: csv::Error) -> ReadError {
     match e.into_kind() {
         csv::ErrorKind::Io(io) => ReadError::Io(io),
         other => ReadError::NotAnExport(format!("unreadable CSV: {other:?}")),
@@ -369,7 +412,10 @@ pub(crate) fn without_position(e: &serde_json::Error) -> String {
 /// over the whole stream: a scanner cuts each event of the array out of large buffered reads
 /// (tracking strings, escapes and nesting), and only that slice is parsed, as for NDJSON. So
 /// an array or an envelope reads as fast as NDJSON, in constant memory, with exact lines.
-fn read_json<R: BufRead, S: Sink>(reader: R, sink: &mut S) -> Result<ReadInfo, ReadError> {
+pub(crate) fn read_json<R: BufRead, E: Elements>(
+    reader: R,
+    sink: &mut E,
+) -> Result<ReadInfo, ReadError> {
     let mut scan = Scanner::new(reader);
     let mut info = ReadInfo::default();
     let mut value = Vec::new();
@@ -447,11 +493,11 @@ fn read_json<R: BufRead, S: Sink>(reader: R, sink: &mut S) -> Result<ReadInfo, R
 }
 
 /// A field of the envelope other than `events`.
-fn envelope_field<S: Sink>(
+fn envelope_field<E: Elements>(
     key: &str,
     value: &[u8],
     info: &mut ReadInfo,
-    sink: &mut S,
+    sink: &mut E,
 ) -> Result<(), ReadError> {
     let parse_error = |e: serde_json::Error| {
         ReadError::NotAnExport(format!(
@@ -490,17 +536,32 @@ fn envelope_field<S: Sink>(
 }
 
 /// The elements of an array of events, after its `[`, through its `]`.
-fn read_events<R: BufRead, S: Sink>(
+fn read_events<R: BufRead, E: Elements>(
     scan: &mut Scanner<R>,
     value: &mut Vec<u8>,
     info: &mut ReadInfo,
-    sink: &mut S,
+    sink: &mut E,
 ) -> Result<(), ReadError> {
     if scan.next_token()? == Some(b']') {
         scan.bump();
         return Ok(());
     }
     loop {
+        // Runs of whole objects in the read buffer go straight into the sink's batch; what the
+        // fast scan does not take (a value spanning two buffers, anything but an object, an
+        // error) is read below, one element at a time, exactly as before.
+        if let Some(batch) = sink.batch() {
+            let run = scan.objects_into(batch, &mut info.records);
+            sink.batch_done()?;
+            match run? {
+                Run::Closed => return Ok(()),
+                Run::AfterElement => {
+                    separator(scan)?;
+                    continue;
+                }
+                Run::BeforeElement => {}
+            }
+        }
         if scan.next_token()?.is_none() {
             return Err(scan.syntax("EOF while parsing a list"));
         }
@@ -508,49 +569,128 @@ fn read_events<R: BufRead, S: Sink>(
         value.clear();
         scan.value_into(value)?;
         info.records += 1;
-        let record = match serde_json::from_slice::<JsonRecord>(value) {
-            Ok(JsonRecord(record)) => record,
-            Err(e) if e.is_data() => Err(Rejection::new(
-                SkipReason::InvalidJson,
-                without_position(&e),
-            )),
-            // Malformed JSON inside the array: the position in the whole input.
-            Err(e) => {
-                return Err(ReadError::Syntax {
-                    line: line + e.line() - 1,
-                    column: if e.line() == 1 {
-                        column + e.column() - 1
-                    } else {
-                        e.column()
-                    },
-                    message: without_position(&e),
-                });
-            }
-        };
-        match record {
-            Ok(event) => sink.event(event),
-            Err(rejection) => sink.skipped(Skipped {
-                location: Location {
-                    record: info.records,
-                    line: scan.line as u64,
-                },
-                rejection,
-            })?,
-        }
-        match scan.next_token()? {
-            Some(b',') => scan.bump(),
-            Some(b']') => {
-                scan.bump();
-                return Ok(());
-            }
-            None => return Err(scan.syntax("EOF while parsing a list")),
-            Some(_) => return Err(scan.syntax("expected `,` or `]`")),
+        sink.element(
+            value,
+            ElementAt {
+                record: info.records,
+                line,
+                column,
+                end_line: scan.line,
+            },
+        )?;
+        if separator(scan)? {
+            return Ok(());
         }
     }
 }
 
-/// The reader's buffered bytes, refilled when empty (empty only at the end), retrying reads
-/// that were interrupted.
+/// After an element of the events array: `,` (false) or the closing `]` (true).
+fn separator<R: BufRead>(scan: &mut Scanner<R>) -> Result<bool, ReadError> {
+    match scan.next_token()? {
+        Some(b',') => {
+            scan.bump();
+            Ok(false)
+        }
+        Some(b']') => {
+            scan.bump();
+            Ok(true)
+        }
+        None => Err(scan.syntax("EOF while parsing a list")),
+        Some(_) => Err(scan.syntax("expected `,` or `]`")),
+    }
+}
+
+/// Where a run of [`Scanner::objects_into`] stopped.
+pub(crate) enum Run {
+    /// It consumed the array's closing `]`.
+    Closed,
+    /// After an element; the separator is left to the general reader.
+    AfterElement,
+    /// Before an element (or whitespace), left to the general reader.
+    BeforeElement,
+}
+
+/// Where a batching sink collects elements: their bytes one after the other, the end of each
+/// with where it was, and the size at which the batch is full.
+pub(crate) struct BatchTarget<'b> {
+    pub(crate) bytes: &'b mut Vec<u8>,
+    pub(crate) elements: &'b mut Vec<(usize, ElementAt)>,
+    pub(crate) limit: usize,
+}
+
+/// Where an element of the events array is in the input.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ElementAt {
+    /// The record number, from 1.
+    pub(crate) record: u64,
+    /// Line and column of its first byte.
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    /// The line of its last byte: where a rejection is reported.
+    pub(crate) end_line: usize,
+}
+
+/// What the JSON reader does with each element of the events array and with the envelope's
+/// daily aggregates: a [`Sink`] parses them at once; the parallel reader batches them.
+pub(crate) trait Elements {
+    /// One element's bytes, exactly as in the input.
+    fn element(&mut self, bytes: &[u8], at: ElementAt) -> Result<(), ReadError>;
+    /// One entry of the envelope's `daily`.
+    fn daily(&mut self, day: DailyAggregate);
+    /// Where whole elements may be appended in bulk, if this sink batches them.
+    fn batch(&mut self) -> Option<BatchTarget<'_>> {
+        None
+    }
+    /// Called after a bulk append: a full batch may be sent on.
+    fn batch_done(&mut self) -> Result<(), ReadError> {
+        Ok(())
+    }
+}
+
+impl<S: Sink> Elements for S {
+    fn element(&mut self, bytes: &[u8], at: ElementAt) -> Result<(), ReadError> {
+        match json_element(bytes, at)? {
+            Ok(event) => self.event(event),
+            Err(rejection) => self.skipped(Skipped {
+                location: Location {
+                    record: at.record,
+                    line: at.end_line as u64,
+                },
+                rejection,
+            })?,
+        }
+        Ok(())
+    }
+
+    fn daily(&mut self, day: DailyAggregate) {
+        Sink::daily(self, day);
+    }
+}
+
+/// Parses one element of the events array: an event or why it is skipped, or, for malformed
+/// JSON inside it, the syntax error at its position in the whole input.
+pub(crate) fn json_element(
+    bytes: &[u8],
+    at: ElementAt,
+) -> Result<Result<Event, Rejection>, ReadError> {
+    match serde_json::from_slice::<JsonRecord>(bytes) {
+        Ok(JsonRecord(record)) => Ok(record),
+        Err(e) if e.is_data() => Ok(Err(Rejection::new(
+            SkipReason::InvalidJson,
+            without_position(&e),
+        ))),
+        Err(e) => Err(ReadError::Syntax {
+            line: at.line + e.line() - 1,
+            column: if e.line() == 1 {
+                at.column + e.column() - 1
+            } else {
+                e.column()
+            },
+            message: without_position(&e),
+        }),
+    }
+}
+
 fn fill<R: BufRead>(reader: &mut R) -> Result<&[u8], ReadError> {
     loop {
         match reader.fill_buf() {
@@ -590,19 +730,18 @@ impl<R: BufRead> Scanner<R> {
     /// Consumes `n` bytes of the current buffer, counting lines.
     fn consume(&mut self, n: usize) {
         if let Ok(buf) = self.reader.fill_buf() {
-            for &b in &buf[..n.min(buf.len())] {
-                if b == b'\n' {
-                    self.line += 1;
-                    self.column = 1;
-                } else {
-                    self.column += 1;
+            let bytes = &buf[..n.min(buf.len())];
+            match memchr::memrchr(b'\n', bytes) {
+                Some(last) => {
+                    self.line += memchr::memchr_iter(b'\n', bytes).count();
+                    self.column = bytes.len() - last;
                 }
+                None => self.column += bytes.len(),
             }
         }
         self.reader.consume(n);
     }
 
-    /// Consumes the byte [`Scanner::next_token`] returned.
     fn bump(&mut self) {
         self.consume(1);
     }
@@ -628,6 +767,122 @@ impl<R: BufRead> Scanner<R> {
         }
     }
 
+    /// Appends every whole object of the events array that lies in the read buffer to the
+    /// batch, with the separators between them consumed, until the batch is full, the buffer
+    /// ends, the array closes, or something other than an object comes. Consumes exactly what
+    /// it took, keeping lines and columns as [`Scanner::consume`] would. It never reports an
+    /// error of the input: whatever it stops at is read by the general path.
+    fn objects_into(
+        &mut self,
+        batch: BatchTarget<'_>,
+        records: &mut u64,
+    ) -> Result<Run, ReadError> {
+        let buf = fill(&mut self.reader)?;
+        let (base_line, base_column) = (self.line, self.column);
+        // Lines and the last newline seen, over the bytes taken so far.
+        let mut lines = 0usize;
+        let mut last_newline: Option<usize> = None;
+        let position = |lines: usize, last_newline: Option<usize>, at: usize| {
+            (
+                base_line + lines,
+                last_newline.map_or(base_column + at, |n| at - n),
+            )
+        };
+        let skip_space = |mut at: usize, lines: &mut usize, last: &mut Option<usize>| {
+            while at < buf.len() && buf[at].is_ascii_whitespace() {
+                if buf[at] == b'\n' {
+                    *lines += 1;
+                    *last = Some(at);
+                }
+                at += 1;
+            }
+            at
+        };
+        let mut taken = 0;
+        let run = loop {
+            // Before an element.
+            let start = skip_space(taken, &mut lines, &mut last_newline);
+            taken = start;
+            if batch.bytes.len() >= batch.limit || buf.get(start) != Some(&b'{') {
+                break Run::BeforeElement;
+            }
+            let (line, column) = position(lines, last_newline, start);
+            let (mut element_lines, mut element_newline) = (lines, last_newline);
+            let mut depth = 0usize;
+            let mut at = start;
+            let end = loop {
+                let Some(&b) = buf.get(at) else { break None };
+                match b {
+                    b'"' => loop {
+                        at += 1;
+                        match buf.get(at) {
+                            None => break,
+                            Some(b'"') => break,
+                            Some(b'\\') => {
+                                at += 1;
+                                if buf.get(at) == Some(&b'\n') {
+                                    element_lines += 1;
+                                    element_newline = Some(at);
+                                }
+                            }
+                            Some(b'\n') => {
+                                element_lines += 1;
+                                element_newline = Some(at);
+                            }
+                            Some(_) => {}
+                        }
+                    },
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break Some(at + 1);
+                        }
+                    }
+                    b'\n' => {
+                        element_lines += 1;
+                        element_newline = Some(at);
+                    }
+                    _ => {}
+                }
+                at += 1;
+            };
+            // An object that runs past the buffer is left to the general path.
+            let Some(end) = end else {
+                break Run::BeforeElement;
+            };
+            lines = element_lines;
+            last_newline = element_newline;
+            *records += 1;
+            batch.bytes.extend_from_slice(&buf[start..end]);
+            batch.elements.push((
+                batch.bytes.len(),
+                ElementAt {
+                    record: *records,
+                    line,
+                    column,
+                    end_line: base_line + lines,
+                },
+            ));
+            // After an element.
+            let next = skip_space(end, &mut lines, &mut last_newline);
+            taken = next;
+            match buf.get(next) {
+                Some(b',') => taken = next + 1,
+                Some(b']') => {
+                    taken = next + 1;
+                    break Run::Closed;
+                }
+                _ => break Run::AfterElement,
+            }
+        };
+        let (line, column) = position(lines, last_newline, taken);
+        self.line = line;
+        self.column = column;
+        self.reader.consume(taken);
+        Ok(run)
+    }
+
     /// Appends one complete JSON value (object, array, string or scalar) starting at the next
     /// byte to `out`, consuming it. Only its extent is checked here; its content is left to
     /// the parser of the slice.
@@ -646,7 +901,9 @@ impl<R: BufRead> Scanner<R> {
                 return Err(self.syntax("EOF while parsing a value"));
             }
             let mut end = None;
-            for (i, &b) in buf.iter().enumerate() {
+            let mut i = 0;
+            while i < buf.len() {
+                let b = buf[i];
                 if !started {
                     started = true;
                     match b {
@@ -657,18 +914,29 @@ impl<R: BufRead> Scanner<R> {
                     if scalar && matches!(b, b',' | b']' | b'}') {
                         return Err(self.syntax("expected a value"));
                     }
+                    i += 1;
                     continue;
                 }
                 if in_string {
                     if escaped {
                         escaped = false;
-                    } else if b == b'\\' {
-                        escaped = true;
-                    } else if b == b'"' {
-                        in_string = false;
-                        if depth == 0 {
-                            end = Some(i + 1);
-                            break;
+                    } else {
+                        // Strings are most of an export: jump to the next quote or backslash.
+                        match memchr::memchr2(b'"', b'\\', &buf[i..]) {
+                            Some(at) => i += at,
+                            None => {
+                                i = buf.len();
+                                continue;
+                            }
+                        }
+                        if buf[i] == b'\\' {
+                            escaped = true;
+                        } else {
+                            in_string = false;
+                            if depth == 0 {
+                                end = Some(i + 1);
+                                break;
+                            }
                         }
                     }
                 } else if scalar {
@@ -690,6 +958,7 @@ impl<R: BufRead> Scanner<R> {
                         _ => {}
                     }
                 }
+                i += 1;
             }
             let n = end.unwrap_or(buf.len());
             out.extend_from_slice(&buf[..n]);

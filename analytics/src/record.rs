@@ -9,7 +9,7 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAcces
 
 use chrono::{DateTime, Utc};
 
-use crate::event::{Event, EventType, parse_timestamp};
+use crate::event::{Event, EventRef, EventType, parse_timestamp};
 
 /// Why a record was skipped. The `as_str` names are the keys of `dataQuality.skippedByReason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -527,6 +527,228 @@ pub fn parse_json_event(bytes: &[u8]) -> Result<Event, Rejection> {
             ),
         )),
     }
+}
+
+/// The fast path's shape of a record: every field typed and borrowed straight from the input.
+/// serde's derived code parses it without building a generic value, and no string is copied.
+/// Anything it cannot take as is (an escaped string, a wrong type, a duplicate key, a number
+/// out of range, `null` where a value is required) makes the caller fall back to the general
+/// path, which then decides exactly as before.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Typed<'a> {
+    timestamp: &'a str,
+    event_type: &'a str,
+    session_id: Option<&'a str>,
+    message_number: Option<u64>,
+    question: Option<&'a str>,
+    topic: Option<&'a str>,
+    entries_retrieved: Option<u64>,
+    response_length: Option<u64>,
+    success: Option<bool>,
+    rag_time_ms: Option<f64>,
+    ai_time_ms: Option<f64>,
+    total_time_ms: Option<f64>,
+    no_rag_match: Option<bool>,
+    rag_match_score: Option<f64>,
+    page_url: Option<&'a str>,
+    page_title: Option<&'a str>,
+    referrer: Option<&'a str>,
+    error_type: Option<&'a str>,
+    error_message: Option<&'a str>,
+}
+
+/// The largest count the general path accepts (it reads numbers as `f64`).
+const MAX_COUNT: u64 = 1 << 53;
+
+impl<'a> Typed<'a> {
+    /// The view, when every field is one the general path would accept unchanged; `None`
+    /// sends the record to the general path.
+    fn view(&self, event_type: &'a EventType) -> Option<EventRef<'a>> {
+        let text = |s: Option<&'a str>| s.filter(|s| !s.is_empty());
+        let count_ok = |n: Option<u64>| n.is_none_or(|n| n < MAX_COUNT);
+        let duration_ok = |n: Option<f64>| n.is_none_or(|n| (0.0..=MAX_DURATION_MS).contains(&n));
+        if !(count_ok(self.message_number)
+            && count_ok(self.entries_retrieved)
+            && count_ok(self.response_length)
+            && duration_ok(self.rag_time_ms)
+            && duration_ok(self.ai_time_ms)
+            && duration_ok(self.total_time_ms)
+            && self.rag_match_score.is_none_or(f64::is_finite))
+        {
+            return None;
+        }
+        Some(EventRef {
+            timestamp: fast_timestamp(self.timestamp)?,
+            event_type,
+            session_id: text(self.session_id),
+            message_number: self.message_number,
+            question: text(self.question),
+            topic: text(self.topic),
+            entries_retrieved: self.entries_retrieved,
+            response_length: self.response_length,
+            success: self.success,
+            rag_time_ms: self.rag_time_ms,
+            ai_time_ms: self.ai_time_ms,
+            total_time_ms: self.total_time_ms,
+            no_rag_match: self.no_rag_match,
+            rag_match_score: self.rag_match_score,
+            page_url: text(self.page_url),
+            page_title: text(self.page_title),
+            referrer: text(self.referrer),
+            error_type: text(self.error_type),
+            error_message: text(self.error_message),
+        })
+    }
+}
+
+/// Parses the canonical timestamp shape `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (what every writer
+/// of this project produces) without chrono's general RFC 3339 parser; any other shape goes to
+/// [`parse_timestamp`], so both always agree.
+fn fast_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    let canonical = b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[b.len() - 1] == b'Z';
+    if !canonical {
+        return parse_timestamp(text);
+    }
+    let digits = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let fraction = &b[19..b.len() - 1];
+    let nanos = match fraction {
+        [] => Some(0),
+        [b'.', rest @ ..] if (1..=9).contains(&rest.len()) => {
+            digits(20, b.len() - 1).map(|n| n * 10u32.pow(9 - rest.len() as u32))
+        }
+        _ => None,
+    };
+    let parsed = (|| {
+        let date = chrono::NaiveDate::from_ymd_opt(
+            i32::try_from(digits(0, 4)?).ok()?,
+            digits(5, 7)?,
+            digits(8, 10)?,
+        )?;
+        let (hour, minute, second) = (digits(11, 13)?, digits(14, 16)?, digits(17, 19)?);
+        if second > 59 {
+            return None;
+        }
+        let time = chrono::NaiveTime::from_hms_nano_opt(hour, minute, second, nanos?)?;
+        Some(date.and_time(time).and_utc())
+    })();
+    parsed.or_else(|| parse_timestamp(text))
+}
+
+/// The fast path of the readers: the borrowed view of one JSON event object, when the typed
+/// parse can take it as is (`slot` holds its event type). `None` means: ask the general path
+/// ([`parse_json_event`], or the array reader's element parser), which decides exactly as
+/// before, whether the record is accepted or why not.
+pub(crate) fn fast_json_event<'a>(text: &'a str, slot: &'a mut EventType) -> Option<EventRef<'a>> {
+    let typed = serde_json::from_str::<Typed<'a>>(text).ok()?;
+    let name = typed.event_type.trim();
+    if name.is_empty() {
+        return None;
+    }
+    *slot = EventType::parse(name);
+    typed.view(slot)
+}
+
+/// The fast path for a CSV row: its borrowed view, when every cell of the schema's columns is
+/// one the general path ([`RecordBuilder::set_text`], then `finish`) takes as is; `None` means
+/// ask the general path, which decides exactly as before. `columns` must name each field at
+/// most once (with a repeated column the last one wins, which only the general path knows).
+pub(crate) fn fast_csv_event<'a>(
+    columns: &[Option<Field>],
+    row: &'a csv::ByteRecord,
+    slot: &'a mut EventType,
+) -> Option<EventRef<'a>> {
+    if row.len() != columns.len() {
+        return None;
+    }
+    let mut cells: [&'a str; FIELD_COUNT] = [""; FIELD_COUNT];
+    for (field, cell) in columns.iter().zip(row.iter()) {
+        if let Some(field) = field {
+            cells[*field as usize] = unneutralise_csv(std::str::from_utf8(cell).ok()?);
+        }
+    }
+    let cell = |f: Field| Some(cells[f as usize]).filter(|c| !c.is_empty());
+    let count = |f: Field| -> Option<Option<u64>> {
+        cell(f).map_or(Some(None), |c| c.trim().parse::<u64>().ok().map(Some))
+    };
+    let number = |f: Field| -> Option<Option<f64>> {
+        match cell(f) {
+            None => Some(None),
+            Some(c) => c
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
+                .map(Some),
+        }
+    };
+    let duration = |f: Field| -> Option<Option<f64>> {
+        number(f).filter(|n| n.is_none_or(|n| (0.0..=MAX_DURATION_MS).contains(&n)))
+    };
+    let boolean = |f: Field| -> Option<Option<bool>> {
+        match cell(f).map(str::trim) {
+            None => Some(None),
+            Some(t) if t.eq_ignore_ascii_case("true") => Some(Some(true)),
+            Some(t) if t.eq_ignore_ascii_case("false") => Some(Some(false)),
+            Some(_) => None,
+        }
+    };
+    let timestamp = fast_timestamp(cell(Field::Timestamp)?)?;
+    let name = cell(Field::EventType)?.trim();
+    if name.is_empty() {
+        return None;
+    }
+    *slot = EventType::parse(name);
+    let event_type: &'a EventType = slot;
+    Some(EventRef {
+        timestamp,
+        event_type,
+        session_id: cell(Field::SessionId),
+        message_number: count(Field::MessageNumber)?,
+        question: cell(Field::Question),
+        topic: cell(Field::Topic),
+        entries_retrieved: count(Field::EntriesRetrieved)?,
+        response_length: count(Field::ResponseLength)?,
+        success: boolean(Field::Success)?,
+        rag_time_ms: duration(Field::RagTimeMs)?,
+        ai_time_ms: duration(Field::AiTimeMs)?,
+        total_time_ms: duration(Field::TotalTimeMs)?,
+        no_rag_match: boolean(Field::NoRagMatch)?,
+        rag_match_score: number(Field::RagMatchScore)?,
+        page_url: cell(Field::PageUrl),
+        page_title: cell(Field::PageTitle),
+        referrer: cell(Field::Referrer),
+        error_type: cell(Field::ErrorType),
+        error_message: cell(Field::ErrorMessage),
+    })
+}
+
+/// The number of the schema's fields.
+const FIELD_COUNT: usize = crate::event::FIELDS.len();
+
+/// Parses one JSON event object and hands its borrowed view to `consume`: the outcome,
+/// accepted event or rejection, is always the one [`parse_json_event`] gives, but a record
+/// the fast path takes is not copied.
+pub fn with_json_event<T>(
+    text: &str,
+    consume: impl FnOnce(&EventRef<'_>) -> T,
+) -> Result<T, Rejection> {
+    let mut slot = EventType::MessageSent;
+    if let Some(view) = fast_json_event(text, &mut slot) {
+        return Ok(consume(&view));
+    }
+    parse_json_event(text.as_bytes()).map(|event| consume(&event.view()))
 }
 
 #[cfg(test)]

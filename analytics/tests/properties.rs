@@ -1055,3 +1055,189 @@ fn the_generators_reach_accepted_and_refused_inputs() {
     );
     assert!(failed > 20, "{failed} of 400 mutated exports refused");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The parallel reader
+
+/// What a sequential read into `Metrics` gives, as reportgen's one-thread path does it.
+struct Sequential {
+    metrics: analytics::Metrics,
+    first_skips: Vec<Skipped>,
+}
+
+impl Sink for Sequential {
+    fn event(&mut self, event: Event) {
+        self.metrics.add(&event);
+    }
+    fn daily(&mut self, day: analytics::DailyAggregate) {
+        self.metrics.add_daily(&day);
+    }
+    fn skipped(&mut self, skipped: Skipped) -> Result<(), ReadError> {
+        self.metrics.skip(skipped.rejection.reason);
+        if self.first_skips.len() < NAMED_SKIPS {
+            self.first_skips.push(skipped);
+        }
+        Ok(())
+    }
+}
+
+const NAMED_SKIPS: usize = 3;
+
+/// The windows the parallel reader is checked with: ranges whose previous periods also receive
+/// events from the generator's dense years. (Not `Window::All`: the generator's timestamps span
+/// millennia, a summary of one row per day.)
+fn windows() -> [analytics::Window; 2] {
+    let to = DateTime::from_timestamp(1_800_000_000, 0).expect("in range");
+    [
+        analytics::Window::last_days(to, 900),
+        analytics::Window::last_days(to, 2000),
+    ]
+}
+
+/// `aggregate` on `threads` threads in blocks of `block` bytes must end exactly as a
+/// sequential read: the same error, or the same summary, read info and first skips.
+fn check_parallel(
+    input: &[u8],
+    format: Option<Format>,
+    threads: usize,
+    block: usize,
+) -> Result<(), TestCaseError> {
+    let now = DateTime::from_timestamp(1_900_000_000, 0).expect("in range");
+    for window in windows() {
+        let mut sequential = Sequential {
+            metrics: analytics::Metrics::new(window),
+            first_skips: Vec::new(),
+        };
+        let expected = read_export(input, format, &mut sequential);
+        let actual = analytics::aggregate(
+            input,
+            format,
+            analytics::Metrics::new(window),
+            threads,
+            block,
+            NAMED_SKIPS,
+        );
+        match (expected, actual) {
+            (Err(e), Err(a)) => prop_assert_eq!(e.to_string(), a.to_string()),
+            (Ok(info), Ok(read)) => {
+                prop_assert_eq!(&read.info, &info);
+                prop_assert_eq!(&read.first_skips, &sequential.first_skips);
+                let expected =
+                    serde_json::to_string(&sequential.metrics.finish(now)).expect("serialise");
+                let actual = serde_json::to_string(&read.metrics.finish(now)).expect("serialise");
+                prop_assert_eq!(actual, expected);
+            }
+            (e, a) => prop_assert!(
+                false,
+                "sequential {:?}, parallel {:?}",
+                e.map_err(|e| e.to_string()),
+                a.map(|r| r.info).map_err(|e| e.to_string())
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Events crowded into few sessions, pages, referrers, questions and instants inside the
+/// checked windows, so that partial reads share sessions and pages, errors tie, gaps and
+/// titles repeat: what merging partial accumulators must get right.
+fn dense_event() -> impl Strategy<Value = Event> {
+    const SESSIONS: &[&str] = &["s1", "s2", "s3", "s4", "s5"];
+    const PAGES: &[&str] = &["https://a.example/", "https://a.example/b", "/c"];
+    const REFERRERS: &[&str] = &["https://www.google.com/x", "https://bing.com/", "nonsense"];
+    const QUESTIONS: &[&str] = &["How much?", "how much", "Where are you", "WHERE are you?!"];
+    const TITLES: &[&str] = &["A", "B"];
+    let to = 1_800_000_000i64;
+    (
+        event(),
+        prop_oneof![
+            3 => select(EventType::KNOWN.to_vec()),
+            3 => Just(EventType::MessageSent),
+            1 => Just(EventType::Other("custom".to_owned())),
+        ],
+        // A few instants (ties), in this window, the previous one, or before both.
+        prop_oneof![
+            3 => (0i64..6).prop_map(move |i| to - 86_400 * (1 + i * 97)),
+            1 => (0i64..3).prop_map(move |i| to - 86_400 * (1000 + i)),
+            1 => Just(to - 86_400 * 5000),
+        ],
+        prop::option::of(select(SESSIONS)),
+        prop::option::of(select(PAGES)),
+        prop::option::of(select(REFERRERS)),
+        (
+            select(QUESTIONS),
+            select(TITLES),
+            any::<bool>(),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            |(mut e, kind, secs, session, page, referrer, (question, title, gap, failed))| {
+                e.timestamp = DateTime::from_timestamp(secs, 0).expect("in range");
+                e.event_type = kind;
+                e.session_id = session.map(str::to_owned);
+                e.page_url = page.map(str::to_owned);
+                e.referrer = referrer.map(str::to_owned);
+                e.question = Some(question.to_owned());
+                e.page_title = Some(title.to_owned());
+                e.no_rag_match = Some(gap);
+                e.success = Some(!failed);
+                e.error_type = failed.then(|| "timeout".to_owned());
+                e
+            },
+        )
+}
+
+fn many_events() -> impl Strategy<Value = Vec<Event>> {
+    prop_oneof![
+        prop::collection::vec(event(), 0..40),
+        prop::collection::vec(dense_event(), 0..60),
+    ]
+}
+
+proptest! {
+    // Fewer cases than the default: each one reads every input twelve times.
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Every shape of a valid export, cut into blocks anywhere, on 1 to 4 threads.
+    #[test]
+    fn parallel_read_equals_sequential_read(
+        events in many_events(),
+        shape in select(Shape::ALL.to_vec()),
+        threads in 1usize..5,
+        block in prop_oneof![1usize..64, Just(4096)],
+    ) {
+        let bytes = shape.write(&events);
+        check_parallel(&bytes, None, threads, block)?;
+        check_parallel(&bytes, Some(shape.format()), threads, block)?;
+    }
+
+    /// Damaged exports: the same skips at the same lines and records, or the same error.
+    #[test]
+    fn parallel_read_of_damaged_exports_equals_sequential_read(
+        events in many_events(),
+        shape in select(Shape::ALL.to_vec()),
+        mutations in prop::collection::vec(mutation(), 1..4),
+        threads in 1usize..4,
+        block in 1usize..100,
+    ) {
+        let mut input = shape.write(&events);
+        for m in &mutations {
+            m.apply(&mut input);
+        }
+        check_parallel(&input, None, threads, block)?;
+        check_parallel(&input, Some(shape.format()), threads, block)?;
+    }
+
+    /// Export-like and arbitrary bytes in every format.
+    #[test]
+    fn parallel_read_of_any_bytes_equals_sequential_read(
+        input in prop_oneof![exportish_bytes(), prop::collection::vec(any::<u8>(), 0..256)],
+        threads in 1usize..4,
+        block in 1usize..64,
+    ) {
+        for format in FORMATS {
+            check_parallel(&input, format, threads, block)?;
+        }
+    }
+}

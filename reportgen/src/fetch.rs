@@ -129,6 +129,12 @@ pub struct Fetched {
 }
 
 /// Reads every page of the export for the last `days` days into `sink`.
+///
+/// Fetching overlaps parsing: a second thread downloads page N+1 (its cursor is read off page
+/// N as it arrives) while this one parses page N into `sink`. At most one page waits between
+/// them, and each is dropped as soon as it is parsed, so three pages at most are in memory.
+/// Errors come in page order: a page that fails to parse is reported before a later page's
+/// fetch failure.
 pub fn fetch_export<S: Sink>(
     remote: &Remote,
     days: u32,
@@ -138,6 +144,63 @@ pub fn fetch_export<S: Sink>(
     let client = remote.client()?;
     let progress = Progress::new(quiet);
     let mut fetched = Fetched::default();
+    let (pages_tx, pages) = std::sync::mpsc::sync_channel::<anyhow::Result<Page>>(1);
+    std::thread::scope(|scope| {
+        let client = &client;
+        scope.spawn(move || fetch_pages(remote, client, days, &pages_tx));
+        // Owned by this closure, so an early return drops it and the fetcher's next send fails:
+        // the fetcher stops then, or after the last page.
+        let pages = pages;
+        for page in pages.iter() {
+            let page = page?;
+            let number = fetched.pages + 1;
+            let info = analytics::read_export(&page.body[..], Some(Format::Json), sink)
+                .map_err(|e| not_an_export(remote, number, e))?;
+            drop(page.body);
+            if !info.envelope {
+                bail!(
+                    "{}: page {number} is JSON but not the worker's export envelope (no \
+                     schemaVersion): is this the chatbot analytics worker's URL?",
+                    remote.base
+                );
+            }
+            if info.next_cursor != page.next_cursor {
+                bail!(
+                    "{}: page {number} names two different next pages; stopping",
+                    remote.base
+                );
+            }
+            fetched.pages = number;
+            fetched.records += info.records;
+            progress.page(fetched.pages, fetched.records);
+        }
+        Ok(())
+    })?;
+    progress.finish(&fetched);
+    Ok(fetched)
+}
+
+/// One page as fetched, with the next page's cursor read off it.
+struct Page {
+    body: Vec<u8>,
+    next_cursor: Option<String>,
+}
+
+/// The envelope's `nextCursor`, read without building the events.
+#[derive(serde::Deserialize)]
+struct Peek {
+    #[serde(rename = "nextCursor")]
+    next_cursor: Option<String>,
+}
+
+/// The fetching thread: every page in order into `pages`, then ends. A page whose cursor
+/// cannot be read (not an envelope) is sent and ends the run: its parse says what is wrong.
+fn fetch_pages(
+    remote: &Remote,
+    client: &Client,
+    days: u32,
+    pages: &std::sync::mpsc::SyncSender<anyhow::Result<Page>>,
+) {
     let mut cursor: Option<String> = None;
     loop {
         let mut url = remote.endpoint("/analytics/export");
@@ -148,7 +211,7 @@ pub fn fetch_export<S: Sink>(
         if let Some(c) = &cursor {
             url.query_pairs_mut().append_pair("cursor", c);
         }
-        let body = send_with_retry(
+        let body = match send_with_retry(
             remote,
             || {
                 client
@@ -156,32 +219,44 @@ pub fn fetch_export<S: Sink>(
                     .basic_auth("admin", Some(&remote.password))
             },
             complete_json,
-        )?;
-        let page = fetched.pages + 1;
-        let info = analytics::read_export(&body[..], Some(Format::Json), sink)
-            .map_err(|e| not_an_export(remote, page, e))?;
-        drop(body);
-        if !info.envelope {
-            bail!(
-                "{}: page {page} is JSON but not the worker's export envelope (no \
-                 schemaVersion): is this the chatbot analytics worker's URL?",
-                remote.base
-            );
+        ) {
+            Ok(body) => body,
+            Err(e) => {
+                let _ = pages.send(Err(e));
+                return;
+            }
+        };
+        let next_cursor = match serde_json::from_slice::<Peek>(&body) {
+            Ok(peek) => peek.next_cursor,
+            Err(_) => {
+                let _ = pages.send(Ok(Page {
+                    body,
+                    next_cursor: None,
+                }));
+                return;
+            }
+        };
+        let repeated = next_cursor.is_some() && next_cursor == cursor;
+        let page = Page {
+            body,
+            next_cursor: next_cursor.clone(),
+        };
+        if pages.send(Ok(page)).is_err() {
+            return;
         }
-        fetched.pages = page;
-        fetched.records += info.records;
-        progress.page(fetched.pages, fetched.records);
-        match info.next_cursor {
-            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
-            Some(_) => bail!(
-                "{}: the export handed back the same cursor twice; stopping rather than looping",
-                remote.base
-            ),
-            None => break,
+        match next_cursor {
+            _ if repeated => {
+                let _ = pages.send(Err(anyhow!(
+                    "{}: the export handed back the same cursor twice; stopping rather than \
+                     looping",
+                    remote.base
+                )));
+                return;
+            }
+            Some(next) => cursor = Some(next),
+            None => return,
         }
     }
-    progress.finish(&fetched);
-    Ok(fetched)
 }
 
 /// Uploads the report so `GET /analytics` serves it; `generated_at` is its generation time.

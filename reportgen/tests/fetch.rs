@@ -532,3 +532,84 @@ fn the_raw_export_can_be_kept_as_gzip_ndjson() {
     let b = std::fs::read_to_string(again.join("2026-11-26/summary.json")).unwrap();
     assert_eq!(a, b);
 }
+
+/// Counts events, and on the first one of page 1 waits until the server has been asked for
+/// page 2: that only happens if fetching runs ahead of parsing.
+struct WaitForPrefetch {
+    seen: Arc<Mutex<Vec<String>>>,
+    events: u64,
+    overlapped: bool,
+}
+
+impl analytics::Sink for WaitForPrefetch {
+    fn event(&mut self, _event: analytics::Event) {
+        if self.events == 0 {
+            let until = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < until {
+                if self.seen.lock().unwrap().len() >= 2 {
+                    self.overlapped = true;
+                    break;
+                }
+                thread::sleep(Duration::from_millis(5));
+            }
+        }
+        self.events += 1;
+    }
+    fn skipped(&mut self, _: analytics::Skipped) -> Result<(), analytics::ReadError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_next_page_is_fetched_while_this_one_is_parsed() {
+    let (url, seen) = serve(vec![
+        json(
+            200,
+            &envelope(
+                &[
+                    &event("2026-11-01T10:00:00Z", "message_sent"),
+                    &event("2026-11-01T11:00:00Z", "message_sent"),
+                ],
+                Some("p2"),
+            ),
+        ),
+        json(
+            200,
+            &envelope(&[&event("2026-11-02T10:00:00Z", "message_sent")], None),
+        ),
+    ]);
+    let remote =
+        reportgen::fetch::Remote::new(&url, "pw".into(), Duration::from_secs(60), true).unwrap();
+    let mut sink = WaitForPrefetch {
+        seen: Arc::clone(&seen),
+        events: 0,
+        overlapped: false,
+    };
+    let fetched = reportgen::fetch::fetch_export(&remote, 30, true, &mut sink).unwrap();
+    assert!(
+        sink.overlapped,
+        "page 2 was not requested while page 1 was being parsed"
+    );
+    assert_eq!((fetched.pages, fetched.records, sink.events), (2, 3, 3));
+    assert_eq!(seen.lock().unwrap().len(), 2, "each page is fetched once");
+}
+
+#[test]
+fn a_page_that_fails_to_parse_is_reported_before_a_later_fetch_failure() {
+    // Page 1 names a next page but its events are not an array; page 2 is a 401. Fetching runs
+    // ahead, yet the error is page 1's, as a run that fetched one page at a time would say.
+    let (url, _seen) = serve(vec![
+        json(
+            200,
+            r#"{"schemaVersion":1,"events":{"not":"an array"},"nextCursor":"p2"}"#,
+        ),
+        json(401, r#"{"error":"unauthorized"}"#),
+    ]);
+    let out = out_dir("order");
+    let o = run(&url, &out, &["-q"], Some("pw"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("page 1"), "{err}");
+    assert!(err.contains("`events` is not an array"), "{err}");
+    assert!(!out.join("2026-11-26").exists());
+}
