@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{EventRef, EventType};
 use crate::hash::Map;
-use crate::metrics::nearest_rank;
+use crate::metrics::nearest_rank_counted;
 use crate::zone::Zone;
 
 /// The funnel's steps, in order.
@@ -135,19 +135,45 @@ impl Default for Activity {
     }
 }
 
-/// Accumulates the insights, one event at a time.
 /// A session's way through the funnel.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Steps {
+    /// The input position of the `widget_loaded` that gave `page`, which decides between
+    /// partial reads.
+    page_pos: u64,
+    /// The page its widget loaded on (a number in `pages`, [`NO_PAGE`] for none yet): that of
+    /// its first `widget_loaded` with a page, in input order.
+    page: u32,
     /// The funnel steps reached, as bits.
     mask: u8,
-    /// The page its widget loaded on (a number in `pages`): that of its first `widget_loaded`
-    /// with a page, in input order.
-    page: Option<u32>,
-    /// The input position of that `widget_loaded`, which decides between partial reads.
-    page_pos: u64,
 }
 
+/// [`Steps::page`] of a session without a page (16 bytes a session instead of 24).
+const NO_PAGE: u32 = u32::MAX;
+
+impl Default for Steps {
+    fn default() -> Self {
+        Steps {
+            page_pos: 0,
+            page: NO_PAGE,
+            mask: 0,
+        }
+    }
+}
+
+/// One UTC day of the window: its counts and its durations.
+#[derive(Debug, Default)]
+struct Day {
+    messages: u64,
+    bubble_opens: u64,
+    /// Retrieval, model and total times: how often each distinct duration (by its number in
+    /// [`Insights::durations`]) occurred. Memory grows with the distinct durations of a day,
+    /// not with its messages.
+    times: [Map<u32, u32>; 3],
+}
+
+/// Accumulates the insights, one event at a time, and the per-day counts and durations that
+/// the messages over time and the performance category read too.
 #[derive(Debug, Default)]
 pub(crate) struct Insights {
     /// Per session, by its interned number.
@@ -158,9 +184,17 @@ pub(crate) struct Insights {
     heat: [[u64; 24]; 7],
     /// The zone of the heatmap's days and hours.
     pub(crate) zone: Zone,
-    /// Retrieval, model and total times per UTC day: the daily P95s, and together the
-    /// performance category's samples.
-    daily_times: BTreeMap<NaiveDate, [Vec<f64>; 3]>,
+    /// Every distinct duration (by its bits: `-0.0` is not `0.0`), numbered on first sight.
+    durations: Map<u64, u32>,
+    /// The durations by number.
+    duration_values: Vec<f64>,
+    /// The days with a message or a bubble opening, in no particular order.
+    days: Vec<(NaiveDate, Day)>,
+    /// Where each day is in `days`.
+    day_index: Map<NaiveDate, u32>,
+    /// The index in `days` of the last day used: events mostly come in time order, so most
+    /// need no lookup.
+    last_day: usize,
 }
 
 impl Insights {
@@ -174,7 +208,7 @@ impl Insights {
             if id >= self.sessions.len() {
                 self.sessions.resize(id + 1, Steps::default());
             }
-            if let (EventType::WidgetLoaded, None, Some(url)) =
+            if let (EventType::WidgetLoaded, NO_PAGE, Some(url)) =
                 (event.event_type, self.sessions[id].page, event.page_url)
             {
                 let page = match self.pages.get(url) {
@@ -185,7 +219,7 @@ impl Insights {
                         next
                     }
                 };
-                self.sessions[id].page = Some(page);
+                self.sessions[id].page = page;
                 self.sessions[id].page_pos = pos;
             }
             self.sessions[id].mask |= 1 << step;
@@ -202,23 +236,60 @@ impl Insights {
                     }
                 }
             }
+            EventType::BubbleOpened => self.day(event.timestamp.date_naive()).bubble_opens += 1,
             EventType::MessageSent => {
                 let ts = event.timestamp;
                 let local = self.zone.local(ts);
                 let weekday = local.weekday().num_days_from_monday() as usize;
                 self.heat[weekday][local.hour() as usize] += 1;
-                let day = self.daily_times.entry(ts.date_naive()).or_default();
-                for (i, v) in [event.rag_time_ms, event.ai_time_ms, event.total_time_ms]
-                    .into_iter()
-                    .enumerate()
-                {
-                    if let Some(ms) = v {
-                        day[i].push(ms);
+                let numbers = [event.rag_time_ms, event.ai_time_ms, event.total_time_ms]
+                    .map(|ms| ms.map(|ms| self.duration_number(ms)));
+                let day = self.day(ts.date_naive());
+                day.messages += 1;
+                for (counts, number) in day.times.iter_mut().zip(numbers) {
+                    if let Some(number) = number {
+                        count(counts, number, 1);
                     }
                 }
             }
             _ => {}
         }
+    }
+
+    /// The number of a duration, given on first sight.
+    fn duration_number(&mut self, ms: f64) -> u32 {
+        match self.durations.get(&ms.to_bits()) {
+            Some(&n) => n,
+            None => {
+                let n = self.duration_values.len() as u32;
+                self.durations.insert(ms.to_bits(), n);
+                self.duration_values.push(ms);
+                n
+            }
+        }
+    }
+
+    /// The accumulator of `date`, created empty on first use.
+    fn day(&mut self, date: NaiveDate) -> &mut Day {
+        if self.days.get(self.last_day).is_none_or(|(d, _)| *d != date) {
+            self.last_day = match self.day_index.get(&date) {
+                Some(&i) => i as usize,
+                None => {
+                    self.day_index.insert(date, self.days.len() as u32);
+                    self.days.push((date, Day::default()));
+                    self.days.len() - 1
+                }
+            };
+        }
+        &mut self.days[self.last_day].1
+    }
+
+    /// Messages and bubble openings on `date`.
+    pub(crate) fn day_counts(&self, date: NaiveDate) -> (u64, u64) {
+        self.day_index.get(&date).map_or((0, 0), |&i| {
+            let day = &self.days[i as usize].1;
+            (day.messages, day.bubble_opens)
+        })
     }
 
     /// Folds in the insights of another part of the input; `sessions` maps its session
@@ -239,10 +310,8 @@ impl Insights {
             }
             let mine = &mut self.sessions[id];
             mine.mask |= theirs.mask;
-            if let Some(page) = theirs.page
-                && (mine.page.is_none() || theirs.page_pos < mine.page_pos)
-            {
-                mine.page = Some(pages[page as usize]);
+            if theirs.page != NO_PAGE && (mine.page == NO_PAGE || theirs.page_pos < mine.page_pos) {
+                mine.page = pages[theirs.page as usize];
                 mine.page_pos = theirs.page_pos;
             }
         }
@@ -254,23 +323,53 @@ impl Insights {
                 *m += t;
             }
         }
-        for (day, times) in other.daily_times {
-            let mine = self.daily_times.entry(day).or_default();
-            for (m, t) in mine.iter_mut().zip(times) {
-                m.extend(t);
+        let durations: Vec<u32> = other
+            .duration_values
+            .iter()
+            .map(|&ms| self.duration_number(ms))
+            .collect();
+        for (date, theirs) in other.days {
+            let mine = self.day(date);
+            mine.messages += theirs.messages;
+            mine.bubble_opens += theirs.bubble_opens;
+            for (m, t) in mine.times.iter_mut().zip(theirs.times) {
+                for (number, n) in t {
+                    count(m, durations[number as usize], n);
+                }
             }
         }
     }
 
-    /// Every retrieval, model and total time of the window, in no particular order.
-    pub(crate) fn all_times(&self) -> [Vec<f64>; 3] {
-        let mut all: [Vec<f64>; 3] = Default::default();
-        for times in self.daily_times.values() {
-            for (a, t) in all.iter_mut().zip(times) {
-                a.extend_from_slice(t);
+    /// `counts` (indexed by duration number) as distinct durations with their counts, in
+    /// ascending order (`f64::total_cmp`), without the zero counts.
+    fn ascending(&self, counts: impl Iterator<Item = (u32, u64)>) -> Vec<(f64, u64)> {
+        let mut list: Vec<(f64, u64)> = counts
+            .filter(|&(_, n)| n > 0)
+            .map(|(number, n)| (self.duration_values[number as usize], n))
+            .collect();
+        list.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        list
+    }
+
+    /// Every retrieval, model and total time of the window: each distinct duration with its
+    /// count, in ascending order.
+    pub(crate) fn all_times(&self) -> [Vec<(f64, u64)>; 3] {
+        let mut all = [(); 3].map(|()| vec![0u64; self.duration_values.len()]);
+        for (_, day) in &self.days {
+            for (a, times) in all.iter_mut().zip(&day.times) {
+                for (&number, &n) in times {
+                    a[number as usize] += u64::from(n);
+                }
             }
         }
-        all
+        all.map(|counts| {
+            self.ascending(
+                counts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(number, n)| (number as u32, n)),
+            )
+        })
     }
 
     pub(crate) fn funnel(&self) -> Funnel {
@@ -282,10 +381,11 @@ impl Insights {
         let mut pages: HashMap<&str, Vec<u8>> = HashMap::new();
         // A session's page is where its widget loaded: sessions without one have no page.
         for session in self.sessions.iter().filter(|s| s.mask & 1 == 1) {
-            pages
-                .entry(session.page.map_or("(none)", |i| names[i as usize]))
-                .or_default()
-                .push(session.mask);
+            let page = match session.page {
+                NO_PAGE => "(none)",
+                i => names[i as usize],
+            };
+            pages.entry(page).or_default().push(session.mask);
         }
         let mut pages: Vec<(&str, Vec<u8>)> = pages.into_iter().collect();
         pages.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
@@ -325,22 +425,39 @@ impl Insights {
         }
     }
 
-    pub(crate) fn latency_trend(self) -> Vec<LatencyDay> {
-        self.daily_times
-            .into_iter()
-            .map(|(date, mut times)| {
-                for t in &mut times {
-                    t.sort_unstable_by(f64::total_cmp);
-                }
+    /// The daily P95s, one row per day with a message, in date order.
+    pub(crate) fn latency_trend(&self) -> Vec<LatencyDay> {
+        let mut days: Vec<&(NaiveDate, Day)> = self
+            .days
+            .iter()
+            .filter(|(_, day)| day.messages > 0)
+            .collect();
+        days.sort_unstable_by_key(|(date, _)| *date);
+        days.into_iter()
+            .map(|(date, day)| {
+                let p95 = |i: usize| {
+                    let times =
+                        self.ascending(day.times[i].iter().map(|(&k, &n)| (k, u64::from(n))));
+                    nearest_rank_counted(&times, 95)
+                };
                 LatencyDay {
                     date: date.format("%Y-%m-%d").to_string(),
-                    rag_p95: nearest_rank(&times[0], 95),
-                    ai_p95: nearest_rank(&times[1], 95),
-                    total_p95: nearest_rank(&times[2], 95),
+                    rag_p95: p95(0),
+                    ai_p95: p95(1),
+                    total_p95: p95(2),
                 }
             })
             .collect()
     }
+}
+
+/// Adds `n` to the count of `number`. A count is 32 bits to keep a day's table small: more
+/// than 4 294 967 295 equal durations in one day is beyond any chatbot.
+fn count(counts: &mut Map<u32, u32>, number: u32, n: u32) {
+    let slot = counts.entry(number).or_insert(0);
+    *slot = slot
+        .checked_add(n)
+        .expect("fewer than 2^32 equal durations in one day");
 }
 
 /// The funnel steps over sessions given by their bit masks of steps reached.

@@ -1,7 +1,8 @@
 //! The seven metric categories as one-pass accumulators. Feed every event to
-//! [`Metrics::add`], then call [`Metrics::finish`] for the [`Summary`]. Memory grows only with
-//! the timing samples (exact percentiles) and the distinct keys (sessions, topics, questions,
-//! pages, sources), never with the raw events.
+//! [`Metrics::add`] (or [`Metrics::add_ref`]), then call [`Metrics::finish`] for the
+//! [`Summary`]; partial accumulators of one input [merge](Metrics::merge) exactly. Memory grows
+//! only with the distinct keys (sessions, topics, questions, pages, sources, and durations per
+//! day, counted for exact percentiles), never with the raw events.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap, HashSet};
@@ -208,7 +209,6 @@ pub struct Metrics {
     /// Per session number: whether it sent a message, and the last source it was counted
     /// under (so that a session's many events do not look it up again).
     marks: Vec<Marks>,
-    per_day: BTreeMap<NaiveDate, (u64, u64)>,
     daily: BTreeMap<NaiveDate, (u64, u64)>,
     topics: Map<String, u64>,
     gaps: Map<String, GapAcc>,
@@ -254,7 +254,6 @@ impl Metrics {
             events_by_type: Map::default(),
             sessions: Map::default(),
             marks: Vec::new(),
-            per_day: BTreeMap::new(),
             daily: BTreeMap::new(),
             topics: Map::default(),
             gaps: Map::default(),
@@ -360,16 +359,9 @@ impl Metrics {
         self.add_source(event, session);
         self.insights.add(event, session, pos);
 
-        let day = ts.date_naive();
         match event.event_type {
-            EventType::MessageSent => {
-                self.per_day.entry(day).or_default().0 += 1;
-                self.add_message(event, session, pos);
-            }
-            EventType::BubbleOpened => {
-                self.bubble_opens += 1;
-                self.per_day.entry(day).or_default().1 += 1;
-            }
+            EventType::MessageSent => self.add_message(event, session, pos),
+            EventType::BubbleOpened => self.bubble_opens += 1,
             EventType::RateLimited => self.rate_limited += 1,
             _ => {}
         }
@@ -411,7 +403,6 @@ impl Metrics {
             events_by_type,
             sessions,
             marks,
-            per_day,
             daily,
             topics,
             gaps,
@@ -447,6 +438,7 @@ impl Metrics {
         }
         // Other's session numbers, as this accumulator numbers the same ids.
         let mut remap = vec![0u32; sessions.len()];
+        self.sessions.reserve(sessions.len());
         for (id, n) in sessions {
             let next = self.sessions.len() as u32;
             remap[n as usize] = *self.sessions.entry(id).or_insert(next);
@@ -455,11 +447,6 @@ impl Metrics {
             if theirs.messaged {
                 self.mark(remap[id]).messaged = true;
             }
-        }
-        for (day, (m, b)) in per_day {
-            let entry = self.per_day.entry(day).or_default();
-            entry.0 += m;
-            entry.1 += b;
         }
         self.daily.extend(daily);
         for (topic, n) in topics {
@@ -707,12 +694,10 @@ impl Metrics {
         knowledge_gaps.truncate(TOP_GAPS);
 
         let [rag, ai, total] = self.insights.all_times();
-        let (avg_rag_time_ms, rag_time_ms) = timing(rag);
-        let (avg_ai_time_ms, ai_time_ms) = timing(ai);
-        let mut total = total;
-        total.sort_unstable_by(f64::total_cmp);
+        let (avg_rag_time_ms, rag_time_ms) = timing(&rag);
+        let (avg_ai_time_ms, ai_time_ms) = timing(&ai);
         let total_time_histogram = histogram(&total);
-        let (avg_total_time_ms, total_time_ms) = timing(total);
+        let (avg_total_time_ms, total_time_ms) = timing(&total);
 
         let mut by_type: Vec<ErrorTypeCount> = self
             .errors_by_type
@@ -757,7 +742,7 @@ impl Metrics {
         top_sources.truncate(TOP_PAGES);
 
         let skipped_total = self.skipped.values().sum();
-        let latency_trend = std::mem::take(&mut self.insights).latency_trend();
+        let latency_trend = self.insights.latency_trend();
         Summary {
             schema_version: SUMMARY_SCHEMA_VERSION,
             generated_at: format_timestamp(&generated_at),
@@ -833,7 +818,7 @@ impl Metrics {
             let start = day.and_time(NaiveTime::MIN).and_utc();
             let whole =
                 from <= start && next.is_some_and(|n| n.and_time(NaiveTime::MIN).and_utc() <= to);
-            let raw = self.per_day.get(&day).copied().unwrap_or_default();
+            let raw = self.insights.day_counts(day);
             let (messages, bubble_opens, source) = match self.daily.get(&day) {
                 Some(&agg) if whole && agg.0 + agg.1 > raw.0 + raw.1 => (agg.0, agg.1, "daily"),
                 _ => (raw.0, raw.1, "events"),
@@ -882,35 +867,70 @@ pub fn nearest_rank(sorted: &[f64], percent: u64) -> Option<f64> {
     sorted.get(usize::try_from(rank - 1).ok()?).copied()
 }
 
-fn timing(mut samples: Vec<f64>) -> (Option<f64>, Percentiles) {
-    samples.sort_unstable_by(f64::total_cmp);
-    let n = samples.len();
-    let avg = (n > 0).then(|| samples.iter().sum::<f64>() / n as f64);
+/// [`nearest_rank`] over `counted`: distinct values with their counts, in ascending order.
+pub(crate) fn nearest_rank_counted(counted: &[(f64, u64)], percent: u64) -> Option<f64> {
+    let n: u64 = counted.iter().map(|&(_, k)| k).sum();
+    if n == 0 {
+        return None;
+    }
+    let rank = (percent * n).div_ceil(100).max(1);
+    let mut seen = 0;
+    counted.iter().find_map(|&(v, k)| {
+        seen += k;
+        (seen >= rank).then_some(v)
+    })
+}
+
+/// The mean and percentiles of `counted` (distinct values with their counts, ascending). The
+/// sum adds the samples one by one in ascending order, exactly as over the sorted samples, so
+/// it does not depend on the order they were read or merged in.
+fn timing(counted: &[(f64, u64)]) -> (Option<f64>, Percentiles) {
+    let n: u64 = counted.iter().map(|&(_, k)| k).sum();
+    let avg = (n > 0).then(|| {
+        let mut sum = 0.0;
+        for &(v, k) in counted {
+            for _ in 0..k {
+                sum += v;
+            }
+        }
+        sum / n as f64
+    });
     (
         avg,
         Percentiles {
-            samples: n as u64,
-            p50: nearest_rank(&samples, 50),
-            p95: nearest_rank(&samples, 95),
-            p99: nearest_rank(&samples, 99),
+            samples: n,
+            p50: nearest_rank_counted(counted, 50),
+            p95: nearest_rank_counted(counted, 95),
+            p99: nearest_rank_counted(counted, 99),
         },
     )
 }
 
-fn histogram(sorted: &[f64]) -> Vec<HistogramBucket> {
-    if sorted.is_empty() {
+/// The latency histogram of `counted` (distinct values with their counts, ascending): a value
+/// falls in the bucket with `from_ms ≤ value < to_ms` (the last bucket has no end).
+fn histogram(counted: &[(f64, u64)]) -> Vec<HistogramBucket> {
+    if counted.is_empty() {
         return Vec::new();
     }
-    let mut buckets = Vec::with_capacity(HISTOGRAM_BOUNDS_MS.len());
-    for (i, &from_ms) in HISTOGRAM_BOUNDS_MS.iter().enumerate() {
-        let to_ms = HISTOGRAM_BOUNDS_MS.get(i + 1).copied();
-        let start = sorted.partition_point(|&v| v < from_ms);
-        let end = to_ms.map_or(sorted.len(), |to| sorted.partition_point(|&v| v < to));
-        buckets.push(HistogramBucket {
-            from_ms,
-            to_ms,
-            count: (end - start) as u64,
-        });
-    }
-    buckets
+    HISTOGRAM_BOUNDS_MS
+        .iter()
+        .enumerate()
+        .map(|(i, &from_ms)| {
+            let to_ms = HISTOGRAM_BOUNDS_MS.get(i + 1).copied();
+            let count = counted
+                .iter()
+                // As a partition of the sorted samples: not below `from_ms` (a NaN is not
+                // below anything, so it lands in the last bucket), and below `to_ms`.
+                .filter(|&&(v, _)| {
+                    v.partial_cmp(&from_ms) != Some(Ordering::Less) && to_ms.is_none_or(|to| v < to)
+                })
+                .map(|&(_, k)| k)
+                .sum();
+            HistogramBucket {
+                from_ms,
+                to_ms,
+                count,
+            }
+        })
+        .collect()
 }

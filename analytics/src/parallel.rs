@@ -24,7 +24,7 @@ use crate::read::{
 use crate::record::{Rejection, fast_csv_event, fast_json_event, parse_json_event};
 
 /// The size of a block of records handed to a worker.
-pub const BLOCK_BYTES: usize = 1 << 20;
+pub const BLOCK_BYTES: usize = 256 * 1024;
 /// Blocks queued per worker: enough to keep every worker busy, few enough to bound memory.
 const IN_FLIGHT: usize = 2;
 

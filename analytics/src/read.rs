@@ -600,6 +600,28 @@ fn separator<R: BufRead>(scan: &mut Scanner<R>) -> Result<bool, ReadError> {
     }
 }
 
+/// The end of the object starting at `buf[start]` (a `{`) when it is flat: no nested object
+/// or array and no backslash before its end, so its first `}` after an even number of quotes
+/// closes it. `None` for anything else (nested, escaped, not in `buf`): the byte-by-byte scan
+/// decides then. Counting quotes over a whole object is a few vector operations, where
+/// following each string is a call per quote.
+fn flat_object_end(buf: &[u8], start: usize) -> Option<usize> {
+    let mut from = start + 1;
+    // A `}` inside a string moves on to the next one; a few of those, and the slow scan takes it.
+    for _ in 0..4 {
+        let close = from + memchr::memchr(b'}', buf.get(from..)?)?;
+        let body = &buf[start + 1..close];
+        if memchr::memchr3(b'\\', b'{', b'[', body).is_some() {
+            return None;
+        }
+        if bytecount::count(body, b'"').is_multiple_of(2) {
+            return Some(close + 1);
+        }
+        from = close + 1;
+    }
+    None
+}
+
 /// Where a run of [`Scanner::objects_into`] stopped.
 pub(crate) enum Run {
     /// It consumed the array's closing `]`.
@@ -810,42 +832,62 @@ impl<R: BufRead> Scanner<R> {
             let (mut element_lines, mut element_newline) = (lines, last_newline);
             let mut depth = 0usize;
             let mut at = start;
-            let end = loop {
-                let Some(&b) = buf.get(at) else { break None };
-                match b {
-                    b'"' => loop {
-                        at += 1;
-                        match buf.get(at) {
-                            None => break,
-                            Some(b'"') => break,
-                            Some(b'\\') => {
-                                at += 1;
-                                if buf.get(at) == Some(&b'\n') {
+            let end = if let Some(end) = flat_object_end(buf, start) {
+                // Lines as `consume` counts them: every newline, in strings or not.
+                let element = &buf[start..end];
+                if let Some(last) = memchr::memrchr(b'\n', element) {
+                    element_lines += memchr::memchr_iter(b'\n', element).count();
+                    element_newline = Some(start + last);
+                }
+                Some(end)
+            } else {
+                loop {
+                    let Some(&b) = buf.get(at) else { break None };
+                    match b {
+                        // Inside a string only a quote, a backslash or a newline matters.
+                        b'"' => loop {
+                            match memchr::memchr3(
+                                b'"',
+                                b'\\',
+                                b'\n',
+                                &buf[(at + 1).min(buf.len())..],
+                            ) {
+                                None => {
+                                    at = buf.len();
+                                    break;
+                                }
+                                Some(skip) => at += 1 + skip,
+                            }
+                            match buf[at] {
+                                b'"' => break,
+                                b'\\' => {
+                                    at += 1;
+                                    if buf.get(at) == Some(&b'\n') {
+                                        element_lines += 1;
+                                        element_newline = Some(at);
+                                    }
+                                }
+                                _ => {
                                     element_lines += 1;
                                     element_newline = Some(at);
                                 }
                             }
-                            Some(b'\n') => {
-                                element_lines += 1;
-                                element_newline = Some(at);
+                        },
+                        b'{' | b'[' => depth += 1,
+                        b'}' | b']' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break Some(at + 1);
                             }
-                            Some(_) => {}
                         }
-                    },
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break Some(at + 1);
+                        b'\n' => {
+                            element_lines += 1;
+                            element_newline = Some(at);
                         }
+                        _ => {}
                     }
-                    b'\n' => {
-                        element_lines += 1;
-                        element_newline = Some(at);
-                    }
-                    _ => {}
+                    at += 1;
                 }
-                at += 1;
             };
             // An object that runs past the buffer is left to the general path.
             let Some(end) = end else {
