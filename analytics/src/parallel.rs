@@ -252,18 +252,16 @@ impl Partial {
         }
     }
 
-    /// One JSON record, by the fast path when it can.
+    /// One JSON record of a block that is not all UTF-8.
     fn record(&mut self, text: &[u8], pos: u64) -> Result<(), Rejection> {
-        let mut slot = EventType::MessageSent;
-        if let Ok(text) = std::str::from_utf8(text)
-            && let Some(view) = fast_json_event(text, &mut slot)
-        {
-            self.metrics.add_ref(&view, pos);
-            return Ok(());
+        match std::str::from_utf8(text) {
+            Ok(text) => self.json_text(text, pos),
+            Err(_) => {
+                let event = parse_json_event(text)?;
+                self.metrics.add_ref(&event.view(), pos);
+                Ok(())
+            }
         }
-        let event = parse_json_event(text)?;
-        self.metrics.add_ref(&event.view(), pos);
-        Ok(())
     }
 
     fn lines(&mut self, block: u64, bytes: &[u8]) -> BlockCount {

@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 use analytics::{
-    DailyAggregate, Event, EventType, HISTOGRAM_BOUNDS_MS, Metrics, RECENT_ERRORS, ReadError, Sink,
-    Skipped, Summary, Window, nearest_rank, normalize_question, parse_timestamp, read_export,
+    DailyAggregate, Event, EventType, HISTOGRAM_BOUNDS_MS, Metrics, ReadError, Sink, Skipped,
+    Summary, Window, nearest_rank, normalize_question, parse_timestamp, read_export,
     referrer_source,
 };
 use chrono::{DateTime, NaiveDate, Utc};
@@ -1541,72 +1541,4 @@ fn the_previous_period_is_summarised_when_the_input_reaches_back_to_it() {
     assert!(late.previous_period.is_none());
     // A window taken from the data has no previous period.
     assert!(summarize(Window::All, &events).previous_period.is_none());
-}
-
-// ---------------------------------------------------------------------------------------------
-// Partial accumulators (the parallel reader) merge into exactly the sequential result
-
-/// Feeds `(pos, event)` pairs to one accumulator per part, merges the parts in the order
-/// given, and returns the summary.
-fn merged(window: Window, parts: &[&[(u64, &Event)]]) -> Summary {
-    let mut total = Metrics::new(window);
-    for part in parts {
-        let mut partial = total.partial();
-        for (pos, event) in *part {
-            partial.add_ref(&event.view(), *pos);
-        }
-        total.merge(partial);
-    }
-    total.finish(ts(NOW))
-}
-
-fn widget(at: &str, session: &str, page: &str) -> Event {
-    Event {
-        session_id: some(session),
-        page_url: some(page),
-        ..event(at, EventType::WidgetLoaded)
-    }
-}
-
-#[test]
-fn a_sessions_funnel_page_is_its_first_widget_loaded_in_input_order_across_partials() {
-    let window = range("2026-11-01T00:00:00Z", "2026-11-10T00:00:00Z");
-    let first = widget("2026-11-02T10:00:00Z", "s1", "https://example.dev/first");
-    let later = widget("2026-11-02T09:00:00Z", "s1", "https://example.dev/later");
-    let sequential = summarize(window, &[first.clone(), later.clone()]);
-    assert_eq!(
-        sequential.funnel.by_page[0].page_url,
-        "https://example.dev/first"
-    );
-    // The part holding the later position is merged first; the result must not change.
-    let parts = merged(window, &[&[(7, &later)], &[(3, &first)]]);
-    assert_eq!(parts.funnel, sequential.funnel);
-    assert_eq!(
-        parts.funnel.by_page[0].page_url,
-        "https://example.dev/first"
-    );
-}
-
-#[test]
-fn of_two_errors_at_one_instant_in_different_partials_the_one_read_last_is_dropped_first() {
-    let window = range("2026-11-01T00:00:00Z", "2026-11-10T00:00:00Z");
-    let errors: Vec<Event> = (0..RECENT_ERRORS + 1)
-        .map(|i| Event {
-            success: Some(false),
-            error_type: some(&format!("e{i}")),
-            ..msg("2026-11-03T10:00:00Z")
-        })
-        .collect();
-    let sequential = summarize(window, &errors);
-    let positioned: Vec<(u64, &Event)> = errors
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (i as u64, e))
-        .collect();
-    let (odd, even): (Vec<_>, Vec<_>) = positioned.iter().partition(|(pos, _)| pos % 2 == 1);
-    for order in [[&odd, &even], [&even, &odd]] {
-        let parts = merged(window, &[order[0].as_slice(), order[1].as_slice()]);
-        assert_eq!(parts.errors.recent, sequential.errors.recent);
-    }
-    assert_eq!(sequential.errors.recent.len(), RECENT_ERRORS);
 }
