@@ -100,33 +100,55 @@ pub(crate) enum Field {
 }
 
 impl Field {
+    /// The field named `name` (exactly, case included). Decided by the length and the first
+    /// two bytes, then one comparison: every record's every key comes through here.
     pub(crate) fn from_name(name: &str) -> Option<Field> {
-        Some(match name {
-            "timestamp" => Field::Timestamp,
-            "eventType" => Field::EventType,
-            "sessionId" => Field::SessionId,
-            "messageNumber" => Field::MessageNumber,
-            "question" => Field::Question,
-            "topic" => Field::Topic,
-            "entriesRetrieved" => Field::EntriesRetrieved,
-            "responseLength" => Field::ResponseLength,
-            "success" => Field::Success,
-            "ragTimeMs" => Field::RagTimeMs,
-            "aiTimeMs" => Field::AiTimeMs,
-            "totalTimeMs" => Field::TotalTimeMs,
-            "noRagMatch" => Field::NoRagMatch,
-            "ragMatchScore" => Field::RagMatchScore,
-            "pageUrl" => Field::PageUrl,
-            "pageTitle" => Field::PageTitle,
-            "referrer" => Field::Referrer,
-            "errorType" => Field::ErrorType,
-            "errorMessage" => Field::ErrorMessage,
+        let b = name.as_bytes();
+        let field = match (b.len(), *b.first()?, *b.get(1)?) {
+            (9, b't', _) => Field::Timestamp,
+            (9, b'e', b'v') => Field::EventType,
+            (9, b's', _) => Field::SessionId,
+            (13, b'm', _) => Field::MessageNumber,
+            (8, b'q', _) => Field::Question,
+            (5, b't', _) => Field::Topic,
+            (16, b'e', _) => Field::EntriesRetrieved,
+            (14, b'r', _) => Field::ResponseLength,
+            (7, b's', _) => Field::Success,
+            (9, b'r', _) => Field::RagTimeMs,
+            (8, b'a', _) => Field::AiTimeMs,
+            (11, b't', _) => Field::TotalTimeMs,
+            (10, b'n', _) => Field::NoRagMatch,
+            (13, b'r', _) => Field::RagMatchScore,
+            (7, b'p', _) => Field::PageUrl,
+            (9, b'p', _) => Field::PageTitle,
+            (8, b'r', _) => Field::Referrer,
+            (9, b'e', b'r') => Field::ErrorType,
+            (12, b'e', _) => Field::ErrorMessage,
             _ => return None,
-        })
+        };
+        same_name(field.name().as_bytes(), b).then_some(field)
     }
 
     fn name(self) -> &'static str {
         crate::event::FIELDS[self as usize]
+    }
+}
+
+/// `a == b` for names of at most 16 bytes, as at most two 8-byte comparisons of overlapping
+/// words (no call into `memcmp`, which costs more than the comparison here).
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    let word = |s: &[u8], from: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[from..from + 8]);
+        u64::from_le_bytes(w)
+    };
+    let n = a.len();
+    if n != b.len() {
+        false
+    } else if (8..=16).contains(&n) {
+        word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
+    } else {
+        a == b
     }
 }
 
@@ -529,16 +551,15 @@ pub fn parse_json_event(bytes: &[u8]) -> Result<Event, Rejection> {
     }
 }
 
-/// The fast path's shape of a record: every field typed and borrowed straight from the input.
-/// serde's derived code parses it without building a generic value, and no string is copied.
-/// Anything it cannot take as is (an escaped string, a wrong type, a duplicate key, a number
-/// out of range, `null` where a value is required) makes the caller fall back to the general
-/// path, which then decides exactly as before.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The fast path's shape of a record: every field typed and borrowed straight from the input,
+/// as [`scan_flat`] reads it. Anything it cannot take as is (an escaped string, a wrong type, a
+/// duplicate key, a nested value, a number out of range or in an unusual spelling, `null`
+/// where a value is required) makes the caller fall back to the general path, which then
+/// decides exactly as before.
+#[derive(Default)]
 struct Typed<'a> {
-    timestamp: &'a str,
-    event_type: &'a str,
+    timestamp: Option<&'a str>,
+    event_type: Option<&'a str>,
     session_id: Option<&'a str>,
     message_number: Option<u64>,
     question: Option<&'a str>,
@@ -556,6 +577,261 @@ struct Typed<'a> {
     referrer: Option<&'a str>,
     error_type: Option<&'a str>,
     error_message: Option<&'a str>,
+}
+
+/// Reads one flat JSON object of the schema's fields into [`Typed`], borrowing every string
+/// from `text`. `None` for anything outside the shape every writer of this project produces:
+/// the general path decides those records.
+fn scan_flat(text: &str) -> Option<Typed<'_>> {
+    let mut scan = Flat {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+    };
+    let mut typed = Typed::default();
+    let mut seen = 0u32;
+    scan.skip_space();
+    scan.expect(b'{')?;
+    scan.skip_space();
+    if scan.peek() == Some(b'}') {
+        return None; // no timestamp: the general path names the reason
+    }
+    loop {
+        let key = scan.string()?;
+        scan.skip_space();
+        scan.expect(b':')?;
+        scan.skip_space();
+        match Field::from_name(key) {
+            Some(field) => {
+                let bit = 1u32 << field as u32;
+                if seen & bit != 0 {
+                    return None; // a repeated key: the general path keeps the last
+                }
+                seen |= bit;
+                scan.field(&mut typed, field)?;
+            }
+            None => scan.skip_scalar()?,
+        }
+        scan.skip_space();
+        match scan.next()? {
+            b',' => scan.skip_space(),
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    scan.skip_space();
+    (scan.at == scan.bytes.len()).then_some(typed)
+}
+
+/// The length of a JSON string's content up to its closing quote, when it has no escape and no
+/// control character; `None` otherwise. Eight bytes at a time: most strings of a record are
+/// short, too short for a SIMD search to pay for its call.
+fn plain_string_len(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    // The high bit of each byte of `word` that is zero (exact for the lowest such byte, which
+    // is the only one used).
+    let zero = |word: u64| word.wrapping_sub(ONES) & !word & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let special = zero(word ^ (ONES * u64::from(b'"')))
+            | zero(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word & HIGH);
+        if special != 0 {
+            let at = offset + (special.trailing_zeros() / 8) as usize;
+            return (bytes[at] == b'"').then_some(at);
+        }
+        offset += 8;
+    }
+    for (i, &byte) in chunks.remainder().iter().enumerate() {
+        match byte {
+            b'"' => return Some(offset + i),
+            b'\\' | 0..0x20 => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A cursor over one flat JSON object.
+struct Flat<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+/// The most digits of an integer the fast path reads itself (below 2^53, so exact as `f64`
+/// and within every count's range).
+const FAST_DIGITS: usize = 15;
+
+impl<'a> Flat<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let byte = self.peek()?;
+        self.at += 1;
+        Some(byte)
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.next()? == byte).then_some(())
+    }
+
+    fn skip_space(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    /// A string without escapes or control characters (JSON forbids the latter unescaped).
+    fn string(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let end = start + plain_string_len(&self.bytes[start..])?;
+        self.at = end + 1;
+        // Both ends are ASCII quotes, so both are character boundaries of `text`.
+        self.text.get(start..end)
+    }
+
+    /// `true`, `false` or `null` when the next bytes spell it.
+    fn word(&mut self, word: &[u8]) -> bool {
+        let found = self.bytes[self.at..].starts_with(word);
+        if found {
+            self.at += word.len();
+        }
+        found
+    }
+
+    fn null(&mut self) -> bool {
+        self.word(b"null")
+    }
+
+    fn boolean(&mut self) -> Option<bool> {
+        if self.word(b"true") {
+            Some(true)
+        } else if self.word(b"false") {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// A JSON number without an exponent: its text, and whether it is a plain integer of at
+    /// most [`FAST_DIGITS`] digits.
+    fn number(&mut self) -> Option<(&'a str, bool)> {
+        let start = self.at;
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.at += 1;
+        }
+        let digits = self.digits();
+        if digits == 0 || (digits > 1 && self.bytes[self.at - digits] == b'0') {
+            return None; // no digits, or a leading zero
+        }
+        let mut integer = !negative && digits <= FAST_DIGITS;
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            if self.digits() == 0 {
+                return None;
+            }
+            integer = false;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            return None;
+        }
+        Some((self.text.get(start..self.at)?, integer))
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.at;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.at += 1;
+        }
+        self.at - start
+    }
+
+    fn count(&mut self) -> Option<Option<u64>> {
+        if self.null() {
+            return Some(None);
+        }
+        match self.number()? {
+            (digits, true) => Some(Some(
+                digits.bytes().fold(0, |n, d| n * 10 + u64::from(d - b'0')),
+            )),
+            _ => None,
+        }
+    }
+
+    fn float(&mut self) -> Option<Option<f64>> {
+        if self.null() {
+            return Some(None);
+        }
+        match self.number()? {
+            // Exact: fewer than 16 digits are below 2^53.
+            (digits, true) => Some(Some(
+                digits.bytes().fold(0, |n, d| n * 10 + u64::from(d - b'0')) as f64,
+            )),
+            // Correctly rounded, as serde_json's `float_roundtrip` reads it.
+            (text, false) => text.parse::<f64>().ok().map(Some),
+        }
+    }
+
+    fn text_or_null(&mut self) -> Option<Option<&'a str>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.string().map(Some)
+    }
+
+    fn bool_or_null(&mut self) -> Option<Option<bool>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.boolean().map(Some)
+    }
+
+    /// The value of an unknown key: a scalar is checked and skipped; a nested value sends the
+    /// record to the general path.
+    fn skip_scalar(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b't' | b'f' => self.boolean().map(drop),
+            b'n' => self.null().then_some(()),
+            _ => self.number().map(drop),
+        }
+    }
+
+    fn field(&mut self, typed: &mut Typed<'a>, field: Field) -> Option<()> {
+        match field {
+            // Required: `null` is the general path's to name.
+            Field::Timestamp => typed.timestamp = Some(self.string()?),
+            Field::EventType => typed.event_type = Some(self.string()?),
+            Field::SessionId => typed.session_id = self.text_or_null()?,
+            Field::MessageNumber => typed.message_number = self.count()?,
+            Field::Question => typed.question = self.text_or_null()?,
+            Field::Topic => typed.topic = self.text_or_null()?,
+            Field::EntriesRetrieved => typed.entries_retrieved = self.count()?,
+            Field::ResponseLength => typed.response_length = self.count()?,
+            Field::Success => typed.success = self.bool_or_null()?,
+            Field::RagTimeMs => typed.rag_time_ms = self.float()?,
+            Field::AiTimeMs => typed.ai_time_ms = self.float()?,
+            Field::TotalTimeMs => typed.total_time_ms = self.float()?,
+            Field::NoRagMatch => typed.no_rag_match = self.bool_or_null()?,
+            Field::RagMatchScore => typed.rag_match_score = self.float()?,
+            Field::PageUrl => typed.page_url = self.text_or_null()?,
+            Field::PageTitle => typed.page_title = self.text_or_null()?,
+            Field::Referrer => typed.referrer = self.text_or_null()?,
+            Field::ErrorType => typed.error_type = self.text_or_null()?,
+            Field::ErrorMessage => typed.error_message = self.text_or_null()?,
+        }
+        Some(())
+    }
 }
 
 /// The largest count the general path accepts (it reads numbers as `f64`).
@@ -579,7 +855,7 @@ impl<'a> Typed<'a> {
             return None;
         }
         Some(EventRef {
-            timestamp: fast_timestamp(self.timestamp)?,
+            timestamp: fast_timestamp(self.timestamp?)?,
             event_type,
             session_id: text(self.session_id),
             message_number: self.message_number,
@@ -651,8 +927,8 @@ fn fast_timestamp(text: &str) -> Option<DateTime<Utc>> {
 /// ([`parse_json_event`], or the array reader's element parser), which decides exactly as
 /// before, whether the record is accepted or why not.
 pub(crate) fn fast_json_event<'a>(text: &'a str, slot: &'a mut EventType) -> Option<EventRef<'a>> {
-    let typed = serde_json::from_str::<Typed<'a>>(text).ok()?;
-    let name = typed.event_type.trim();
+    let typed = scan_flat(text)?;
+    let name = typed.event_type?.trim();
     if name.is_empty() {
         return None;
     }
@@ -873,6 +1149,47 @@ mod tests {
             assert_eq!(e.rag_match_score, Some(n), "{n:?}");
             assert_eq!(e.ai_time_ms, Some(n.abs().min(MAX_DURATION_MS)), "{n:?}");
         }
+    }
+
+    #[test]
+    fn the_fast_path_takes_what_this_project_writes() {
+        // What the generator, the worker's export and pretty-printed exports look like: none of
+        // it may fall back to the general path (a silent fallback costs twice the time).
+        let message = r#"{"timestamp":"2025-11-26T00:03:56.702Z","eventType":"message_sent","sessionId":"session-1764115382-5bys017z0","messageNumber":1,"question":"What projects have you built","topic":"projects","entriesRetrieved":3,"responseLength":395,"success":true,"ragTimeMs":14,"aiTimeMs":1281.5,"totalTimeMs":1299,"noRagMatch":false,"ragMatchScore":0.812,"pageUrl":"https://example.dev/","pageTitle":"Example Dev","referrer":null,"errorType":null,"errorMessage":null}"#;
+        let pretty = "{\n  \"timestamp\": \"2025-11-26T00:00:03Z\",\r\n\t\"eventType\" : \"widget_loaded\" ,\n  \"extra\": -12.5, \"flag\": true, \"none\": null, \"id\": \"x\"\n}\n";
+        for text in [message, pretty] {
+            let mut slot = EventType::MessageSent;
+            let fast = fast_json_event(text, &mut slot).map(|e| e.to_event());
+            assert_eq!(fast, Some(parse(text).expect("valid")), "{text}");
+        }
+    }
+
+    #[test]
+    fn field_names_match_exactly() {
+        for (i, name) in crate::event::FIELDS.iter().enumerate() {
+            let field = Field::from_name(name).expect(name);
+            assert_eq!(field as usize, i, "{name}");
+            assert_eq!(field.name(), *name);
+            // Every one-byte change, a byte more or less: another name or none.
+            for at in 0..name.len() {
+                for byte in [b'x', b'A', b'0', name.as_bytes()[at] ^ 0x20] {
+                    let mut other = name.as_bytes().to_vec();
+                    other[at] = byte;
+                    let other = String::from_utf8(other).expect("ascii");
+                    let expected = crate::event::FIELDS.iter().position(|f| *f == other);
+                    assert_eq!(
+                        Field::from_name(&other).map(|f| f as usize),
+                        expected,
+                        "{other}"
+                    );
+                }
+            }
+            assert_eq!(Field::from_name(&name[1..]), None);
+            assert_eq!(Field::from_name(&name[..name.len() - 1]), None);
+            assert_eq!(Field::from_name(&format!("{name}s")), None);
+        }
+        assert_eq!(Field::from_name(""), None);
+        assert_eq!(Field::from_name("t"), None);
     }
 
     #[test]

@@ -82,9 +82,62 @@ fn value() -> impl Strategy<Value = String> {
         1 => (0u64..100_000).prop_map(|n| n.to_string()),
         1 => (0.0f64..1e6).prop_map(|n| format!("{n:?}")),
         1 => Just("{\"a\":[1,{\"b\":null}]}".to_owned()),
+        1 => odd_spelling(),
         1 => Just("[1,2]".to_owned()),
     ]
 }
+
+/// Spellings at the edges of JSON's grammar, which the fast path reads itself or must hand on.
+fn odd_spelling() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "01",
+        "1.",
+        ".5",
+        "-",
+        "--1",
+        "+1",
+        "1E2",
+        "1e-7",
+        "-0",
+        "-0.5",
+        "-12.5",
+        "0.0",
+        "00",
+        "123456789012345",
+        "1234567890123456",
+        "123456789012345678",
+        "1.5x",
+        "tru",
+        "nul",
+        "truex",
+        "nulll",
+        "nulx",
+        "fals",
+        "\"a\u{1}b\"",
+        "\"a\u{1f}\"",
+        "\"tab\\there\"",
+        "\"unterminated",
+        "\"\\\"",
+        "\"\\\"\"",
+        "\"\"",
+        "\"é\"",
+        "{}",
+        "[]",
+    ])
+    .prop_map(str::to_owned)
+}
+
+/// A record every writer of this project could produce, as (key, value) pairs.
+const VALID: [(&str, &str); 8] = [
+    ("timestamp", "\"2026-11-01T10:00:00.125Z\""),
+    ("eventType", "\"message_sent\""),
+    ("sessionId", "\"session-1764115382-5bys017z0\""),
+    ("messageNumber", "2"),
+    ("ragTimeMs", "14.5"),
+    ("ragMatchScore", "0.25"),
+    ("success", "false"),
+    ("topic", "null"),
+];
 
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -100,9 +153,9 @@ fn record() -> impl Strategy<Value = String> {
         prop::option::weighted(0.9, timestamp()),
         prop::option::weighted(0.9, string_literal()),
         prop::collection::vec((key(), value()), 0..8),
-        any::<bool>(),
+        prop::sample::select(vec!["", " ", "\t", "\r\n", "\u{b}", "x"]),
     )
-        .prop_map(|(ts, kind, fields, spaced)| {
+        .prop_map(|(ts, kind, fields, space)| {
             let mut parts = Vec::new();
             if let Some(ts) = ts {
                 parts.push(format!("\"timestamp\":\"{ts}\""));
@@ -113,8 +166,35 @@ fn record() -> impl Strategy<Value = String> {
             for (k, v) in fields {
                 parts.push(format!("\"{k}\":{v}"));
             }
-            let sep = if spaced { " , " } else { "," };
-            format!("{{{}}}", parts.join(sep))
+            // Whitespace (and, for "x", junk) around every token the fast path steps over.
+            let parts: Vec<String> = parts
+                .iter()
+                .map(|p| p.replacen("\":", &format!("\"{space}:{space}"), 1))
+                .collect();
+            format!(
+                "{space}{{{space}{}{space}}}{space}",
+                parts.join(&format!("{space},{space}"))
+            )
+        })
+}
+
+/// A valid record with one (key, value) put in at some place: the odd value is the only thing
+/// that can make the two paths differ.
+fn valid_but_one() -> impl Strategy<Value = String> {
+    (
+        0..=VALID.len(),
+        key(),
+        prop_oneof![3 => odd_spelling(), 1 => value()],
+        prop::sample::select(vec!["", " ", "\n\t"]),
+        prop::sample::select(vec!["", "", "", " \r\n", " x", "}", ",", "\u{0}"]),
+    )
+        .prop_map(|(at, key, value, space, end)| {
+            let mut parts: Vec<String> = VALID
+                .iter()
+                .map(|(k, v)| format!("\"{k}\"{space}:{space}{v}"))
+                .collect();
+            parts.insert(at, format!("\"{key}\":{value}"));
+            format!("{{{}}}{end}", parts.join(","))
         })
 }
 
@@ -129,6 +209,11 @@ proptest! {
 
     #[test]
     fn fast_path_decides_as_the_general_path(text in record()) {
+        both(&text);
+    }
+
+    #[test]
+    fn fast_path_decides_as_the_general_path_on_one_odd_value(text in valid_but_one()) {
         both(&text);
     }
 
