@@ -14,6 +14,7 @@ use crate::event::{Event, EventRef, EventType, format_timestamp};
 use crate::hash::{Map, Set};
 use crate::insights::{GapItem, Insights, cluster_gaps};
 use crate::record::SkipReason;
+use crate::session::Sessions;
 use crate::summary::{
     ConversationVolume, DataQuality, DayCount, ErrorTypeCount, Errors, HistogramBucket,
     KnowledgeGap, PageCount, PagesAndSources, Percentiles, Performance, RecentError, SourceCount,
@@ -205,7 +206,7 @@ pub struct Metrics {
     events_by_type: Map<EventType, u64>,
     /// Every session id, once, with its number: the other sets hold numbers, not copies
     /// (a million events have a quarter of a million sessions).
-    sessions: Map<Box<str>, u32>,
+    sessions: Sessions,
     /// Per session number: whether it sent a message, and the last source it was counted
     /// under (so that a session's many events do not look it up again).
     marks: Vec<Marks>,
@@ -252,7 +253,7 @@ impl Metrics {
             messages: 0,
             bubble_opens: 0,
             events_by_type: Map::default(),
-            sessions: Map::default(),
+            sessions: Sessions::default(),
             marks: Vec::new(),
             daily: BTreeMap::new(),
             topics: Map::default(),
@@ -355,7 +356,7 @@ impl Metrics {
         let session = event
             .session_id
             .filter(|s| !s.is_empty())
-            .map(|id| self.intern(id));
+            .map(|id| self.sessions.number(id));
         self.add_source(event, session);
         self.insights.add(event, session, pos);
 
@@ -364,18 +365,6 @@ impl Metrics {
             EventType::BubbleOpened => self.bubble_opens += 1,
             EventType::RateLimited => self.rate_limited += 1,
             _ => {}
-        }
-    }
-
-    /// The number of a session id, given on first sight.
-    fn intern(&mut self, id: &str) -> u32 {
-        match self.sessions.get(id) {
-            Some(&n) => n,
-            None => {
-                let n = self.sessions.len() as u32;
-                self.sessions.insert(id.into(), n);
-                n
-            }
         }
     }
 
@@ -437,12 +426,7 @@ impl Metrics {
             *self.events_by_type.entry(kind).or_default() += n;
         }
         // Other's session numbers, as this accumulator numbers the same ids.
-        let mut remap = vec![0u32; sessions.len()];
-        self.sessions.reserve(sessions.len());
-        for (id, n) in sessions {
-            let next = self.sessions.len() as u32;
-            remap[n as usize] = *self.sessions.entry(id).or_insert(next);
-        }
+        let remap = self.sessions.merge(sessions);
         for (id, theirs) in marks.iter().enumerate() {
             if theirs.messaged {
                 self.mark(remap[id]).messaged = true;

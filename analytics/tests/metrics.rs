@@ -1029,6 +1029,32 @@ fn sessions_count_every_event_and_messaging_sessions_only_messages() {
 }
 
 #[test]
+fn tracker_session_ids_differing_in_a_leading_zero_or_a_length_are_distinct() {
+    let t = "2026-11-01T10:00:00Z";
+    let ids = [
+        "session-1764115203123-rkb35nhp4",
+        "session-1764115203123-rkb35nhp4",
+        "session-01764115203-rkb35nhp4",
+        "session-1764115203123-rkb35nhp",
+        "session-1764115203123-0rkb35nhp",
+        "session-1764115203123-",
+        "session-1764115203123",
+        "Session-1764115203123-rkb35nhp4",
+        "session-1764115203-rkb35nhp4",
+    ];
+    let events: Vec<Event> = ids
+        .iter()
+        .map(|id| Event {
+            session_id: some(id),
+            ..msg(t)
+        })
+        .collect();
+    let volume = summarize(Window::All, &events).conversation_volume;
+    // Nine ids, the first two equal: eight sessions, all of them messaging.
+    assert_eq!((volume.sessions, volume.messaging_sessions), (8, 8));
+}
+
+#[test]
 fn messages_without_any_session_give_zero_messages_per_session() {
     let summary = summarize(
         Window::All,
