@@ -148,6 +148,12 @@ struct Steps {
     mask: u8,
 }
 
+/// The sessions' steps of another part of the input, and what its page numbers are here.
+pub(crate) struct TheirSteps {
+    sessions: Vec<Steps>,
+    pages: Vec<u32>,
+}
+
 /// [`Steps::page`] of a session without a page (16 bytes a session instead of 24).
 const NO_PAGE: u32 = u32::MAX;
 
@@ -292,28 +298,13 @@ impl Insights {
         })
     }
 
-    /// Folds in the insights of another part of the input; `sessions` maps its session
-    /// numbers to this one's.
-    pub(crate) fn merge(&mut self, other: Insights, sessions: &[u32]) {
+    /// Folds in the insights of another part of the input but its sessions' steps, which come
+    /// back for [`Insights::merge_sessions`] once the session numbers are known.
+    pub(crate) fn merge(&mut self, other: Insights) -> TheirSteps {
         let mut pages = vec![0u32; other.pages.len()];
         for (url, page) in other.pages {
             let next = self.pages.len() as u32;
             pages[page as usize] = *self.pages.entry(url).or_insert(next);
-        }
-        for (id, theirs) in other.sessions.into_iter().enumerate() {
-            if theirs.mask == 0 {
-                continue;
-            }
-            let id = sessions[id] as usize;
-            if id >= self.sessions.len() {
-                self.sessions.resize(id + 1, Steps::default());
-            }
-            let mine = &mut self.sessions[id];
-            mine.mask |= theirs.mask;
-            if theirs.page != NO_PAGE && (mine.page == NO_PAGE || theirs.page_pos < mine.page_pos) {
-                mine.page = pages[theirs.page as usize];
-                mine.page_pos = theirs.page_pos;
-            }
         }
         for (question, n) in other.suggestions {
             *self.suggestions.entry(question).or_default() += n;
@@ -336,6 +327,34 @@ impl Insights {
                 for (number, n) in t {
                     count(m, durations[number as usize], n);
                 }
+            }
+        }
+        TheirSteps {
+            sessions: other.sessions,
+            pages,
+        }
+    }
+
+    /// Folds in the steps of another part's sessions; `sessions` maps its session numbers to
+    /// this one's, of which there are `total`.
+    pub(crate) fn merge_sessions(&mut self, theirs: TheirSteps, sessions: &[u32], total: usize) {
+        self.sessions
+            .reserve_exact(total.saturating_sub(self.sessions.len()));
+        for (id, theirs_steps) in theirs.sessions.into_iter().enumerate() {
+            if theirs_steps.mask == 0 {
+                continue;
+            }
+            let id = sessions[id] as usize;
+            if id >= self.sessions.len() {
+                self.sessions.resize(id + 1, Steps::default());
+            }
+            let mine = &mut self.sessions[id];
+            mine.mask |= theirs_steps.mask;
+            if theirs_steps.page != NO_PAGE
+                && (mine.page == NO_PAGE || theirs_steps.page_pos < mine.page_pos)
+            {
+                mine.page = theirs.pages[theirs_steps.page as usize];
+                mine.page_pos = theirs_steps.page_pos;
             }
         }
     }

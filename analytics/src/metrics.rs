@@ -379,7 +379,12 @@ impl Metrics {
     /// Folds in `other`, an accumulator of other events of the same input (same window and
     /// zone, positions distinct from this one's). The result is exactly what one accumulator
     /// given all the events in position order would hold, whatever the order of merging.
-    pub fn merge(&mut self, other: Metrics) {
+    pub fn merge(&mut self, mut other: Metrics) {
+        // The one with more sessions takes in the other: fewer ids to renumber, and its tables
+        // are kept as they are instead of being copied.
+        if other.sessions.len() > self.sessions.len() {
+            std::mem::swap(self, &mut other);
+        }
         let Metrics {
             window: _,
             events_read,
@@ -401,12 +406,13 @@ impl Metrics {
             rate_limited,
             pages,
             sources,
-            source_ids: _,
-            referrer_sources: _,
+            source_ids,
+            referrer_sources,
             insights,
             previous,
             earliest_read,
         } = other;
+        drop((source_ids, referrer_sources));
         self.events_read += events_read;
         self.events_in_window += events_in_window;
         for (reason, n) in skipped {
@@ -424,13 +430,6 @@ impl Metrics {
         self.rate_limited += rate_limited;
         for (kind, n) in events_by_type {
             *self.events_by_type.entry(kind).or_default() += n;
-        }
-        // Other's session numbers, as this accumulator numbers the same ids.
-        let remap = self.sessions.merge(sessions);
-        for (id, theirs) in marks.iter().enumerate() {
-            if theirs.messaged {
-                self.mark(remap[id]).messaged = true;
-            }
         }
         self.daily.extend(daily);
         for (topic, n) in topics {
@@ -458,6 +457,19 @@ impl Metrics {
                 self.recent.pop();
             }
         }
+        // Everything but the sessions first: what is merged is freed before the session table
+        // grows, the moment memory peaks.
+        let steps = self.insights.merge(insights);
+        // Other's session numbers, as this accumulator numbers the same ids.
+        let remap = self.sessions.merge(sessions);
+        let total = self.sessions.len();
+        self.marks
+            .reserve_exact(total.saturating_sub(self.marks.len()));
+        for (id, theirs) in marks.into_iter().enumerate() {
+            if theirs.messaged {
+                self.mark(remap[id]).messaged = true;
+            }
+        }
         for (url, page) in pages {
             let mine = self.pages.entry(url).or_default();
             mine.messages += page.messages;
@@ -471,7 +483,7 @@ impl Metrics {
                 .1
                 .extend(set.into_iter().map(|s| remap[s as usize]));
         }
-        self.insights.merge(insights, &remap);
+        self.insights.merge_sessions(steps, &remap, total);
         if let (Some(mine), Some(theirs)) = (self.previous.as_mut(), previous) {
             mine.merge(*theirs);
         }
