@@ -391,6 +391,18 @@ impl Insights {
         })
     }
 
+    /// Sessions that sent a message: those whose steps include `message_sent`.
+    pub(crate) fn messaging_sessions(&self) -> u64 {
+        let message = FUNNEL_STEPS
+            .iter()
+            .position(|s| *s == EventType::MessageSent)
+            .expect("message_sent is a funnel step");
+        self.sessions
+            .iter()
+            .filter(|s| s.mask & (1 << message) != 0)
+            .count() as u64
+    }
+
     pub(crate) fn funnel(&self) -> Funnel {
         let overall = steps(self.sessions.iter().map(|s| s.mask));
         let mut names: Vec<&str> = vec![""; self.pages.len()];

@@ -144,15 +144,6 @@ struct GapAcc {
     phrasings: Phrasings,
 }
 
-/// What is known of one session besides its funnel.
-#[derive(Debug, Clone, Copy, Default)]
-struct Marks {
-    /// It sent a message in the window.
-    messaged: bool,
-    /// 1 + the number of the source it was last counted under; 0 for none yet.
-    source: u32,
-}
-
 #[derive(Debug, Default)]
 struct PageAcc {
     messages: u64,
@@ -207,9 +198,10 @@ pub struct Metrics {
     /// Every session id, once, with its number: the other sets hold numbers, not copies
     /// (a million events have a quarter of a million sessions).
     sessions: Sessions,
-    /// Per session number: whether it sent a message, and the last source it was counted
-    /// under (so that a session's many events do not look it up again).
-    marks: Vec<Marks>,
+    /// Per session number: 1 + the number of a source it came from, the first one seen (0 for
+    /// none yet). It counts under that source without an entry in a set: almost every session
+    /// has one source only. (Whether it sent a message is in its funnel steps.)
+    first_sources: Vec<u32>,
     daily: BTreeMap<NaiveDate, (u64, u64)>,
     topics: Map<String, u64>,
     gaps: Map<String, GapAcc>,
@@ -218,7 +210,9 @@ pub struct Metrics {
     recent: BinaryHeap<Reverse<Recent>>,
     rate_limited: u64,
     pages: Map<String, PageAcc>,
-    /// Sessions per traffic source, by source number; `source_ids` numbers the hosts.
+    /// Per traffic source, by source number: its host, and the sessions that came from it
+    /// besides the source in `first_sources` (never one whose entry there it is). Its sessions
+    /// are these and those whose entry it is. `source_ids` numbers the hosts.
     sources: Vec<(String, Set<u32>)>,
     source_ids: Map<String, u32>,
     /// The source number of each referrer seen: a URL is parsed once, not once per event.
@@ -254,7 +248,7 @@ impl Metrics {
             bubble_opens: 0,
             events_by_type: Map::default(),
             sessions: Sessions::default(),
-            marks: Vec::new(),
+            first_sources: Vec::new(),
             daily: BTreeMap::new(),
             topics: Map::default(),
             gaps: Map::default(),
@@ -396,7 +390,7 @@ impl Metrics {
             bubble_opens,
             events_by_type,
             sessions,
-            marks,
+            first_sources,
             daily,
             topics,
             gaps,
@@ -463,11 +457,16 @@ impl Metrics {
         // Other's session numbers, as this accumulator numbers the same ids.
         let remap = self.sessions.merge(sessions);
         let total = self.sessions.len();
-        self.marks
-            .reserve_exact(total.saturating_sub(self.marks.len()));
-        for (id, theirs) in marks.into_iter().enumerate() {
-            if theirs.messaged {
-                self.mark(remap[id]).messaged = true;
+        // Other's source numbers, as this accumulator numbers the same hosts.
+        let source_map: Vec<u32> = sources
+            .iter()
+            .map(|(host, _)| self.source_id(host))
+            .collect();
+        self.first_sources
+            .reserve_exact(total.saturating_sub(self.first_sources.len()));
+        for (id, theirs) in first_sources.into_iter().enumerate() {
+            if theirs != 0 {
+                self.count_source(remap[id], source_map[theirs as usize - 1]);
             }
         }
         for (url, page) in pages {
@@ -477,11 +476,10 @@ impl Metrics {
                 .extend(page.sessions.into_iter().map(|s| remap[s as usize]));
             mine.titles.merge(page.titles);
         }
-        for (host, set) in sources {
-            let source = self.source_id(&host);
-            self.sources[source as usize]
-                .1
-                .extend(set.into_iter().map(|s| remap[s as usize]));
+        for ((_, set), source) in sources.into_iter().zip(source_map) {
+            for id in set {
+                self.count_source(remap[id as usize], source);
+            }
         }
         self.insights.merge_sessions(steps, &remap, total);
         if let (Some(mine), Some(theirs)) = (self.previous.as_mut(), previous) {
@@ -502,12 +500,21 @@ impl Metrics {
             },
         };
         if let Some(id) = session {
-            // Most events of a session come from one source: count it once.
-            let mark = self.mark(id);
-            if mark.source != source + 1 {
-                mark.source = source + 1;
-                self.sources[source as usize].1.insert(id);
-            }
+            self.count_source(id, source);
+        }
+    }
+
+    /// Counts session `id` under `source`: as its first source, or in the source's set.
+    fn count_source(&mut self, id: u32, source: u32) {
+        let id = id as usize;
+        if id >= self.first_sources.len() {
+            self.first_sources.resize(id + 1, 0);
+        }
+        let first = &mut self.first_sources[id];
+        if *first == 0 {
+            *first = source + 1;
+        } else if *first != source + 1 {
+            self.sources[source as usize].1.insert(id as u32);
         }
     }
 
@@ -524,21 +531,9 @@ impl Metrics {
         }
     }
 
-    /// The marks of session `id`.
-    fn mark(&mut self, id: u32) -> &mut Marks {
-        let id = id as usize;
-        if id >= self.marks.len() {
-            self.marks.resize(id + 1, Marks::default());
-        }
-        &mut self.marks[id]
-    }
-
     fn add_message(&mut self, event: &EventRef<'_>, session: Option<u32>, pos: u64) {
         self.messages += 1;
         let ts = event.timestamp;
-        if let Some(id) = session {
-            self.mark(id).messaged = true;
-        }
         // METRICS.md: a null or empty topic is "(none)".
         let topic = event.topic.filter(|t| !t.is_empty());
         bump(&mut self.topics, topic.unwrap_or(NO_TOPIC));
@@ -725,14 +720,20 @@ impl Metrics {
         });
         top_pages.truncate(TOP_PAGES);
 
-        let messaging_sessions = self.marks.iter().filter(|m| m.messaged).count() as u64;
+        let messaging_sessions = self.insights.messaging_sessions();
+        let mut source_sessions: Vec<u64> = self
+            .sources
+            .iter()
+            .map(|(_, also)| also.len() as u64)
+            .collect();
+        for &first in self.first_sources.iter().filter(|&&first| first != 0) {
+            source_sessions[first as usize - 1] += 1;
+        }
         let mut top_sources: Vec<SourceCount> = self
             .sources
             .into_iter()
-            .map(|(source, sessions)| SourceCount {
-                source,
-                sessions: sessions.len() as u64,
-            })
+            .zip(source_sessions)
+            .map(|((source, _), sessions)| SourceCount { source, sessions })
             .collect();
         top_sources.sort_by(|a, b| b.sessions.cmp(&a.sessions).then(a.source.cmp(&b.source)));
         top_sources.truncate(TOP_PAGES);

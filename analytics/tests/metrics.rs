@@ -528,6 +528,31 @@ fn sources_are_ordered_by_sessions_then_source() {
     );
 }
 
+#[test]
+fn a_session_from_several_sources_counts_once_under_each() {
+    let t = "2026-11-01T10:00:00Z";
+    let google = Some("https://www.google.com/");
+    let bing = Some("https://bing.com/");
+    let summary = summarize(
+        Window::All,
+        &[
+            from_referrer(t, EventType::WidgetLoaded, Some("s1"), google),
+            from_referrer(t, EventType::MessageSent, Some("s1"), bing),
+            from_referrer(t, EventType::MessageSent, Some("s1"), google),
+            from_referrer(t, EventType::MessageSent, Some("s1"), bing),
+            from_referrer(t, EventType::BubbleOpened, Some("s1"), None),
+            from_referrer(t, EventType::WidgetLoaded, Some("s2"), bing),
+            from_referrer(t, EventType::WidgetLoaded, Some("s2"), bing),
+        ],
+    );
+    // google.com {s1}; bing.com {s1, s2}; (direct) {s1}.
+    assert_eq!(
+        sources(&summary),
+        [("bing.com", 2), ("(direct)", 1), ("google.com", 1)]
+    );
+    assert_eq!(summary.conversation_volume.sessions, 2);
+}
+
 fn error_event(at: &str, error_type: Option<&str>) -> Event {
     Event {
         success: Some(false),
