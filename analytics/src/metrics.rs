@@ -454,9 +454,10 @@ impl Metrics {
         // Everything but the sessions first: what is merged is freed before the session table
         // grows, the moment memory peaks.
         let steps = self.insights.merge(insights);
-        // Other's session numbers, as this accumulator numbers the same ids.
-        let remap = self.sessions.merge(sessions);
-        let total = self.sessions.len();
+        // Other's session numbers, as this accumulator numbers the same ids. Its new ids join
+        // the table last, when the rest of `other` is freed: the table's growth is the peak.
+        let (remap, new_sessions) = self.sessions.renumber(sessions);
+        let total = self.sessions.len() + new_sessions.len();
         // Other's source numbers, as this accumulator numbers the same hosts.
         let source_map: Vec<u32> = sources
             .iter()
@@ -482,6 +483,8 @@ impl Metrics {
             }
         }
         self.insights.merge_sessions(steps, &remap, total);
+        drop(remap);
+        self.sessions.add(new_sessions);
         if let (Some(mine), Some(theirs)) = (self.previous.as_mut(), previous) {
             mine.merge(*theirs);
         }

@@ -96,19 +96,73 @@ impl Sessions {
         }
     }
 
-    /// Numbers the ids of `other` too, and returns what each of its numbers is here. Its tables
-    /// are freed as they are read.
-    pub(crate) fn merge(&mut self, other: Sessions) -> Vec<u32> {
+    /// What each number of `other` becomes here: the number of the same id, or for an id new
+    /// here the next free number, in order. The new ids come back for [`Sessions::add`], so
+    /// that this table grows only once the rest of the other accumulator is merged and freed;
+    /// `other`'s tables are freed here.
+    pub(crate) fn renumber(&self, other: Sessions) -> (Vec<u32>, NewIds) {
         let mut remap = vec![0u32; other.len()];
+        let mut new = NewIds {
+            first: self.len() as u32,
+            // At most all of theirs: never reallocated.
+            packed: Vec::with_capacity(other.packed.len()),
+            other: Vec::with_capacity(other.other.len()),
+        };
         for (key, n) in other.packed {
-            let next = self.len() as u32;
-            remap[n as usize] = *self.packed.entry(key).or_insert(next);
+            remap[n as usize] = match self.packed.get(&key) {
+                Some(&mine) => mine,
+                None => {
+                    new.packed.push(key);
+                    new.first + new.packed.len() as u32 - 1
+                }
+            };
         }
         for (id, n) in other.other {
-            let next = self.len() as u32;
-            remap[n as usize] = *self.other.entry(id).or_insert(next);
+            remap[n as usize] = match self.other.get(&id) {
+                Some(&mine) => mine,
+                None => {
+                    new.other.push(id);
+                    new.first + (new.packed.len() + new.other.len()) as u32 - 1
+                }
+            };
         }
-        remap
+        (remap, new)
+    }
+
+    /// Adds the ids that [`Sessions::renumber`] found new, with the numbers it gave them.
+    pub(crate) fn add(&mut self, new: NewIds) {
+        debug_assert_eq!(
+            new.first as usize,
+            self.len(),
+            "renumbered against this table"
+        );
+        let mut next = new.first;
+        self.packed.reserve(new.packed.len());
+        for key in new.packed {
+            self.packed.insert(key, next);
+            next += 1;
+        }
+        self.other.reserve(new.other.len());
+        for id in new.other {
+            self.other.insert(id, next);
+            next += 1;
+        }
+    }
+}
+
+/// Ids of another accumulator not yet in this one, numbered from `first` in order: the packed
+/// ones, then the others.
+#[derive(Debug)]
+pub(crate) struct NewIds {
+    first: u32,
+    packed: Vec<Packed>,
+    other: Vec<Box<str>>,
+}
+
+impl NewIds {
+    /// How many there are.
+    pub(crate) fn len(&self) -> usize {
+        self.packed.len() + self.other.len()
     }
 }
 
@@ -261,13 +315,15 @@ mod tests {
             left in prop::collection::vec(any_id(), 0..30),
             right in prop::collection::vec(any_id(), 0..30),
         ) {
+            let distinct: std::collections::HashSet<&String> = left.iter().chain(&right).collect();
             let (mut mine, mut theirs) = (Sessions::default(), Sessions::default());
             for id in &left {
                 mine.number(id);
             }
             let theirs_numbers: Vec<u32> = right.iter().map(|id| theirs.number(id)).collect();
-            let remap = mine.merge(theirs);
-            let distinct: std::collections::HashSet<&String> = left.iter().chain(&right).collect();
+            let (remap, new) = mine.renumber(theirs);
+            prop_assert_eq!(mine.len() + new.len(), distinct.len());
+            mine.add(new);
             prop_assert_eq!(mine.len(), distinct.len());
             for (id, n) in right.iter().zip(theirs_numbers) {
                 // The merged table gives each of their ids the number it was remapped to.
