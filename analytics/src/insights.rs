@@ -135,28 +135,72 @@ impl Default for Activity {
     }
 }
 
-/// A session's way through the funnel.
+/// A session's way through the funnel, in 12 bytes: `u32`s only, so nothing is padding (a
+/// `u64`, a `u32` and a `u8` took 16).
 #[derive(Debug, Clone, Copy)]
 struct Steps {
-    /// The input position of the `widget_loaded` that gave `page`, which decides between
-    /// partial reads.
-    page_pos: u64,
-    /// The page its widget loaded on (a number in `pages`, [`NO_PAGE`] for none yet): that of
-    /// its first `widget_loaded` with a page, in input order.
-    page: u32,
-    /// The funnel steps reached, as bits.
-    mask: u8,
+    /// The input position of the `widget_loaded` that gave the page, which decides between
+    /// partial reads: its low and high halves.
+    pos_low: u32,
+    pos_high: u32,
+    /// The funnel steps reached, as bits, in the top [`STEP_BITS`] bits; below them, the page
+    /// its widget loaded on (a number in `pages`, [`NO_PAGE`] for none yet): that of its first
+    /// `widget_loaded` with a page, in input order.
+    steps_and_page: u32,
 }
 
-/// [`Steps::page`] of a session without a page (16 bytes a session instead of 24).
-const NO_PAGE: u32 = u32::MAX;
+/// Bits of [`Steps::steps_and_page`] that hold the funnel steps.
+const STEP_BITS: u32 = 4;
+const _: () = assert!(FUNNEL_STEPS.len() <= STEP_BITS as usize);
+/// The page of a session without one, and the bound of page numbers (2²⁸ − 1 distinct pages:
+/// their table would need tens of gigabytes first).
+const NO_PAGE: u32 = (1 << (32 - STEP_BITS)) - 1;
+
+impl Steps {
+    /// The funnel steps reached, as bits.
+    fn mask(self) -> u8 {
+        (self.steps_and_page >> (32 - STEP_BITS)) as u8
+    }
+
+    /// Marks the steps of `mask` reached.
+    fn reach(&mut self, mask: u8) {
+        self.steps_and_page |= u32::from(mask) << (32 - STEP_BITS);
+    }
+
+    /// The page its widget loaded on, [`NO_PAGE`] for none yet.
+    fn page(self) -> u32 {
+        self.steps_and_page & NO_PAGE
+    }
+
+    /// The input position of the `widget_loaded` that gave the page.
+    fn page_pos(self) -> u64 {
+        (u64::from(self.pos_high) << 32) | u64::from(self.pos_low)
+    }
+
+    /// Sets the page (below [`NO_PAGE`]), loaded at input position `pos`.
+    fn set_page(&mut self, page: u32, pos: u64) {
+        debug_assert!(
+            page < NO_PAGE,
+            "page numbers are bounded where they are given"
+        );
+        self.steps_and_page = (self.steps_and_page & !NO_PAGE) | page;
+        self.pos_low = pos as u32;
+        self.pos_high = (pos >> 32) as u32;
+    }
+}
+
+/// The sessions' steps of another part of the input, and what its page numbers are here.
+pub(crate) struct TheirSteps {
+    sessions: Vec<Steps>,
+    pages: Vec<u32>,
+}
 
 impl Default for Steps {
     fn default() -> Self {
         Steps {
-            page_pos: 0,
-            page: NO_PAGE,
-            mask: 0,
+            pos_low: 0,
+            pos_high: 0,
+            steps_and_page: NO_PAGE,
         }
     }
 }
@@ -209,20 +253,19 @@ impl Insights {
                 self.sessions.resize(id + 1, Steps::default());
             }
             if let (EventType::WidgetLoaded, NO_PAGE, Some(url)) =
-                (event.event_type, self.sessions[id].page, event.page_url)
+                (event.event_type, self.sessions[id].page(), event.page_url)
             {
                 let page = match self.pages.get(url) {
                     Some(&page) => page,
                     None => {
-                        let next = self.pages.len() as u32;
+                        let next = self.next_page();
                         self.pages.insert(url.into(), next);
                         next
                     }
                 };
-                self.sessions[id].page = page;
-                self.sessions[id].page_pos = pos;
+                self.sessions[id].set_page(page, pos);
             }
-            self.sessions[id].mask |= 1 << step;
+            self.sessions[id].reach(1 << step);
         }
         match event.event_type {
             EventType::SuggestionClicked => {
@@ -254,6 +297,16 @@ impl Insights {
             }
             _ => {}
         }
+    }
+
+    /// The number the next new page gets.
+    fn next_page(&self) -> u32 {
+        let next = self.pages.len();
+        assert!(
+            next < NO_PAGE as usize,
+            "fewer than 2^28 - 1 distinct pages widgets loaded on"
+        );
+        next as u32
     }
 
     /// The number of a duration, given on first sight.
@@ -292,28 +345,13 @@ impl Insights {
         })
     }
 
-    /// Folds in the insights of another part of the input; `sessions` maps its session
-    /// numbers to this one's.
-    pub(crate) fn merge(&mut self, other: Insights, sessions: &[u32]) {
+    /// Folds in the insights of another part of the input but its sessions' steps, which come
+    /// back for [`Insights::merge_sessions`] once the session numbers are known.
+    pub(crate) fn merge(&mut self, other: Insights) -> TheirSteps {
         let mut pages = vec![0u32; other.pages.len()];
         for (url, page) in other.pages {
-            let next = self.pages.len() as u32;
+            let next = self.next_page();
             pages[page as usize] = *self.pages.entry(url).or_insert(next);
-        }
-        for (id, theirs) in other.sessions.into_iter().enumerate() {
-            if theirs.mask == 0 {
-                continue;
-            }
-            let id = sessions[id] as usize;
-            if id >= self.sessions.len() {
-                self.sessions.resize(id + 1, Steps::default());
-            }
-            let mine = &mut self.sessions[id];
-            mine.mask |= theirs.mask;
-            if theirs.page != NO_PAGE && (mine.page == NO_PAGE || theirs.page_pos < mine.page_pos) {
-                mine.page = pages[theirs.page as usize];
-                mine.page_pos = theirs.page_pos;
-            }
         }
         for (question, n) in other.suggestions {
             *self.suggestions.entry(question).or_default() += n;
@@ -336,6 +374,36 @@ impl Insights {
                 for (number, n) in t {
                     count(m, durations[number as usize], n);
                 }
+            }
+        }
+        TheirSteps {
+            sessions: other.sessions,
+            pages,
+        }
+    }
+
+    /// Folds in the steps of another part's sessions; `sessions` maps its session numbers to
+    /// this one's, of which there are `total`.
+    pub(crate) fn merge_sessions(&mut self, theirs: TheirSteps, sessions: &[u32], total: usize) {
+        self.sessions
+            .reserve_exact(total.saturating_sub(self.sessions.len()));
+        for (id, theirs_steps) in theirs.sessions.into_iter().enumerate() {
+            if theirs_steps.mask() == 0 {
+                continue;
+            }
+            let id = sessions[id] as usize;
+            if id >= self.sessions.len() {
+                self.sessions.resize(id + 1, Steps::default());
+            }
+            let mine = &mut self.sessions[id];
+            mine.reach(theirs_steps.mask());
+            if theirs_steps.page() != NO_PAGE
+                && (mine.page() == NO_PAGE || theirs_steps.page_pos() < mine.page_pos())
+            {
+                mine.set_page(
+                    theirs.pages[theirs_steps.page() as usize],
+                    theirs_steps.page_pos(),
+                );
             }
         }
     }
@@ -372,20 +440,32 @@ impl Insights {
         })
     }
 
+    /// Sessions that sent a message: those whose steps include `message_sent`.
+    pub(crate) fn messaging_sessions(&self) -> u64 {
+        let message = FUNNEL_STEPS
+            .iter()
+            .position(|s| *s == EventType::MessageSent)
+            .expect("message_sent is a funnel step");
+        self.sessions
+            .iter()
+            .filter(|s| s.mask() & (1 << message) != 0)
+            .count() as u64
+    }
+
     pub(crate) fn funnel(&self) -> Funnel {
-        let overall = steps(self.sessions.iter().map(|s| s.mask));
+        let overall = steps(self.sessions.iter().map(|s| s.mask()));
         let mut names: Vec<&str> = vec![""; self.pages.len()];
         for (name, &i) in &self.pages {
             names[i as usize] = name;
         }
         let mut pages: HashMap<&str, Vec<u8>> = HashMap::new();
         // A session's page is where its widget loaded: sessions without one have no page.
-        for session in self.sessions.iter().filter(|s| s.mask & 1 == 1) {
-            let page = match session.page {
+        for session in self.sessions.iter().filter(|s| s.mask() & 1 == 1) {
+            let page = match session.page() {
                 NO_PAGE => "(none)",
                 i => names[i as usize],
             };
-            pages.entry(page).or_default().push(session.mask);
+            pages.entry(page).or_default().push(session.mask());
         }
         let mut pages: Vec<(&str, Vec<u8>)> = pages.into_iter().collect();
         pages.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
@@ -717,6 +797,35 @@ mod tests {
         assert_eq!(funnel.overall[3].conversion, 0.5);
         assert_eq!(funnel.by_page[0].page_url, "/a", "most sessions first");
         assert_eq!(funnel.by_page[0].steps[0].sessions, 3);
+    }
+
+    #[test]
+    fn a_sessions_steps_keep_the_page_its_position_and_the_steps_apart() {
+        let mut steps = Steps::default();
+        assert_eq!(
+            (steps.page(), steps.page_pos(), steps.mask()),
+            (NO_PAGE, 0, 0)
+        );
+        steps.reach(0b1010);
+        for (page, pos) in [
+            (NO_PAGE - 1, 1),
+            (0, u64::from(u32::MAX)),
+            (7, 1 << 32),
+            (NO_PAGE - 1, u64::MAX),
+            (3, 5),
+        ] {
+            steps.set_page(page, pos);
+            assert_eq!(
+                (steps.page(), steps.page_pos(), steps.mask()),
+                (page, pos, 0b1010)
+            );
+        }
+        steps.reach(0b0101);
+        assert_eq!(
+            (steps.page(), steps.page_pos(), steps.mask()),
+            (3, 5, 0b1111)
+        );
+        assert_eq!(std::mem::size_of::<Steps>(), 12);
     }
 
     #[test]

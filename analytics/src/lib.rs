@@ -37,6 +37,7 @@ mod parallel;
 mod read;
 mod record;
 mod rollup;
+mod session;
 mod summary;
 mod text;
 mod zone;

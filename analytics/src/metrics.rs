@@ -14,6 +14,7 @@ use crate::event::{Event, EventRef, EventType, format_timestamp};
 use crate::hash::{Map, Set};
 use crate::insights::{GapItem, Insights, cluster_gaps};
 use crate::record::SkipReason;
+use crate::session::Sessions;
 use crate::summary::{
     ConversationVolume, DataQuality, DayCount, ErrorTypeCount, Errors, HistogramBucket,
     KnowledgeGap, PageCount, PagesAndSources, Percentiles, Performance, RecentError, SourceCount,
@@ -143,15 +144,6 @@ struct GapAcc {
     phrasings: Phrasings,
 }
 
-/// What is known of one session besides its funnel.
-#[derive(Debug, Clone, Copy, Default)]
-struct Marks {
-    /// It sent a message in the window.
-    messaged: bool,
-    /// 1 + the number of the source it was last counted under; 0 for none yet.
-    source: u32,
-}
-
 #[derive(Debug, Default)]
 struct PageAcc {
     messages: u64,
@@ -205,10 +197,11 @@ pub struct Metrics {
     events_by_type: Map<EventType, u64>,
     /// Every session id, once, with its number: the other sets hold numbers, not copies
     /// (a million events have a quarter of a million sessions).
-    sessions: Map<Box<str>, u32>,
-    /// Per session number: whether it sent a message, and the last source it was counted
-    /// under (so that a session's many events do not look it up again).
-    marks: Vec<Marks>,
+    sessions: Sessions,
+    /// Per session number: 1 + the number of a source it came from, the first one seen (0 for
+    /// none yet). It counts under that source without an entry in a set: almost every session
+    /// has one source only. (Whether it sent a message is in its funnel steps.)
+    first_sources: Vec<u32>,
     daily: BTreeMap<NaiveDate, (u64, u64)>,
     topics: Map<String, u64>,
     gaps: Map<String, GapAcc>,
@@ -217,7 +210,9 @@ pub struct Metrics {
     recent: BinaryHeap<Reverse<Recent>>,
     rate_limited: u64,
     pages: Map<String, PageAcc>,
-    /// Sessions per traffic source, by source number; `source_ids` numbers the hosts.
+    /// Per traffic source, by source number: its host, and the sessions that came from it
+    /// besides the source in `first_sources` (never one whose entry there it is). Its sessions
+    /// are these and those whose entry it is. `source_ids` numbers the hosts.
     sources: Vec<(String, Set<u32>)>,
     source_ids: Map<String, u32>,
     /// The source number of each referrer seen: a URL is parsed once, not once per event.
@@ -252,8 +247,8 @@ impl Metrics {
             messages: 0,
             bubble_opens: 0,
             events_by_type: Map::default(),
-            sessions: Map::default(),
-            marks: Vec::new(),
+            sessions: Sessions::default(),
+            first_sources: Vec::new(),
             daily: BTreeMap::new(),
             topics: Map::default(),
             gaps: Map::default(),
@@ -355,7 +350,7 @@ impl Metrics {
         let session = event
             .session_id
             .filter(|s| !s.is_empty())
-            .map(|id| self.intern(id));
+            .map(|id| self.sessions.number(id));
         self.add_source(event, session);
         self.insights.add(event, session, pos);
 
@@ -364,18 +359,6 @@ impl Metrics {
             EventType::BubbleOpened => self.bubble_opens += 1,
             EventType::RateLimited => self.rate_limited += 1,
             _ => {}
-        }
-    }
-
-    /// The number of a session id, given on first sight.
-    fn intern(&mut self, id: &str) -> u32 {
-        match self.sessions.get(id) {
-            Some(&n) => n,
-            None => {
-                let n = self.sessions.len() as u32;
-                self.sessions.insert(id.into(), n);
-                n
-            }
         }
     }
 
@@ -390,7 +373,12 @@ impl Metrics {
     /// Folds in `other`, an accumulator of other events of the same input (same window and
     /// zone, positions distinct from this one's). The result is exactly what one accumulator
     /// given all the events in position order would hold, whatever the order of merging.
-    pub fn merge(&mut self, other: Metrics) {
+    pub fn merge(&mut self, mut other: Metrics) {
+        // The one with more sessions takes in the other: fewer ids to renumber, and its tables
+        // are kept as they are instead of being copied.
+        if other.sessions.len() > self.sessions.len() {
+            std::mem::swap(self, &mut other);
+        }
         let Metrics {
             window: _,
             events_read,
@@ -402,7 +390,7 @@ impl Metrics {
             bubble_opens,
             events_by_type,
             sessions,
-            marks,
+            first_sources,
             daily,
             topics,
             gaps,
@@ -412,12 +400,13 @@ impl Metrics {
             rate_limited,
             pages,
             sources,
-            source_ids: _,
-            referrer_sources: _,
+            source_ids,
+            referrer_sources,
             insights,
             previous,
             earliest_read,
         } = other;
+        drop((source_ids, referrer_sources));
         self.events_read += events_read;
         self.events_in_window += events_in_window;
         for (reason, n) in skipped {
@@ -435,18 +424,6 @@ impl Metrics {
         self.rate_limited += rate_limited;
         for (kind, n) in events_by_type {
             *self.events_by_type.entry(kind).or_default() += n;
-        }
-        // Other's session numbers, as this accumulator numbers the same ids.
-        let mut remap = vec![0u32; sessions.len()];
-        self.sessions.reserve(sessions.len());
-        for (id, n) in sessions {
-            let next = self.sessions.len() as u32;
-            remap[n as usize] = *self.sessions.entry(id).or_insert(next);
-        }
-        for (id, theirs) in marks.iter().enumerate() {
-            if theirs.messaged {
-                self.mark(remap[id]).messaged = true;
-            }
         }
         self.daily.extend(daily);
         for (topic, n) in topics {
@@ -474,6 +451,25 @@ impl Metrics {
                 self.recent.pop();
             }
         }
+        // Everything but the sessions first: what is merged is freed before the session table
+        // grows, the moment memory peaks.
+        let steps = self.insights.merge(insights);
+        // Other's session numbers, as this accumulator numbers the same ids. Its new ids join
+        // the table last, when the rest of `other` is freed: the table's growth is the peak.
+        let (remap, new_sessions) = self.sessions.renumber(sessions);
+        let total = self.sessions.len() + new_sessions.len();
+        // Other's source numbers, as this accumulator numbers the same hosts.
+        let source_map: Vec<u32> = sources
+            .iter()
+            .map(|(host, _)| self.source_id(host))
+            .collect();
+        self.first_sources
+            .reserve_exact(total.saturating_sub(self.first_sources.len()));
+        for (id, theirs) in first_sources.into_iter().enumerate() {
+            if theirs != 0 {
+                self.count_source(remap[id], source_map[theirs as usize - 1]);
+            }
+        }
         for (url, page) in pages {
             let mine = self.pages.entry(url).or_default();
             mine.messages += page.messages;
@@ -481,13 +477,14 @@ impl Metrics {
                 .extend(page.sessions.into_iter().map(|s| remap[s as usize]));
             mine.titles.merge(page.titles);
         }
-        for (host, set) in sources {
-            let source = self.source_id(&host);
-            self.sources[source as usize]
-                .1
-                .extend(set.into_iter().map(|s| remap[s as usize]));
+        for ((_, set), source) in sources.into_iter().zip(source_map) {
+            for id in set {
+                self.count_source(remap[id as usize], source);
+            }
         }
-        self.insights.merge(insights, &remap);
+        self.insights.merge_sessions(steps, &remap, total);
+        drop(remap);
+        self.sessions.add(new_sessions);
         if let (Some(mine), Some(theirs)) = (self.previous.as_mut(), previous) {
             mine.merge(*theirs);
         }
@@ -506,12 +503,21 @@ impl Metrics {
             },
         };
         if let Some(id) = session {
-            // Most events of a session come from one source: count it once.
-            let mark = self.mark(id);
-            if mark.source != source + 1 {
-                mark.source = source + 1;
-                self.sources[source as usize].1.insert(id);
-            }
+            self.count_source(id, source);
+        }
+    }
+
+    /// Counts session `id` under `source`: as its first source, or in the source's set.
+    fn count_source(&mut self, id: u32, source: u32) {
+        let id = id as usize;
+        if id >= self.first_sources.len() {
+            self.first_sources.resize(id + 1, 0);
+        }
+        let first = &mut self.first_sources[id];
+        if *first == 0 {
+            *first = source + 1;
+        } else if *first != source + 1 {
+            self.sources[source as usize].1.insert(id as u32);
         }
     }
 
@@ -528,21 +534,9 @@ impl Metrics {
         }
     }
 
-    /// The marks of session `id`.
-    fn mark(&mut self, id: u32) -> &mut Marks {
-        let id = id as usize;
-        if id >= self.marks.len() {
-            self.marks.resize(id + 1, Marks::default());
-        }
-        &mut self.marks[id]
-    }
-
     fn add_message(&mut self, event: &EventRef<'_>, session: Option<u32>, pos: u64) {
         self.messages += 1;
         let ts = event.timestamp;
-        if let Some(id) = session {
-            self.mark(id).messaged = true;
-        }
         // METRICS.md: a null or empty topic is "(none)".
         let topic = event.topic.filter(|t| !t.is_empty());
         bump(&mut self.topics, topic.unwrap_or(NO_TOPIC));
@@ -729,14 +723,20 @@ impl Metrics {
         });
         top_pages.truncate(TOP_PAGES);
 
-        let messaging_sessions = self.marks.iter().filter(|m| m.messaged).count() as u64;
+        let messaging_sessions = self.insights.messaging_sessions();
+        let mut source_sessions: Vec<u64> = self
+            .sources
+            .iter()
+            .map(|(_, also)| also.len() as u64)
+            .collect();
+        for &first in self.first_sources.iter().filter(|&&first| first != 0) {
+            source_sessions[first as usize - 1] += 1;
+        }
         let mut top_sources: Vec<SourceCount> = self
             .sources
             .into_iter()
-            .map(|(source, sessions)| SourceCount {
-                source,
-                sessions: sessions.len() as u64,
-            })
+            .zip(source_sessions)
+            .map(|((source, _), sessions)| SourceCount { source, sessions })
             .collect();
         top_sources.sort_by(|a, b| b.sessions.cmp(&a.sessions).then(a.source.cmp(&b.source)));
         top_sources.truncate(TOP_PAGES);

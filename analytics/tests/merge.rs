@@ -18,7 +18,18 @@ fn at(secs: i64, millis: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).expect("in range") + TimeDelta::milliseconds(millis)
 }
 
-const SESSIONS: &[&str] = &["s1", "s2", "s3", "s4", "s5", "s6", ""];
+/// Ids kept as strings, and tracker ids (packed) that differ only in a leading zero or a length.
+const SESSIONS: &[&str] = &[
+    "s1",
+    "s2",
+    "s3",
+    "",
+    "session-1764115203123-rkb35nhp4",
+    "session-1764115203123-rkb35nhp",
+    "session-01764115203-0rkb35nhp",
+    "session-1764115203-0rkb35nhp",
+    "session-1764115203-",
+];
 const PAGES: &[&str] = &["https://example.dev/", "https://example.dev/a", "/b"];
 const TITLES: &[&str] = &["Home", "A", "B"];
 const REFERRERS: &[&str] = &[

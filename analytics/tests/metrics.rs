@@ -528,6 +528,31 @@ fn sources_are_ordered_by_sessions_then_source() {
     );
 }
 
+#[test]
+fn a_session_from_several_sources_counts_once_under_each() {
+    let t = "2026-11-01T10:00:00Z";
+    let google = Some("https://www.google.com/");
+    let bing = Some("https://bing.com/");
+    let summary = summarize(
+        Window::All,
+        &[
+            from_referrer(t, EventType::WidgetLoaded, Some("s1"), google),
+            from_referrer(t, EventType::MessageSent, Some("s1"), bing),
+            from_referrer(t, EventType::MessageSent, Some("s1"), google),
+            from_referrer(t, EventType::MessageSent, Some("s1"), bing),
+            from_referrer(t, EventType::BubbleOpened, Some("s1"), None),
+            from_referrer(t, EventType::WidgetLoaded, Some("s2"), bing),
+            from_referrer(t, EventType::WidgetLoaded, Some("s2"), bing),
+        ],
+    );
+    // google.com {s1}; bing.com {s1, s2}; (direct) {s1}.
+    assert_eq!(
+        sources(&summary),
+        [("bing.com", 2), ("(direct)", 1), ("google.com", 1)]
+    );
+    assert_eq!(summary.conversation_volume.sessions, 2);
+}
+
 fn error_event(at: &str, error_type: Option<&str>) -> Event {
     Event {
         success: Some(false),
@@ -1026,6 +1051,32 @@ fn sessions_count_every_event_and_messaging_sessions_only_messages() {
     assert_eq!(volume.messaging_sessions, 2);
     assert_eq!(volume.messages_per_session, 2.5);
     assert_eq!(volume.bubble_opens, 2);
+}
+
+#[test]
+fn tracker_session_ids_differing_in_a_leading_zero_or_a_length_are_distinct() {
+    let t = "2026-11-01T10:00:00Z";
+    let ids = [
+        "session-1764115203123-rkb35nhp4",
+        "session-1764115203123-rkb35nhp4",
+        "session-01764115203-rkb35nhp4",
+        "session-1764115203123-rkb35nhp",
+        "session-1764115203123-0rkb35nhp",
+        "session-1764115203123-",
+        "session-1764115203123",
+        "Session-1764115203123-rkb35nhp4",
+        "session-1764115203-rkb35nhp4",
+    ];
+    let events: Vec<Event> = ids
+        .iter()
+        .map(|id| Event {
+            session_id: some(id),
+            ..msg(t)
+        })
+        .collect();
+    let volume = summarize(Window::All, &events).conversation_volume;
+    // Nine ids, the first two equal: eight sessions, all of them messaging.
+    assert_eq!((volume.sessions, volume.messaging_sessions), (8, 8));
 }
 
 #[test]

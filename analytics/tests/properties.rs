@@ -1142,7 +1142,13 @@ fn check_parallel(
 /// checked windows, so that partial reads share sessions and pages, errors tie, gaps and
 /// titles repeat: what merging partial accumulators must get right.
 fn dense_event() -> impl Strategy<Value = Event> {
-    const SESSIONS: &[&str] = &["s1", "s2", "s3", "s4", "s5"];
+    const SESSIONS: &[&str] = &[
+        "s1",
+        "s2",
+        "session-1764115203-rkb35nhp4",
+        "session-1764115203-rkb35nhp",
+        "session-01764115203-rkb35nhp4",
+    ];
     const PAGES: &[&str] = &["https://a.example/", "https://a.example/b", "/c"];
     const REFERRERS: &[&str] = &["https://www.google.com/x", "https://bing.com/", "nonsense"];
     const QUESTIONS: &[&str] = &["How much?", "how much", "Where are you", "WHERE are you?!"];
