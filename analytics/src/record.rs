@@ -100,6 +100,29 @@ pub(crate) enum Field {
 }
 
 impl Field {
+    /// Every field, in the order of [`crate::event::FIELDS`].
+    const ALL: [Field; FIELD_COUNT] = [
+        Field::Timestamp,
+        Field::EventType,
+        Field::SessionId,
+        Field::MessageNumber,
+        Field::Question,
+        Field::Topic,
+        Field::EntriesRetrieved,
+        Field::ResponseLength,
+        Field::Success,
+        Field::RagTimeMs,
+        Field::AiTimeMs,
+        Field::TotalTimeMs,
+        Field::NoRagMatch,
+        Field::RagMatchScore,
+        Field::PageUrl,
+        Field::PageTitle,
+        Field::Referrer,
+        Field::ErrorType,
+        Field::ErrorMessage,
+    ];
+
     /// The field named `name` (exactly, case included). Decided by the length and the first
     /// two bytes, then one comparison: every record's every key comes through here.
     pub(crate) fn from_name(name: &str) -> Option<Field> {
@@ -596,13 +619,16 @@ fn scan_flat(text: &str) -> Option<Typed<'_>> {
     if scan.peek() == Some(b'}') {
         return None; // no timestamp: the general path names the reason
     }
+    // Writers keep the schema's order: the next key is most likely a field after the last.
+    let mut expected = 0;
     loop {
-        let key = scan.string()?;
+        let key = scan.key(expected)?;
         scan.skip_space();
         scan.expect(b':')?;
         scan.skip_space();
-        match Field::from_name(key) {
+        match key {
             Some(field) => {
+                expected = field as usize + 1;
                 let bit = 1u32 << field as u32;
                 if seen & bit != 0 {
                     return None; // a repeated key: the general path keeps the last
@@ -697,6 +723,24 @@ impl<'a> Flat<'a> {
         self.at = end + 1;
         // Both ends are ASCII quotes, so both are character boundaries of `text`.
         self.text.get(start..end)
+    }
+
+    /// A key: the field it names, `None` for a name not in the schema. The fields from
+    /// `expected` on are tried first, each by one comparison, before the key is scanned as a
+    /// string.
+    fn key(&mut self, expected: usize) -> Option<Option<Field>> {
+        self.expect(b'"')?;
+        let rest = &self.bytes[self.at..];
+        for (i, name) in crate::event::FIELDS.iter().enumerate().skip(expected) {
+            let len = name.len();
+            // `name` then the closing quote: the key is exactly `name`, no escape in it.
+            if rest.get(len) == Some(&b'"') && same_name(&rest[..len], name.as_bytes()) {
+                self.at += len + 1;
+                return Some(Some(Field::ALL[i]));
+            }
+        }
+        self.at -= 1;
+        self.string().map(Field::from_name)
     }
 
     /// `true`, `false` or `null` when the next bytes spell it.
@@ -1169,6 +1213,7 @@ mod tests {
         for (i, name) in crate::event::FIELDS.iter().enumerate() {
             let field = Field::from_name(name).expect(name);
             assert_eq!(field as usize, i, "{name}");
+            assert_eq!(Field::ALL[i], field, "{name}");
             assert_eq!(field.name(), *name);
             // Every one-byte change, a byte more or less: another name or none.
             for at in 0..name.len() {

@@ -249,3 +249,18 @@ fn records_the_fast_path_hands_on_still_parse() {
     let event = with_json_event(duplicate, |e| e.to_event()).expect("valid");
     assert_eq!(event.topic.as_deref(), Some("b"));
 }
+
+#[test]
+fn a_key_is_a_whole_name() {
+    // A schema name followed by anything but the closing quote is another key, or no JSON.
+    for key in [
+        "\"topic_:\"a\"",
+        "\"topicX\":\"a\"",
+        "\"topi\":\"a\"",
+        "\"topic\\\"\":\"a\"",
+    ] {
+        both(&format!(
+            r#"{{"timestamp":"2026-11-01T10:00:00Z","eventType":"x",{key}}}"#
+        ));
+    }
+}
