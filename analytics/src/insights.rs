@@ -2,7 +2,7 @@
 //! funnel, the most clicked suggestions, when people chat, the daily P95 trend, and
 //! near-duplicate knowledge gaps grouped into clusters.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -204,6 +204,9 @@ impl Default for Steps {
         }
     }
 }
+
+/// The funnel's row for sessions whose widget loaded on no known page.
+const NO_PAGE_NAME: &str = "(none)";
 
 /// One UTC day of the window: its counts and its durations.
 #[derive(Debug, Default)]
@@ -458,16 +461,26 @@ impl Insights {
         for (name, &i) in &self.pages {
             names[i as usize] = name;
         }
-        let mut pages: HashMap<&str, Vec<u8>> = HashMap::new();
-        // A session's page is where its widget loaded: sessions without one have no page.
+        // A session's page is where its widget loaded: sessions without one have no page,
+        // and count under "(none)" (with a page of that name, if there is one).
+        let none = names
+            .iter()
+            .position(|name| *name == NO_PAGE_NAME)
+            .unwrap_or(names.len());
+        let mut masks: Vec<Vec<u8>> = vec![Vec::new(); names.len() + 1];
         for session in self.sessions.iter().filter(|s| s.mask() & 1 == 1) {
-            let page = match session.page() {
-                NO_PAGE => "(none)",
-                i => names[i as usize],
+            let group = match session.page() {
+                NO_PAGE => none,
+                i => i as usize,
             };
-            pages.entry(page).or_default().push(session.mask());
+            masks[group].push(session.mask());
         }
-        let mut pages: Vec<(&str, Vec<u8>)> = pages.into_iter().collect();
+        let mut pages: Vec<(&str, Vec<u8>)> = masks
+            .into_iter()
+            .enumerate()
+            .filter(|(_, masks)| !masks.is_empty())
+            .map(|(i, masks)| (names.get(i).copied().unwrap_or(NO_PAGE_NAME), masks))
+            .collect();
         pages.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
         Funnel {
             overall,
@@ -797,6 +810,24 @@ mod tests {
         assert_eq!(funnel.overall[3].conversion, 0.5);
         assert_eq!(funnel.by_page[0].page_url, "/a", "most sessions first");
         assert_eq!(funnel.by_page[0].steps[0].sessions, 3);
+    }
+
+    #[test]
+    fn the_funnel_groups_sessions_without_a_page_under_none() {
+        // s1 and s2 loaded without a page; s3 on a page that is literally "(none)": one row.
+        let mut insights = Insights::default();
+        for (id, page) in [(1, None), (2, None), (3, Some("(none)")), (4, Some("/b"))] {
+            let mut e = Event::new(at("2026-11-02T10:00:00Z"), EventType::WidgetLoaded);
+            e.page_url = page.map(str::to_owned);
+            insights.add(&e.view(), Some(id), 0);
+        }
+        let funnel = insights.funnel();
+        let rows: Vec<(&str, u64)> = funnel
+            .by_page
+            .iter()
+            .map(|p| (p.page_url.as_str(), p.steps[0].sessions))
+            .collect();
+        assert_eq!(rows, [("(none)", 3), ("/b", 1)]);
     }
 
     #[test]
