@@ -317,10 +317,15 @@ impl Partial {
     }
 
     fn csv(&mut self, block: u64, bytes: &[u8], columns: &CsvColumns) -> BlockCount {
+        // The csv crate drops a byte order mark at the start of its input. A whole-input read
+        // has read the header by then, so keeps one that starts a block: an empty line in front
+        // keeps it here too (the crate skips the line).
+        let bom = bytes.starts_with("\u{feff}".as_bytes());
+        let input: &[u8] = if bom { b"\n" } else { b"" };
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(bytes);
+            .from_reader(input.chain(bytes));
         let mut row = csv::ByteRecord::new();
         let mut records = 0u64;
         let fast = columns.distinct();
@@ -347,7 +352,11 @@ impl Partial {
                 Err(rejection) => {
                     let location = Location {
                         record: records,
-                        line: row.position().map_or(0, |p| p.line()),
+                        line: row.position().map_or(0, |p| match bom {
+                            // The first row starts at the added line, the others one line on.
+                            true => p.line().saturating_sub(1).max(1),
+                            false => p.line(),
+                        }),
                     };
                     self.skip(block, records, location, rejection);
                 }
@@ -514,7 +523,9 @@ impl Cutter<'_> {
         self.blocks(
             reader,
             carry,
-            |buf| csv_rows_end(buf, usize::MAX),
+            // Not right after the LF of a CRLF: a whole-input read counts that LF into the
+            // next row, so it stays in the next row's block.
+            |buf| csv_rows_end(buf, usize::MAX).filter(|&end| !(end == 1 && buf[0] == b'\n')),
             || Kind::Csv(Arc::clone(&columns)),
         )
     }
@@ -587,54 +598,68 @@ impl Elements for Batch<'_, '_> {
 /// inside one is a quote; CR, LF or CRLF end a row): `None` when no row ends in `bytes`.
 /// Only a row ending in LF counts; after a CRLF the end is the LF's offset (see below).
 fn csv_rows_end(bytes: &[u8], rows: usize) -> Option<usize> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum State {
-        FieldStart,
-        Unquoted,
-        Quoted,
-        QuoteInQuoted,
-    }
     // The `rows`-th row's end, or with `usize::MAX` the last row's end.
     let last = rows == usize::MAX;
-    let mut state = State::FieldStart;
     let mut end = None;
     let mut seen = 0;
+    // Outside quotes at `i`; `field_start`: a field starts at `i`.
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        state = match state {
-            State::Quoted => match memchr::memchr(b'"', &bytes[i..]) {
-                Some(at) => {
-                    i += at;
-                    State::QuoteInQuoted
-                }
-                None => return end.filter(|_| last),
-            },
-            State::FieldStart if b == b'"' => State::Quoted,
-            State::QuoteInQuoted if b == b'"' => State::Quoted,
-            State::FieldStart | State::Unquoted | State::QuoteInQuoted => match b {
-                b',' | b'\r' => State::FieldStart,
-                b'\n' => {
-                    // After CRLF the cut goes between CR and LF: the csv crate ends a row at
-                    // the CR and counts the LF into the next row's position, and a block that
-                    // starts with that LF numbers its rows as a whole-input read does.
-                    end = Some(if i > 0 && bytes[i - 1] == b'\r' {
-                        i
-                    } else {
-                        i + 1
-                    });
-                    seen += 1;
-                    if seen == rows {
-                        return end;
+    let mut field_start = true;
+    loop {
+        if field_start && bytes.get(i) == Some(&b'"') {
+            // A quoted field: up to the quote that is not doubled.
+            let mut at = i + 1;
+            loop {
+                let quote = at + memchr::memchr(b'"', bytes.get(at..)?)?;
+                match bytes.get(quote + 1) {
+                    Some(b'"') => at = quote + 2,
+                    Some(_) => {
+                        i = quote + 1;
+                        break;
                     }
-                    State::FieldStart
+                    None => return end.filter(|_| last),
                 }
-                _ => State::Unquoted,
-            },
+            }
+            field_start = false;
+        }
+        // Only a quote at a field's start and LF matter: step from one to the next.
+        let Some(next) = bytes
+            .get(i..)
+            .and_then(|rest| memchr::memchr2(b'"', b'\n', rest))
+        else {
+            return end.filter(|_| last);
         };
-        i += 1;
+        let at = i + next;
+        if bytes[at] == b'\n' {
+            // After CRLF the cut goes between CR and LF: the csv crate ends a row at the CR
+            // and counts the LF into the next row's position, and a block that starts with
+            // that LF numbers its rows as a whole-input read does.
+            end = Some(if at > 0 && bytes[at - 1] == b'\r' {
+                at
+            } else {
+                at + 1
+            });
+            seen += 1;
+            if seen == rows {
+                return end;
+            }
+            i = at + 1;
+            field_start = true;
+        } else {
+            // A quote opens a field after a comma, CR or LF (or where one was known to start);
+            // elsewhere it is an ordinary character.
+            field_start = if at == i {
+                field_start
+            } else {
+                matches!(bytes[at - 1], b',' | b'\r')
+            };
+            if !field_start {
+                i = at + 1;
+            } else {
+                i = at;
+            }
+        }
     }
-    end.filter(|_| last)
 }
 
 #[cfg(test)]
@@ -718,6 +743,9 @@ mod tests {
         // A quote inside an unquoted field is an ordinary character.
         assert_eq!(csv_rows_end(b"a,b\"c\nd", usize::MAX), Some(6));
         assert_eq!(csv_rows_end(b"h1,h2\r\nx,y\r\n", 1), Some(6));
+        // A quote after a lone CR starts a field; quotes after an ordinary quote do not.
+        assert_eq!(csv_rows_end(b"a\r\"b\nc\"\nd", 1), Some(8));
+        assert_eq!(csv_rows_end(b"a\"\"\nb\n", 1), Some(4));
         assert_eq!(csv_rows_end(b"h1,h2\r\nx,y\r\n", usize::MAX), Some(11));
     }
 }

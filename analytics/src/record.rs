@@ -992,10 +992,13 @@ pub(crate) fn fast_csv_event<'a>(
     if row.len() != columns.len() {
         return None;
     }
+    // The row's text checked once; a cell that does not end on a character boundary (so is
+    // not UTF-8 itself) goes to the general path.
+    let text = std::str::from_utf8(row.as_slice()).ok()?;
     let mut cells: [&'a str; FIELD_COUNT] = [""; FIELD_COUNT];
-    for (field, cell) in columns.iter().zip(row.iter()) {
+    for (i, field) in columns.iter().enumerate() {
         if let Some(field) = field {
-            cells[*field as usize] = unneutralise_csv(std::str::from_utf8(cell).ok()?);
+            cells[*field as usize] = unneutralise_csv(text.get(row.range(i)?)?);
         }
     }
     let cell = |f: Field| Some(cells[f as usize]).filter(|c| !c.is_empty());
