@@ -517,7 +517,14 @@ impl Cutter<'_> {
                 None => want = head.len() * 2,
             }
         };
-        let columns = Arc::new(CsvColumns::from_header(&head[..header_end])?);
+        let (columns, read) = CsvColumns::from_header(&head[..header_end])?;
+        let columns = Arc::new(columns);
+        // A header ended by a lone CR: its first row follows the CR, as in a whole-input read.
+        // (After a CRLF the LF stays with the next row, as blocks keep it.)
+        let header_end = match read {
+            1.. if read < header_end && head[read - 1] == b'\r' && head[read] != b'\n' => read,
+            _ => header_end,
+        };
         self.header_lines = memchr::memchr_iter(b'\n', &head[..header_end]).count() as u64;
         let carry = head.split_off(header_end);
         self.blocks(
@@ -719,8 +726,8 @@ mod tests {
             let mut writer = csv::Writer::from_writer(Vec::new());
             writer.write_record(&row).expect("write");
             text.push_str(&String::from_utf8(writer.into_inner().expect("flush")).expect("utf-8"));
-            let columns = CsvColumns::from_header(text.lines().next().expect("header").as_bytes())
-                .expect("has both columns");
+            let header = text.lines().next().expect("header").as_bytes();
+            let (columns, _) = CsvColumns::from_header(header).expect("has both columns");
             let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
             let mut record = csv::ByteRecord::new();
             prop_assert!(reader.read_byte_record(&mut record).expect("read"));

@@ -330,9 +330,12 @@ impl CsvColumns {
         Ok(CsvColumns(columns))
     }
 
-    /// The columns of a header row given whole.
-    pub(crate) fn from_header(header: &[u8]) -> Result<CsvColumns, ReadError> {
-        CsvColumns::new(&mut csv::ReaderBuilder::new().flexible(true).from_reader(header))
+    /// The columns of a header row given whole, and where the csv crate ended the header: at
+    /// a lone CR, that is before the LF the caller looked for.
+    pub(crate) fn from_header(header: &[u8]) -> Result<(CsvColumns, usize), ReadError> {
+        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(header);
+        let columns = CsvColumns::new(&mut csv)?;
+        Ok((columns, csv.position().byte() as usize))
     }
 }
 

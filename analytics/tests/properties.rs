@@ -1250,8 +1250,8 @@ proptest! {
 
 #[test]
 fn a_byte_order_mark_or_a_crlf_at_a_block_start_reads_as_in_one_pass() {
-    // The csv crate drops a byte order mark that starts its input; a block must not, and the
-    // LF of a CRLF belongs with the next row's line. Every block size cuts at every row.
+    // The csv crate drops a byte order mark that starts its input; a block must not, the LF
+    // of a CRLF belongs with the next row's line, and a lone CR ends the header. Every block size cuts at every row.
     // Past the 64 KiB the reader takes for the header, blocks end where the block size says.
     let rows = "2026-01-01T00:00:00Z,a\n".repeat(3000);
     for input in [
@@ -1261,6 +1261,9 @@ fn a_byte_order_mark_or_a_crlf_at_a_block_start_reads_as_in_one_pass() {
             rows.replace('\n', "\r\n")
         ),
         "timestamp,eventType\r\n\u{feff}\"timestamp\"{".to_owned(),
+        // A lone CR ends the header: what follows it is the first row.
+        "timestamp,eventType\r2026-01-01T00:00:00Z,a\nx\n".to_owned(),
+        "timestamp\r,eventType\n".to_owned(),
     ] {
         for block in [1, 2, 5, 23, 24, 25, 100, 4096] {
             for threads in 1..=2 {
