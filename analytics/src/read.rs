@@ -559,7 +559,9 @@ fn read_events<R: BufRead, E: Elements>(
             match run? {
                 Run::Closed => return Ok(()),
                 Run::AfterElement => {
-                    separator(scan)?;
+                    if separator(scan)? {
+                        return Ok(());
+                    }
                     continue;
                 }
                 Run::BeforeElement => {}

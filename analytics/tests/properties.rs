@@ -1249,6 +1249,25 @@ proptest! {
 }
 
 #[test]
+fn an_events_array_closing_where_a_read_stops_reads_as_in_one_pass() {
+    // The first read stops after 8 KiB once it holds a line. When the `]` closing the events
+    // came right after that, it was once taken for the start of another element.
+    let element = r#"{"timestamp":"2026-01-01T00:00:00Z","eventType":"message_sent"}"#;
+    for (head, tail) in [("[\n", "]"), ("{\"events\": [\n", "],\n\"daily\": []}")] {
+        for at in 8180..8200 {
+            let input = format!(
+                "{head}{element}{:pad$}{tail}",
+                "",
+                pad = at - head.len() - element.len()
+            );
+            assert_eq!(input.find(tail), Some(at));
+            check_parallel(input.as_bytes(), None, 1, 1 << 20)
+                .unwrap_or_else(|e| panic!("`]` at {at}: {e}"));
+        }
+    }
+}
+
+#[test]
 fn a_byte_order_mark_or_a_crlf_at_a_block_start_reads_as_in_one_pass() {
     // The csv crate drops a byte order mark that starts its input; a block must not, the LF
     // of a CRLF belongs with the next row's line, and a lone CR ends the header. Every block size cuts at every row.
