@@ -10,7 +10,8 @@
 //! Memory stays bounded: at most [`IN_FLIGHT`] blocks per worker wait in the queue, and a
 //! block's buffer is handed back to the reader once parsed.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, Read};
+use std::ops::Range;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -18,8 +19,8 @@ use crate::daily::DailyAggregate;
 use crate::event::EventType;
 use crate::metrics::Metrics;
 use crate::read::{
-    BatchTarget, CsvColumns, ElementAt, Elements, Format, Location, ReadError, ReadInfo, Skipped,
-    csv_error, csv_row, detect_input, json_element, read_json,
+    BatchTarget, Buffer, CsvColumns, ElementAt, Elements, Format, Location, ReadError, ReadInfo,
+    Skipped, csv_error, csv_row, detect_input, json_element, read_json,
 };
 use crate::record::{Rejection, fast_csv_event, fast_json_event, parse_json_event};
 
@@ -164,8 +165,8 @@ enum Kind {
     Lines,
     /// CSV rows of the given columns; the block ends with a row unless it is the last.
     Csv(Arc<CsvColumns>),
-    /// Elements of a JSON events array, one after the other, with where each is.
-    Elements(Vec<(usize, ElementAt)>),
+    /// Elements of a JSON events array, with where each is.
+    Elements(Vec<(Range<usize>, ElementAt)>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -374,15 +375,20 @@ impl Partial {
         &mut self,
         block: u64,
         bytes: &[u8],
-        elements: &[(usize, ElementAt)],
+        elements: &[(Range<usize>, ElementAt)],
     ) -> BlockCount {
-        let mut start = 0;
-        for (index, &(end, at)) in elements.iter().enumerate() {
-            let element = &bytes[start..end];
-            start = end;
+        // One UTF-8 check for the block, as for lines (an element's range falls on character
+        // boundaries; `get` checks).
+        let text = std::str::from_utf8(bytes).ok();
+        for (index, (range, at)) in elements.iter().enumerate() {
+            let (element, at) = (&bytes[range.clone()], *at);
             let pos = block << 32 | index as u64;
             let mut slot = EventType::MessageSent;
-            if let Ok(text) = std::str::from_utf8(element)
+            let text = match text.and_then(|text| text.get(range.clone())) {
+                Some(text) => Some(text),
+                None => std::str::from_utf8(element).ok(),
+            };
+            if let Some(text) = text
                 && let Some(view) = fast_json_event(text, &mut slot)
             {
                 self.metrics.add_ref(&view, pos);
@@ -538,12 +544,14 @@ impl Cutter<'_> {
     }
 
     fn json<R: Read>(&mut self, reader: R) -> Result<ReadInfo, ReadError> {
+        // Reads of a block each: what the fast path takes from one is a block.
+        let reader = Blocks::new(reader, self.block_bytes);
         let mut batch = Batch {
             cutter: self,
             bytes: Vec::new(),
             elements: Vec::new(),
         };
-        let read = read_json(BufReader::with_capacity(256 * 1024, reader), &mut batch);
+        let read = read_json(reader, &mut batch);
         let flushed = batch.flush();
         let info = read?;
         flushed?;
@@ -551,11 +559,87 @@ impl Cutter<'_> {
     }
 }
 
+/// The JSON reader's buffered input. Its buffer goes to the workers whole once the fast path
+/// has taken elements from it ([`Buffer::exchange`]): the bytes are copied once, from the
+/// input, as for lines.
+struct Blocks<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// The first unconsumed byte of `buf`.
+    pos: usize,
+    /// Bytes read at a time.
+    read: usize,
+}
+
+impl<R: Read> Blocks<R> {
+    fn new(inner: R, read: usize) -> Self {
+        Blocks {
+            inner,
+            buf: Vec::with_capacity(read),
+            pos: 0,
+            read,
+        }
+    }
+
+    /// Reads up to `self.read` bytes after what `buf` holds.
+    fn top_up(&mut self) -> io::Result<()> {
+        let want = self.read.saturating_sub(self.buf.len());
+        self.inner
+            .by_ref()
+            .take(want as u64)
+            .read_to_end(&mut self.buf)
+            .map(drop)
+    }
+}
+
+impl<R: Read> Read for Blocks<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let buf = self.fill_buf()?;
+            let n = buf.len().min(out.len());
+            out[..n].copy_from_slice(&buf[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for Blocks<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos >= self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+            self.top_up()?;
+        }
+        Ok(&self.buf[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.buf.len());
+    }
+}
+
+impl<R: Read> Buffer for Blocks<R> {
+    fn start(&self) -> Option<usize> {
+        Some(self.pos)
+    }
+
+    fn exchange(&mut self, other: &mut Vec<u8>) -> io::Result<()> {
+        other.clear();
+        other.extend_from_slice(&self.buf[self.pos..]);
+        std::mem::swap(other, &mut self.buf);
+        self.pos = 0;
+        // A record cut by the end of the old buffer is whole again, for the fast path.
+        self.top_up()
+    }
+}
+
 /// Collects elements of the events array into blocks.
 struct Batch<'c, 'd> {
     cutter: &'c mut Cutter<'d>,
     bytes: Vec<u8>,
-    elements: Vec<(usize, ElementAt)>,
+    elements: Vec<(Range<usize>, ElementAt)>,
 }
 
 impl Batch<'_, '_> {
@@ -572,8 +656,9 @@ impl Batch<'_, '_> {
 
 impl Elements for Batch<'_, '_> {
     fn element(&mut self, bytes: &[u8], at: ElementAt) -> Result<(), ReadError> {
+        let start = self.bytes.len();
         self.bytes.extend_from_slice(bytes);
-        self.elements.push((self.bytes.len(), at));
+        self.elements.push((start..self.bytes.len(), at));
         if self.bytes.len() >= self.cutter.block_bytes {
             self.flush()?;
         }

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
+use std::ops::Range;
 
 use crate::daily::DailyAggregate;
 use crate::event::Event;
@@ -415,7 +416,7 @@ pub(crate) fn without_position(e: &serde_json::Error) -> String {
 /// over the whole stream: a scanner cuts each event of the array out of large buffered reads
 /// (tracking strings, escapes and nesting), and only that slice is parsed, as for NDJSON. So
 /// an array or an envelope reads as fast as NDJSON, in constant memory, with exact lines.
-pub(crate) fn read_json<R: BufRead, E: Elements>(
+pub(crate) fn read_json<R: Buffer, E: Elements>(
     reader: R,
     sink: &mut E,
 ) -> Result<ReadInfo, ReadError> {
@@ -539,7 +540,7 @@ fn envelope_field<E: Elements>(
 }
 
 /// The elements of an array of events, after its `[`, through its `]`.
-fn read_events<R: BufRead, E: Elements>(
+fn read_events<R: Buffer, E: Elements>(
     scan: &mut Scanner<R>,
     value: &mut Vec<u8>,
     info: &mut ReadInfo,
@@ -554,6 +555,7 @@ fn read_events<R: BufRead, E: Elements>(
         // fast scan does not take (a value spanning two buffers, anything but an object, an
         // error) is read below, one element at a time, exactly as before.
         if let Some(batch) = sink.batch() {
+            let before = info.records;
             let run = scan.objects_into(batch, &mut info.records);
             sink.batch_done()?;
             match run? {
@@ -564,6 +566,9 @@ fn read_events<R: BufRead, E: Elements>(
                     }
                     continue;
                 }
+                // It took some and stopped at a full batch or the buffer's end (which a reader
+                // giving its buffer away has read on from): another run may take more.
+                Run::BeforeElement if info.records > before => continue,
                 Run::BeforeElement => {}
             }
         }
@@ -590,7 +595,7 @@ fn read_events<R: BufRead, E: Elements>(
 }
 
 /// After an element of the events array: `,` (false) or the closing `]` (true).
-fn separator<R: BufRead>(scan: &mut Scanner<R>) -> Result<bool, ReadError> {
+fn separator<R: Buffer>(scan: &mut Scanner<R>) -> Result<bool, ReadError> {
     match scan.next_token()? {
         Some(b',') => {
             scan.bump();
@@ -608,24 +613,48 @@ fn separator<R: BufRead>(scan: &mut Scanner<R>) -> Result<bool, ReadError> {
 /// The end of the object starting at `buf[start]` (a `{`) when it is flat: no nested object
 /// or array and no backslash before its end, so its first `}` after an even number of quotes
 /// closes it. `None` for anything else (nested, escaped, not in `buf`): the byte-by-byte scan
-/// decides then. Counting quotes over a whole object is a few vector operations, where
-/// following each string is a call per quote.
-fn flat_object_end(buf: &[u8], start: usize) -> Option<usize> {
+/// decides then. `dirty` is the first backslash or `[` after `start` (or `buf.len()`), found
+/// once for many objects. One pass finds the first brace, another counts the quotes before it:
+/// a few vector operations, where following each string is a call per quote.
+fn flat_object_end(buf: &[u8], start: usize, dirty: usize) -> Option<usize> {
     let mut from = start + 1;
     // A `}` inside a string moves on to the next one; a few of those, and the slow scan takes it.
     for _ in 0..4 {
-        let close = from + memchr::memchr(b'}', buf.get(from..)?)?;
-        let body = &buf[start + 1..close];
-        if memchr::memchr3(b'\\', b'{', b'[', body).is_some() {
+        let close = from + memchr::memchr2(b'{', b'}', buf.get(from..)?)?;
+        if buf[close] == b'{' || dirty < close {
             return None;
         }
-        if bytecount::count(body, b'"').is_multiple_of(2) {
+        if bytecount::count(&buf[start + 1..close], b'"').is_multiple_of(2) {
             return Some(close + 1);
         }
         from = close + 1;
     }
     None
 }
+
+/// Where `find` first matches in `buf` at or after `from`, or `buf.len()`.
+fn next_of(buf: &[u8], from: usize, find: impl Fn(&[u8]) -> Option<usize>) -> usize {
+    buf.get(from..)
+        .and_then(find)
+        .map_or(buf.len(), |at| from + at)
+}
+
+/// A buffered reader whose whole buffer [`Scanner::objects_into`] may take instead of copying
+/// the elements out of it (the parallel reader's blocks).
+pub(crate) trait Buffer: BufRead {
+    /// Where the bytes of [`BufRead::fill_buf`] start in the buffer, if it can be taken.
+    fn start(&self) -> Option<usize> {
+        None
+    }
+
+    /// Swaps buffers: `other` gets this one, every byte read into it so far, consumed or not;
+    /// the reader moves its unconsumed bytes into `other`'s allocation and reads on after them.
+    fn exchange(&mut self, _other: &mut Vec<u8>) -> io::Result<()> {
+        Err(io::Error::other("this reader's buffer cannot be taken"))
+    }
+}
+
+impl<R: Read> Buffer for BufReader<R> {}
 
 /// Where a run of [`Scanner::objects_into`] stopped.
 pub(crate) enum Run {
@@ -637,11 +666,11 @@ pub(crate) enum Run {
     BeforeElement,
 }
 
-/// Where a batching sink collects elements: their bytes one after the other, the end of each
-/// with where it was, and the size at which the batch is full.
+/// Where a batching sink collects elements: their bytes (with whatever separates them in the
+/// input), the range of each with where it was, and the size at which the batch is full.
 pub(crate) struct BatchTarget<'b> {
     pub(crate) bytes: &'b mut Vec<u8>,
-    pub(crate) elements: &'b mut Vec<(usize, ElementAt)>,
+    pub(crate) elements: &'b mut Vec<(Range<usize>, ElementAt)>,
     pub(crate) limit: usize,
 }
 
@@ -737,7 +766,7 @@ struct Scanner<R> {
     column: usize,
 }
 
-impl<R: BufRead> Scanner<R> {
+impl<R: Buffer> Scanner<R> {
     fn new(reader: R) -> Self {
         Scanner {
             reader,
@@ -798,12 +827,19 @@ impl<R: BufRead> Scanner<R> {
     /// batch, with the separators between them consumed, until the batch is full, the buffer
     /// ends, the array closes, or something other than an object comes. Consumes exactly what
     /// it took, keeping lines and columns as [`Scanner::consume`] would. It never reports an
-    /// error of the input: whatever it stops at is read by the general path.
+    /// error of the input: whatever it stops at is read by the general path. An empty batch
+    /// takes the reader's buffer itself when the reader can give it ([`Buffer::exchange`]).
     fn objects_into(
         &mut self,
         batch: BatchTarget<'_>,
         records: &mut u64,
     ) -> Result<Run, ReadError> {
+        fill(&mut self.reader)?;
+        // Into an empty batch, a reader that can give its buffer away gives it (elements are
+        // then ranges of that buffer); otherwise the bytes taken are copied at the end, in one
+        // piece from the first element's start.
+        let base = batch.bytes.len();
+        let offset = if base == 0 { self.reader.start() } else { None };
         let buf = fill(&mut self.reader)?;
         let (base_line, base_column) = (self.line, self.column);
         // Lines and the last newline seen, over the bytes taken so far.
@@ -826,23 +862,38 @@ impl<R: BufRead> Scanner<R> {
             at
         };
         let mut taken = 0;
+        let mut origin = None;
+        let mut copied_end = 0;
+        // The first backslash or `[`, and the first newline, at or after where they were last
+        // looked for: most buffers have neither, so each is one pass over the buffer.
+        let mut dirty = 0;
+        let mut newline = 0;
         let run = loop {
             // Before an element.
             let start = skip_space(taken, &mut lines, &mut last_newline);
             taken = start;
-            if batch.bytes.len() >= batch.limit || buf.get(start) != Some(&b'{') {
+            let first = *origin.get_or_insert(start);
+            if base + copied_end.max(first) - first >= batch.limit || buf.get(start) != Some(&b'{')
+            {
                 break Run::BeforeElement;
             }
             let (line, column) = position(lines, last_newline, start);
             let (mut element_lines, mut element_newline) = (lines, last_newline);
             let mut depth = 0usize;
             let mut at = start;
-            let end = if let Some(end) = flat_object_end(buf, start) {
+            if dirty <= start {
+                dirty = next_of(buf, start + 1, |b| memchr::memchr2(b'\\', b'[', b));
+            }
+            let end = if let Some(end) = flat_object_end(buf, start, dirty) {
                 // Lines as `consume` counts them: every newline, in strings or not.
-                let element = &buf[start..end];
-                if let Some(last) = memchr::memrchr(b'\n', element) {
+                if newline < start {
+                    newline = next_of(buf, start, |b| memchr::memchr(b'\n', b));
+                }
+                if newline < end {
+                    let element = &buf[newline..end];
                     element_lines += memchr::memchr_iter(b'\n', element).count();
-                    element_newline = Some(start + last);
+                    element_newline = memchr::memrchr(b'\n', element).map(|last| newline + last);
+                    newline = next_of(buf, end, |b| memchr::memchr(b'\n', b));
                 }
                 Some(end)
             } else {
@@ -901,9 +952,10 @@ impl<R: BufRead> Scanner<R> {
             lines = element_lines;
             last_newline = element_newline;
             *records += 1;
-            batch.bytes.extend_from_slice(&buf[start..end]);
+            copied_end = end;
+            let place = |at: usize| offset.map_or(base + at - first, |offset| offset + at);
             batch.elements.push((
-                batch.bytes.len(),
+                place(start)..place(end),
                 ElementAt {
                     record: *records,
                     line,
@@ -923,10 +975,18 @@ impl<R: BufRead> Scanner<R> {
                 _ => break Run::AfterElement,
             }
         };
+        let took = origin.is_some_and(|first| copied_end > first);
+        if took && offset.is_none() {
+            let first = origin.unwrap_or_default();
+            batch.bytes.extend_from_slice(&buf[first..copied_end]);
+        }
         let (line, column) = position(lines, last_newline, taken);
         self.line = line;
         self.column = column;
         self.reader.consume(taken);
+        if took && offset.is_some() {
+            self.reader.exchange(batch.bytes)?;
+        }
         Ok(run)
     }
 
