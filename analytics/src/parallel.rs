@@ -377,14 +377,17 @@ impl Partial {
         bytes: &[u8],
         elements: &[(Range<usize>, ElementAt)],
     ) -> BlockCount {
-        // One UTF-8 check for the block, as for lines (an element's range falls on character
-        // boundaries; `get` checks).
-        let text = std::str::from_utf8(bytes).ok();
+        // One UTF-8 check for the elements, from the first one's start to the last one's end (a
+        // block handed over whole may begin and end inside a character): an element's range
+        // falls on character boundaries, which `get` checks.
+        let from = elements.first().map_or(0, |(range, _)| range.start);
+        let to = elements.last().map_or(0, |(range, _)| range.end);
+        let text = std::str::from_utf8(&bytes[from..to]).ok();
         for (index, (range, at)) in elements.iter().enumerate() {
             let (element, at) = (&bytes[range.clone()], *at);
             let pos = block << 32 | index as u64;
             let mut slot = EventType::MessageSent;
-            let text = match text.and_then(|text| text.get(range.clone())) {
+            let text = match text.and_then(|text| text.get(range.start - from..range.end - from)) {
                 Some(text) => Some(text),
                 None => std::str::from_utf8(element).ok(),
             };
@@ -559,15 +562,15 @@ impl Cutter<'_> {
     }
 }
 
-/// The JSON reader's buffered input. Its buffer goes to the workers whole once the fast path
-/// has taken elements from it ([`Buffer::exchange`]): the bytes are copied once, from the
-/// input, as for lines.
+/// The JSON reader's buffered input. When the fast path takes elements from it into an empty
+/// batch, the whole buffer goes to the workers ([`Buffer::exchange`]): the bytes are copied
+/// once, from the input, as for lines.
 struct Blocks<R> {
     inner: R,
     buf: Vec<u8>,
     /// The first unconsumed byte of `buf`.
     pos: usize,
-    /// Bytes read at a time.
+    /// How many bytes a read fills `buf` up to.
     read: usize,
 }
 
@@ -581,7 +584,7 @@ impl<R: Read> Blocks<R> {
         }
     }
 
-    /// Reads up to `self.read` bytes after what `buf` holds.
+    /// Reads on until `buf` holds `self.read` bytes or the input ends.
     fn top_up(&mut self) -> io::Result<()> {
         let want = self.read.saturating_sub(self.buf.len());
         self.inner

@@ -567,7 +567,8 @@ fn read_events<R: Buffer, E: Elements>(
                     continue;
                 }
                 // It took some and stopped at a full batch or the buffer's end (which a reader
-                // giving its buffer away has read on from): another run may take more.
+                // giving its buffer away has read on from): another run may take more. (Before
+                // anything else it takes nothing the second time, and the general path reads.)
                 Run::BeforeElement if info.records > before => continue,
                 Run::BeforeElement => {}
             }
@@ -666,8 +667,9 @@ pub(crate) enum Run {
     BeforeElement,
 }
 
-/// Where a batching sink collects elements: their bytes (with whatever separates them in the
-/// input), the range of each with where it was, and the size at which the batch is full.
+/// Where a batching sink collects elements: bytes holding them (with whatever separates them in
+/// the input, and after [`Buffer::exchange`] the whole read buffer), the range of each with
+/// where it was, and the size at which the batch is full.
 pub(crate) struct BatchTarget<'b> {
     pub(crate) bytes: &'b mut Vec<u8>,
     pub(crate) elements: &'b mut Vec<(Range<usize>, ElementAt)>,
