@@ -691,7 +691,8 @@ impl Elements for Batch<'_, '_> {
 /// The end of the `rows`-th whole CSV row in `bytes` (of the last one for `usize::MAX`), following the
 /// csv crate's rules (RFC 4180: a quote opens a quoted field only at a field's start; `""`
 /// inside one is a quote; CR, LF or CRLF end a row): `None` when no row ends in `bytes`.
-/// Only a row ending in LF counts; after a CRLF the end is the LF's offset (see below).
+/// Only a row ending in LF counts, and a blank line is no row; after a CRLF the end is the
+/// LF's offset (see below).
 fn csv_rows_end(bytes: &[u8], rows: usize) -> Option<usize> {
     // The `rows`-th row's end, or with `usize::MAX` the last row's end.
     let last = rows == usize::MAX;
@@ -700,6 +701,8 @@ fn csv_rows_end(bytes: &[u8], rows: usize) -> Option<usize> {
     // Outside quotes at `i`; `field_start`: a field starts at `i`.
     let mut i = 0;
     let mut field_start = true;
+    // Where the current line starts (after the last LF outside quotes).
+    let mut line_start = 0;
     loop {
         if field_start && bytes.get(i) == Some(&b'"') {
             // A quoted field: up to the quote that is not doubled.
@@ -726,17 +729,25 @@ fn csv_rows_end(bytes: &[u8], rows: usize) -> Option<usize> {
         };
         let at = i + next;
         if bytes[at] == b'\n' {
-            // After CRLF the cut goes between CR and LF: the csv crate ends a row at the CR
-            // and counts the LF into the next row's position, and a block that starts with
-            // that LF numbers its rows as a whole-input read does.
-            end = Some(if at > 0 && bytes[at - 1] == b'\r' {
-                at
-            } else {
-                at + 1
-            });
-            seen += 1;
-            if seen == rows {
-                return end;
+            // A blank line (nothing, or only CRs) is no row: the csv crate skips it and gives
+            // the next row the position where its read began, before the blank lines; so
+            // they stay with the next row's block.
+            // (`all` stops at the first other byte: a row costs one comparison here.)
+            let blank = bytes[line_start..at].iter().all(|&b| b == b'\r');
+            line_start = at + 1;
+            if !blank {
+                // After CRLF the cut goes between CR and LF: the csv crate ends a row at the CR
+                // and counts the LF into the next row's position, and a block that starts with
+                // that LF numbers its rows as a whole-input read does.
+                end = Some(if at > 0 && bytes[at - 1] == b'\r' {
+                    at
+                } else {
+                    at + 1
+                });
+                seen += 1;
+                if seen == rows {
+                    return end;
+                }
             }
             i = at + 1;
             field_start = true;

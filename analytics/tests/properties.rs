@@ -1268,6 +1268,25 @@ fn an_events_array_closing_where_a_read_stops_reads_as_in_one_pass() {
 }
 
 #[test]
+fn blank_csv_lines_stay_with_the_next_row() {
+    // The csv crate skips a blank line and gives the next row the line where its read began,
+    // before the blank lines: a block that started after them numbered that row further on.
+    for input in [
+        "timestamp,eventType\n\n\nx\ny\n\nz",
+        "timestamp,eventType\r\n\n\u{feff}{\u{feff} {\u{feff}{",
+        "\n\r\n\rtimestamp,eventType\r\n\r\n\r\r\nx\r\n\r\ny\r\r\n\n",
+        "timestamp,eventType\nx\n\n\u{feff}y\n\r\r\n\"q\n\n\"\n\nz",
+    ] {
+        for block in [1, 2, 3, 5, 100] {
+            for threads in 1..=2 {
+                check_parallel(input.as_bytes(), Some(Format::Csv), threads, block)
+                    .unwrap_or_else(|e| panic!("{input:?}, block {block}: {e}"));
+            }
+        }
+    }
+}
+
+#[test]
 fn a_byte_order_mark_or_a_crlf_at_a_block_start_reads_as_in_one_pass() {
     // The csv crate drops a byte order mark that starts its input; a block must not, the LF
     // of a CRLF belongs with the next row's line, and a lone CR ends the header. Every block size cuts at every row.
