@@ -977,16 +977,17 @@ impl<R: Buffer> Scanner<R> {
                 _ => break Run::AfterElement,
             }
         };
-        let took = origin.is_some_and(|first| copied_end > first);
-        if took && offset.is_none() {
-            let first = origin.unwrap_or_default();
+        // What the run took goes to the batch: copied out of the buffer here, or (below, once
+        // consumed) the buffer itself.
+        let took = origin.filter(|&first| copied_end > first);
+        if let (Some(first), None) = (took, offset) {
             batch.bytes.extend_from_slice(&buf[first..copied_end]);
         }
         let (line, column) = position(lines, last_newline, taken);
         self.line = line;
         self.column = column;
         self.reader.consume(taken);
-        if took && offset.is_some() {
+        if took.is_some() && offset.is_some() {
             self.reader.exchange(batch.bytes)?;
         }
         Ok(run)
