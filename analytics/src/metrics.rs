@@ -7,7 +7,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap, HashSet};
 
-use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, SubsecRound, TimeDelta, Utc};
 
 use crate::daily::DailyAggregate;
 use crate::event::{Event, EventRef, EventType, format_timestamp};
@@ -55,6 +55,23 @@ impl Window {
             from: to - TimeDelta::days(i64::from(days)),
             to,
         }
+    }
+
+    /// The `days` days up to the moment `now`, that moment included: the window ends at the
+    /// start of the millisecond after `now` (see [`Window::end_after`]). This is the window of a
+    /// run that reads the clock; a window given as an instant (`--now`) uses
+    /// [`Window::last_days`].
+    pub fn up_to(now: DateTime<Utc>, days: u32) -> Window {
+        Window::last_days(Window::end_after(now), days)
+    }
+
+    /// The exclusive end of a window that must hold every event stamped at or before `moment`:
+    /// the start of the next whole millisecond. Event times carry milliseconds (the worker and
+    /// the widget stamp them so), and `moment` may carry nanoseconds: an end of `moment` itself
+    /// would leave out an event stamped in the same millisecond as the run, and an end rounded
+    /// down to the second would leave out the events of the run's last second.
+    pub fn end_after(moment: DateTime<Utc>) -> DateTime<Utc> {
+        moment.trunc_subsecs(3) + TimeDelta::milliseconds(1)
     }
 
     /// Whether an event at `ts` counts.
@@ -342,7 +359,7 @@ impl Metrics {
                 self.events_by_type.insert(event.event_type.clone(), 1);
             }
         }
-        // METRICS.md: an unknown type is counted under `eventsByType` and otherwise ignored
+        // docs/metrics.md: an unknown type is counted under `eventsByType` and otherwise ignored
         // (no session, no source).
         if !event.event_type.is_known() {
             return;
@@ -537,7 +554,7 @@ impl Metrics {
     fn add_message(&mut self, event: &EventRef<'_>, session: Option<u32>, pos: u64) {
         self.messages += 1;
         let ts = event.timestamp;
-        // METRICS.md: a null or empty topic is "(none)".
+        // docs/metrics.md: a null or empty topic is "(none)".
         let topic = event.topic.filter(|t| !t.is_empty());
         bump(&mut self.topics, topic.unwrap_or(NO_TOPIC));
 
@@ -750,6 +767,7 @@ impl Metrics {
                 from: format_timestamp(&from),
                 to: format_timestamp(&to),
                 days,
+                from_data: self.window == Window::All,
             },
             conversation_volume: ConversationVolume {
                 messages,
@@ -933,4 +951,54 @@ fn histogram(counted: &[(f64, u64)]) -> Vec<HistogramBucket> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        crate::parse_timestamp(text).expect("a test timestamp")
+    }
+
+    #[test]
+    fn a_window_up_to_now_holds_an_event_of_the_same_millisecond() {
+        let now = at("2026-12-06T11:12:16.757123456Z");
+        let window = Window::up_to(now, 30);
+        assert!(window.contains(at("2026-12-06T11:12:16.757Z")));
+        assert!(window.contains(now));
+        assert!(!window.contains(at("2026-12-06T11:12:16.758Z")));
+        assert_eq!(
+            window,
+            Window::Range {
+                from: at("2026-11-06T11:12:16.758Z"),
+                to: at("2026-12-06T11:12:16.758Z"),
+            }
+        );
+    }
+
+    #[test]
+    fn a_window_up_to_a_whole_millisecond_still_holds_it() {
+        let now = at("2026-12-06T11:12:16.757Z");
+        assert!(Window::up_to(now, 1).contains(now));
+        // The run's own second is never cut off, as a whole-second clock would.
+        let window = Window::up_to(at("2026-12-06T11:12:16.001Z"), 1);
+        assert!(window.contains(at("2026-12-06T11:12:16.000Z")));
+        assert!(window.contains(at("2026-12-06T11:12:16.001Z")));
+    }
+
+    #[test]
+    fn a_run_at_the_last_millisecond_of_a_day_ends_its_window_at_midnight() {
+        let window = Window::up_to(at("2026-12-06T23:59:59.999500Z"), 1);
+        assert!(window.contains(at("2026-12-06T23:59:59.999Z")));
+        assert!(!window.contains(at("2026-12-07T00:00:00Z")));
+    }
+
+    #[test]
+    fn a_window_given_as_an_instant_ends_exactly_there() {
+        let to = at("2026-11-26T00:00:00.250Z");
+        let window = Window::last_days(to, 30);
+        assert!(window.contains(at("2026-11-26T00:00:00.249Z")));
+        assert!(!window.contains(to));
+    }
 }

@@ -54,16 +54,21 @@ pub struct Summary {
     pub previous_period: Option<Box<Summary>>,
 }
 
-/// The window: `from ≤ timestamp < to`.
+/// The window as it was applied: `from ≤ timestamp < to`, or, when it was taken from the data,
+/// the first and the last event time (both counted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WindowInfo {
-    /// Start (RFC 3339, UTC).
+    /// Start (RFC 3339, UTC), inclusive.
     pub from: String,
-    /// End (RFC 3339, UTC).
+    /// End (RFC 3339, UTC): exclusive, or the last event's time when `fromData`.
     pub to: String,
     /// Length in days (whole days, rounded up, for a window taken from the data).
     pub days: u32,
+    /// True when no window was asked for and every event of the input counted: `from` and
+    /// `to` are then the first and last event times. (Absent in snapshots made before it.)
+    #[serde(default)]
+    pub from_data: bool,
 }
 
 /// Category 1.

@@ -96,10 +96,12 @@ pub struct ReportArgs {
     /// Force the input format instead of detecting it.
     #[arg(long, value_name = "json|ndjson|csv")]
     pub format: Option<Format>,
-    /// Only the N days before --now; default: every event in the input.
+    /// Only the N days up to --now (or up to this moment); default: every event of a file,
+    /// 30 days from a worker.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3660))]
     pub days: Option<u32>,
-    /// The current time (RFC 3339): window end and generation time; default: the clock.
+    /// The current time (RFC 3339): generation time and, for a file, the window's exact
+    /// (exclusive) end; default: the clock. A worker's report has the worker's window.
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
     /// Time zone of the weekday × hour heatmap: UTC, an offset such as +02:00, or a zone name
@@ -167,18 +169,23 @@ impl ReportArgs {
     /// compare with.
     pub const DEMO_DAYS: u32 = 30;
 
-    /// The window: the last `--days` days before `now` (30 for a worker), or for the demo its
-    /// fixed month; otherwise every event.
-    pub fn window(&self, input: &Input, now: DateTime<Utc>) -> Window {
-        match (self.days, input) {
+    /// The window of a file, stdin or the demo: the last `--days` days before `--now`
+    /// (exactly), or up to and including the moment `clock` of the run (see
+    /// [`Window::up_to`]); the demo's fixed month; otherwise every event. `None` for a worker:
+    /// its export names the window it applied, and that is the report's.
+    pub fn window(&self, input: &Input, clock: DateTime<Utc>) -> Option<Window> {
+        Some(match (self.days, input) {
+            (_, Input::Url(_)) => return None,
             (Some(days), Input::Demo) => {
                 Window::last_days(self.now.unwrap_or(SynthConfig::demo().end), days)
             }
-            (Some(days), _) => Window::last_days(now, days),
-            (None, Input::Url(_)) => Window::last_days(now, Self::URL_DAYS),
+            (Some(days), _) => match self.now {
+                Some(now) => Window::last_days(now, days),
+                None => Window::up_to(clock, days),
+            },
             (None, Input::Demo) => Window::last_days(SynthConfig::demo().end, Self::DEMO_DAYS),
             (None, _) => Window::All,
-        }
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use analytics::{Format, ReadError, Sink};
+use analytics::{Format, ReadError, Sink, Window};
 use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::StatusCode;
@@ -130,6 +130,11 @@ pub struct Fetched {
 
 /// Reads every page of the export for the last `days` days into `sink`.
 ///
+/// The window is the worker's: its first page's `from` and `to`, handed to `set_window`
+/// before any event reaches `sink`, and every later page must name the same. Events are
+/// stamped by the worker's clock and selected by it, so a runner whose clock is ahead of or
+/// behind the worker's neither drops the newest events nor counts any twice.
+///
 /// Fetching overlaps parsing: a second thread downloads page N+1 (its cursor is read off page
 /// N as it arrives) while this one parses page N into `sink`. At most one page waits between
 /// them, and each is dropped as soon as it is parsed, so three pages at most are in memory.
@@ -140,7 +145,10 @@ pub fn fetch_export<S: Sink>(
     days: u32,
     quiet: bool,
     sink: &mut S,
+    set_window: impl FnOnce(&mut S, Window),
 ) -> anyhow::Result<Fetched> {
+    let mut set_window = Some(set_window);
+    let mut window: Option<Window> = None;
     let client = remote.client()?;
     let progress = Progress::new(quiet);
     let mut fetched = Fetched::default();
@@ -154,6 +162,22 @@ pub fn fetch_export<S: Sink>(
         for page in pages.iter() {
             let page = page?;
             let number = fetched.pages + 1;
+            match (window, page.window) {
+                (None, Some(first)) => {
+                    window = Some(first);
+                    if let Some(set) = set_window.take() {
+                        set(sink, first);
+                    }
+                }
+                (Some(first), Some(this)) if this != first => bail!(
+                    "{}: page {number} covers another window than page 1 ({} instead of {}); \
+                     stopping rather than mixing two windows",
+                    remote.base,
+                    window_text(this),
+                    window_text(first),
+                ),
+                _ => {}
+            }
             let info = analytics::read_export(&page.body[..], Some(Format::Json), sink)
                 .map_err(|e| not_an_export(remote, number, e))?;
             drop(page.body);
@@ -161,6 +185,14 @@ pub fn fetch_export<S: Sink>(
                 bail!(
                     "{}: page {number} is JSON but not the worker's export envelope (no \
                      schemaVersion): is this the chatbot analytics worker's URL?",
+                    remote.base
+                );
+            }
+            if page.window.is_none() {
+                bail!(
+                    "{}: page {number} of the export names no window (`from` and `to` \
+                     timestamps, `from` before `to`): is this the chatbot analytics worker's \
+                     URL, and is it up to date?",
                     remote.base
                 );
             }
@@ -180,17 +212,41 @@ pub fn fetch_export<S: Sink>(
     Ok(fetched)
 }
 
-/// One page as fetched, with the next page's cursor read off it.
+/// One page as fetched, with the next page's cursor and the window read off it.
 struct Page {
     body: Vec<u8>,
     next_cursor: Option<String>,
+    window: Option<Window>,
 }
 
-/// The envelope's `nextCursor`, read without building the events.
+/// The envelope's `nextCursor` and window, read without building the events.
 #[derive(serde::Deserialize)]
 struct Peek {
     #[serde(rename = "nextCursor")]
     next_cursor: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl Peek {
+    /// The window the worker applied: `from ≤ timestamp < to`, when both parse and
+    /// `from < to`.
+    fn window(&self) -> Option<Window> {
+        let from = analytics::parse_timestamp(self.from.as_deref()?)?;
+        let to = analytics::parse_timestamp(self.to.as_deref()?)?;
+        (from < to).then_some(Window::Range { from, to })
+    }
+}
+
+fn window_text(window: Window) -> String {
+    match window {
+        Window::Range { from, to } => format!(
+            "{} to {}",
+            analytics::format_timestamp(&from),
+            analytics::format_timestamp(&to)
+        ),
+        Window::All => "every event".to_owned(),
+    }
 }
 
 /// The fetching thread: every page in order into `pages`, then ends. A page whose cursor
@@ -226,12 +282,16 @@ fn fetch_pages(
                 return;
             }
         };
-        let next_cursor = match serde_json::from_slice::<Peek>(&body) {
-            Ok(peek) => peek.next_cursor,
+        let (next_cursor, window) = match serde_json::from_slice::<Peek>(&body) {
+            Ok(peek) => {
+                let window = peek.window();
+                (peek.next_cursor, window)
+            }
             Err(_) => {
                 let _ = pages.send(Ok(Page {
                     body,
                     next_cursor: None,
+                    window: None,
                 }));
                 return;
             }
@@ -240,6 +300,7 @@ fn fetch_pages(
         let page = Page {
             body,
             next_cursor: next_cursor.clone(),
+            window,
         };
         if pages.send(Ok(page)).is_err() {
             return;
@@ -323,7 +384,8 @@ fn send_with_retry(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let failure = match request().timeout(remote.request_timeout()).send() {
+        let timeout = remote.request_timeout();
+        let failure = match request().timeout(timeout).send() {
             Ok(response) if response.status().is_success() => match response.bytes() {
                 Ok(bytes) => match accept(&bytes) {
                     Ok(()) => return Ok(bytes.to_vec()),
@@ -332,7 +394,7 @@ fn send_with_retry(
                 Err(e) => Failure::Retry(format!("the response broke off: {e}"), None),
             },
             Ok(response) => classify(remote, response),
-            Err(e) => Failure::from_transport(remote, &e),
+            Err(e) => Failure::from_transport(remote, &e, timeout),
         };
         let (reason, wait) = match failure {
             Failure::Fatal(error) => return Err(error),
@@ -370,15 +432,16 @@ enum Failure {
 }
 
 impl Failure {
-    fn from_transport(remote: &Remote, e: &reqwest::Error) -> Failure {
+    /// A request that got no answer; `timeout` is the time it was given.
+    fn from_transport(remote: &Remote, e: &reqwest::Error, timeout: Duration) -> Failure {
         let host = remote.base.host_str().unwrap_or("the worker");
         // The causes only: the top-level message repeats the URL, cursor included.
         let detail = e.source().map_or_else(|| e.to_string(), error_chain);
         if e.is_timeout() {
             return Failure::Retry(
                 format!(
-                    "no answer from {host} within {} s",
-                    REQUEST_TIMEOUT.as_secs()
+                    "no answer from {host} within {:.1} s",
+                    timeout.as_secs_f64()
                 ),
                 None,
             );

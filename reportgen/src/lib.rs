@@ -62,10 +62,10 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
             "--publish and --save-export work with --url only, not with --input or --demo"
         );
     }
-    // Whole seconds: a report's generation time needs no nanoseconds.
-    let generated_at = args.now.unwrap_or_else(|| Utc::now().trunc_subsecs(0));
-    let window = args.window(&input, generated_at);
-    let outcome = source::collect(args, &input, window)?;
+    // The clock is read once: the generation time and the end of a window up to now.
+    let clock = Utc::now();
+    let generated_at = args.now.unwrap_or_else(|| clock.trunc_subsecs(3));
+    let outcome = source::collect(args, &input, args.window(&input, clock))?;
     if !args.quiet {
         for warning in outcome.warnings() {
             eprintln!("reportgen: warning: {warning}");

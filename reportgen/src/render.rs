@@ -323,6 +323,8 @@ struct ReportView {
     window_from: Time,
     window_to: Time,
     window_days: u32,
+    /// The window is the span of the input's events, not one that was asked for.
+    window_from_data: bool,
     has_events: bool,
     kpis: Vec<Kpi>,
     events_by_type: Vec<Row2>,
@@ -534,6 +536,7 @@ impl ReportView {
             window_from: Time::new(&s.window.from),
             window_to: Time::new(&s.window.to),
             window_days: s.window.days,
+            window_from_data: s.window.from_data,
             has_events: s.data_quality.events_in_window > 0,
             kpis: vec![
                 kpi("Messages", int(volume.messages)),

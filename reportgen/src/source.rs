@@ -74,6 +74,7 @@ impl Outcome {
 
 struct Feed {
     outcome: Outcome,
+    zone: analytics::Zone,
     strict: bool,
     /// `--save-export`: every event read is also written here.
     copy: Option<PendingFile>,
@@ -103,9 +104,14 @@ impl Sink for Feed {
     }
 }
 
-/// Reads `input` into a fresh accumulator for `window`. With `--strict`, the first malformed
-/// record, or an export file that is only one page, is an error.
-pub fn collect(args: &ReportArgs, input: &Input, window: Window) -> anyhow::Result<Outcome> {
+/// Reads `input` into a fresh accumulator for `window`, or for a worker (`window` is `None`)
+/// for the window its export names. With `--strict`, the first malformed record, or an export
+/// file that is only one page, is an error.
+pub fn collect(
+    args: &ReportArgs,
+    input: &Input,
+    window: Option<Window>,
+) -> anyhow::Result<Outcome> {
     let (format, strict) = (args.format, args.strict);
     let origin = match input {
         Input::File(path) => format!("`{}`", path.display()),
@@ -113,9 +119,12 @@ pub fn collect(args: &ReportArgs, input: &Input, window: Window) -> anyhow::Resu
         Input::Demo => "demo".to_owned(),
         Input::Url(url) => fetch::without_credentials(url),
     };
+    let zone = args.tz.unwrap_or_default();
+    // A worker's window arrives with its first page and replaces this one before any event.
     let mut feed = Feed {
+        zone,
         outcome: Outcome {
-            metrics: Metrics::new(window).with_timezone(args.tz.unwrap_or_default()),
+            metrics: Metrics::new(window.unwrap_or(Window::All)).with_timezone(zone),
             origin,
             first_skips: Vec::new(),
             next_cursor: None,
@@ -145,7 +154,9 @@ pub fn collect(args: &ReportArgs, input: &Input, window: Window) -> anyhow::Resu
                 .map(PendingFile::create)
                 .transpose()?;
             let days = args.days.unwrap_or(ReportArgs::URL_DAYS);
-            fetch::fetch_export(&remote, days, args.quiet, &mut feed)?;
+            fetch::fetch_export(&remote, days, args.quiet, &mut feed, |feed, window| {
+                feed.outcome.metrics = Metrics::new(window).with_timezone(feed.zone);
+            })?;
             if let Some(copy) = feed.copy.take() {
                 copy.commit()?;
             }
@@ -159,7 +170,7 @@ pub fn collect(args: &ReportArgs, input: &Input, window: Window) -> anyhow::Resu
             outcome.origin
         );
     }
-    if let (Window::All, Some((first, last))) = (window, outcome.metrics.span()) {
+    if let (Some(Window::All), Some((first, last))) = (window, outcome.metrics.span()) {
         let days = (last - first).num_days();
         if days > MAX_SPAN_DAYS {
             bail!(

@@ -903,3 +903,86 @@ fn the_heatmap_can_use_another_time_zone() {
     assert!(stderr(&o).contains("+02:00"), "{}", stderr(&o));
     assert!(stderr(&o).contains("Europe/Berlin"), "{}", stderr(&o));
 }
+
+/// The summary of the one snapshot under `out`, whatever its date (a run that reads the clock
+/// names its folder after the clock, which may have passed midnight).
+fn only_summary(out: &Path) -> Value {
+    let dates: Vec<String> = fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.starts_with("20"))
+        .collect();
+    assert_eq!(dates.len(), 1, "{dates:?}");
+    summary_at(out, &dates[0])
+}
+
+#[test]
+fn events_stamped_just_before_a_run_without_now_are_in_its_window() {
+    // Events stamped by a clock a moment ago (with milliseconds, as the worker stamps them),
+    // reported at once: none may fall after the window's end, in any round.
+    for round in 0..5 {
+        let stamp = |t: chrono::DateTime<chrono::Utc>| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        let now = chrono::Utc::now();
+        let lines = [
+            now - chrono::TimeDelta::milliseconds(900),
+            now - chrono::TimeDelta::milliseconds(1),
+            now,
+        ]
+        .map(|t| {
+            format!(
+                r#"{{"timestamp":"{}","eventType":"message_sent"}}"#,
+                stamp(t)
+            )
+        });
+        let input = Path::new(env!("CARGO_TARGET_TMPDIR")).join("just-now.ndjson");
+        fs::write(&input, lines.join("\n")).unwrap();
+        let out = out_dir("just-now");
+        let o = reportgen_on(&input, &out, &["--days", "1", "-q"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let s = only_summary(&out);
+        assert_eq!(
+            s["dataQuality"]["eventsInWindow"], 3,
+            "round {round}: {s:#}"
+        );
+        // The window ends one millisecond after the moment of the run, which is the
+        // generation time: one clock reading for both.
+        let at = |v: &Value| analytics::parse_timestamp(v.as_str().unwrap()).unwrap();
+        assert_eq!(
+            at(&s["window"]["to"]) - at(&s["generatedAt"]),
+            chrono::TimeDelta::milliseconds(1),
+            "{s:#}"
+        );
+    }
+}
+
+#[test]
+fn now_with_milliseconds_keeps_them_and_ends_the_window_exactly_there() {
+    let input = Path::new(env!("CARGO_TARGET_TMPDIR")).join("now-ms.ndjson");
+    fs::write(
+        &input,
+        concat!(
+            r#"{"timestamp":"2026-11-26T05:59:59.249Z","eventType":"message_sent"}"#,
+            "\n",
+            r#"{"timestamp":"2026-11-26T05:59:59.250Z","eventType":"message_sent"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = out_dir("now-ms");
+    let o = reportgen_on(
+        &input,
+        &out,
+        &["--now", "2026-11-26T05:59:59.250Z", "--days", "1", "-q"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = summary_at(&out, "2026-11-26");
+    assert_eq!(s["window"]["to"], "2026-11-26T05:59:59.250Z");
+    assert_eq!(s["window"]["from"], "2026-11-25T05:59:59.250Z");
+    assert_eq!(s["generatedAt"], "2026-11-26T05:59:59.250Z");
+    assert_eq!(
+        s["dataQuality"]["eventsInWindow"], 1,
+        "the end is exclusive"
+    );
+}

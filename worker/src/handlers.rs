@@ -442,13 +442,15 @@ async fn admin(req: &Request, env: &Env, route: Admin) -> Handled {
 
 /// The live summary over the last `days` days.
 async fn summary(store: &Store, now: DateTime<Utc>, days: u32) -> Result<Summary, ApiError> {
-    let from = now - TimeDelta::days(i64::from(days));
-    let mut metrics = Metrics::new(Window::last_days(now, days));
-    for day in store.daily_aggregates(from, now).await? {
+    // Every event stamped up to the millisecond of the request counts.
+    let to = Window::end_after(now);
+    let from = to - TimeDelta::days(i64::from(days));
+    let mut metrics = Metrics::new(Window::last_days(to, days));
+    for day in store.daily_aggregates(from, to).await? {
         metrics.add_daily(&day);
     }
     let rest = store
-        .read_events(from, now, None, usize::MAX, 0, &mut |e| metrics.add(&e))
+        .read_events(from, to, None, usize::MAX, 0, &mut |e| metrics.add(&e))
         .await?;
     if rest.is_some() {
         return Err(ApiError::new(
@@ -483,9 +485,13 @@ async fn dashboard(store: &Store, now: DateTime<Utc>) -> Handled {
 }
 
 /// `GET /analytics/export`: one page of events in the requested format. The first page fixes
-/// the window's end; its cursor carries it, so every page covers the same window.
+/// the window's end, just after the millisecond the request arrived (every event stamped up to
+/// then is in); its cursor carries it, so every page covers the same window.
 async fn export(store: &Store, now: DateTime<Utc>, query: &Query) -> Handled {
-    let to = query.cursor.as_ref().map_or(now, |c| c.window_end);
+    let to = query
+        .cursor
+        .as_ref()
+        .map_or_else(|| Window::end_after(now), |c| c.window_end);
     let from = to - TimeDelta::days(i64::from(query.days));
     let first_page = query.cursor.is_none();
     let (daily, gaps) = if first_page && query.format == Format::Json {
