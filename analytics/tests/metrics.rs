@@ -1,6 +1,6 @@
 //! Integration tests of the seven metric categories against small hand-built fixtures.
 //!
-//! Every expected value is worked out by hand from `shared/METRICS.md`, never copied from the
+//! Every expected value is worked out by hand from `docs/metrics.md`, never copied from the
 //! code's output; the reasoning is in a comment where it is not obvious.
 
 #![allow(clippy::unwrap_used)]

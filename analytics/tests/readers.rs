@@ -155,7 +155,8 @@ fn csv(events: &[Event]) -> Vec<u8> {
     writer.finish().unwrap()
 }
 
-/// The worker's envelope, fields in the order of ARCHITECTURE.md.
+/// The worker's envelope, fields in the order the worker writes them
+/// (`analytics::export::Envelope`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Envelope<'a> {

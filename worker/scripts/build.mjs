@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds the worker (Rust → wasm + JS shim) into worker/build/ with `worker-build`, using only
-// tools that come from the package registries (see ../shared/TOOLCHAIN.md):
+// tools that come from the package registries (crates.io and npm; the README's "Set-up" and
+// scripts/test install them):
 //
 //   wasm-bindgen  from crates.io (`cargo install wasm-bindgen-cli --version 0.2.130`), on PATH
 //   wasm-opt      from npm (`binaryen`, a devDependency): node_modules/.bin/wasm-opt
