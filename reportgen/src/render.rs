@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use analytics::{HistogramBucket, Percentiles, Summary, ratio};
+use analytics::{HistogramBucket, Percentiles, Summary};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use tera::Tera;
@@ -333,7 +333,6 @@ struct ReportView {
     topics: Vec<Row3>,
     gaps: Vec<GapRow>,
     performance: Vec<PerfRow>,
-    latency: Vec<Row3>,
     error_kpis: Vec<Kpi>,
     errors_svg: String,
     error_types: Vec<Row2>,
@@ -499,13 +498,6 @@ impl ReportView {
             &int(volume.messages),
         )?;
 
-        let latency_items: Vec<(String, u64)> = perf
-            .total_time_histogram
-            .iter()
-            .map(|b| (bucket_label(b), b.count))
-            .collect();
-        let latency_total: u64 = latency_items.iter().map(|(_, n)| n).sum();
-
         let error_items = top_with_rest(
             errors
                 .by_type
@@ -586,14 +578,6 @@ impl ReportView {
                 perf_row("AI model", perf.avg_ai_time_ms, &perf.ai_time_ms),
                 perf_row("Total", perf.avg_total_time_ms, &perf.total_time_ms),
             ],
-            latency: latency_items
-                .iter()
-                .map(|(label, n)| Row3 {
-                    label: label.clone(),
-                    count: int(*n),
-                    share: pct(ratio(*n, latency_total)),
-                })
-                .collect(),
             error_kpis: vec![
                 kpi("Error rate", pct(errors.error_rate)),
                 kpi("Failed messages", int(errors.error_count)),
