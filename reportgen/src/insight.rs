@@ -3,12 +3,14 @@
 //! plus the data the page embeds (summary JSON, CSV downloads). Part of rendering: from a
 //! [`Summary`] to a view the template shows.
 
-use analytics::{FUNNEL_STEPS, Summary, clean_text, neutralise_csv};
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use analytics::{FUNNEL_STEPS, Summary, clean_text};
 use serde::Serialize;
 
 use crate::chart::{self, Caption, Series};
-use crate::render::{Baseline, Kpi, Row3, Time, bucket_label, int, ms, pct};
+use crate::render::table::{CsvFile, Table, fraction};
+use crate::render::{
+    Baseline, GAPS_CSV_HEADER, Kpi, Row3, Time, bucket_label, gap_record, int, ms, pct,
+};
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// Clusters and suggestions shown in the report (the CSV has them all).
@@ -101,14 +103,14 @@ pub(crate) fn add_deltas(kpis: &mut [Kpi], now: &Summary, baseline: &Baseline<'_
 }
 
 /// Everything the insight sections show.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct InsightsView {
     compared_with: Option<String>,
     funnel: Vec<FunnelRow>,
     funnel_svg: String,
     page_funnels: Vec<PageFunnelRow>,
     funnel_steps: Vec<&'static str>,
-    suggestions: Vec<Row3>,
+    suggestions: Table<Row3>,
     clusters: Vec<ClusterRow>,
     latency_svg: String,
     latency: Vec<Row3>,
@@ -120,7 +122,6 @@ pub struct InsightsView {
     timezone: String,
     changes: Changes,
     summary_json: String,
-    csv: std::collections::BTreeMap<&'static str, Download>,
 }
 
 #[derive(Debug, Serialize)]
@@ -274,14 +275,6 @@ pub fn row_changes<T>(
         .collect()
 }
 
-/// A table offered as a CSV download (a `data:` URI: the report stays one file).
-#[derive(Debug, Serialize)]
-struct Download {
-    id: &'static str,
-    file: &'static str,
-    href: String,
-}
-
 fn step_name(step: &str) -> &'static str {
     match step {
         "widget_loaded" => "Widget loaded",
@@ -292,37 +285,13 @@ fn step_name(step: &str) -> &'static str {
     }
 }
 
-/// A CSV table as a `data:` URI; cells that a spreadsheet would run are neutralised.
-fn csv_uri(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<String> {
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record(header)?;
-    for row in rows {
-        csv.write_record(row.iter().map(|cell| neutralise_csv(cell).into_owned()))?;
-    }
-    let bytes = csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let text = String::from_utf8(bytes)?;
-    Ok(format!(
-        "data:text/csv;charset=utf-8,{}",
-        utf8_percent_encode(&text, NON_ALPHANUMERIC)
-    ))
-}
-
 /// `gaps.csv`: the top knowledge gaps, most asked first, as a to-do list for the knowledge base.
 pub fn gaps_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record(["question", "normalized", "count", "firstSeen", "lastSeen"])?;
+    let mut csv = CsvFile::new(&GAPS_CSV_HEADER)?;
     for gap in &summary.knowledge_gaps {
-        let count = gap.count.to_string();
-        let row = [
-            gap.question.as_str(),
-            gap.normalized.as_str(),
-            count.as_str(),
-            gap.first_seen.as_str(),
-            gap.last_seen.as_str(),
-        ];
-        csv.write_record(row.iter().map(|cell| neutralise_csv(cell).into_owned()))?;
+        csv.record(gap_record(gap))?;
     }
-    csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    csv.finish()
 }
 
 impl InsightsView {
@@ -451,85 +420,6 @@ impl InsightsView {
 
         let changes = baseline.map_or_else(Changes::default, |b| Changes::new(s, b));
 
-        let csv = [
-            Download {
-                id: "topics",
-                file: "topics.csv",
-                href: csv_uri(
-                    &["topic", "messages", "share"],
-                    s.topic_distribution.iter().map(|t| {
-                        vec![
-                            t.topic.clone(),
-                            t.count.to_string(),
-                            format!("{:.4}", t.share),
-                        ]
-                    }),
-                )?,
-            },
-            Download {
-                id: "gaps",
-                file: "gaps.csv",
-                href: format!(
-                    "data:text/csv;charset=utf-8,{}",
-                    utf8_percent_encode(&String::from_utf8(gaps_csv(s)?)?, NON_ALPHANUMERIC)
-                ),
-            },
-            Download {
-                id: "errors",
-                file: "errors.csv",
-                href: csv_uri(
-                    &["errorType", "count"],
-                    s.errors
-                        .by_type
-                        .iter()
-                        .map(|e| vec![e.error_type.clone(), e.count.to_string()]),
-                )?,
-            },
-            Download {
-                id: "pages",
-                file: "pages.csv",
-                href: csv_uri(
-                    &["pageUrl", "pageTitle", "messages", "sessions"],
-                    s.pages_and_sources.top_pages.iter().map(|p| {
-                        vec![
-                            p.page_url.clone(),
-                            p.page_title.clone().unwrap_or_default(),
-                            p.messages.to_string(),
-                            p.sessions.to_string(),
-                        ]
-                    }),
-                )?,
-            },
-            Download {
-                id: "sources",
-                file: "sources.csv",
-                href: csv_uri(
-                    &["source", "sessions"],
-                    s.pages_and_sources
-                        .top_sources
-                        .iter()
-                        .map(|src| vec![src.source.clone(), src.sessions.to_string()]),
-                )?,
-            },
-            Download {
-                id: "suggestions",
-                file: "suggestions.csv",
-                href: csv_uri(
-                    &["question", "clicks", "share"],
-                    s.suggestions.iter().map(|q| {
-                        vec![
-                            q.question.clone(),
-                            q.clicks.to_string(),
-                            format!("{:.4}", q.share),
-                        ]
-                    }),
-                )?,
-            },
-        ]
-        .into_iter()
-        .map(|d| (d.id, d))
-        .collect();
-
         // JSON inside <script type="application/json">: "<" escaped so no "</script>" or "<!--"
         // in a question can end the block.
         let mut embedded = s.clone();
@@ -562,16 +452,18 @@ impl InsightsView {
                 })
                 .collect(),
             funnel_steps: FUNNEL_STEPS.iter().map(|t| step_name(t.as_str())).collect(),
-            suggestions: s
-                .suggestions
-                .iter()
-                .take(SHOWN)
-                .map(|q| Row3 {
+            suggestions: Table::new(
+                "suggestions.csv",
+                &["question", "clicks", "share"],
+                &s.suggestions,
+                |q| Row3 {
                     label: clean_text(&q.question),
                     count: int(q.clicks),
                     share: pct(q.share),
-                })
-                .collect(),
+                },
+                |q| vec![q.question.clone(), q.clicks.to_string(), fraction(q.share)],
+            )?
+            .showing(SHOWN),
             clusters: s
                 .gap_clusters
                 .iter()
@@ -621,7 +513,6 @@ impl InsightsView {
             timezone: tz.clone(),
             changes,
             summary_json,
-            csv,
         })
     }
 }
@@ -689,16 +580,5 @@ mod tests {
             fewer[0].clone().lower_is_better().delta.map(|d| d.tone),
             Some("good")
         );
-    }
-
-    #[test]
-    fn csv_downloads_are_data_uris_with_neutralised_cells() {
-        let uri = csv_uri(
-            &["q", "n"],
-            [vec!["=cmd()".to_owned(), "1".to_owned()]].into_iter(),
-        )
-        .expect("csv");
-        assert!(uri.starts_with("data:text/csv;charset=utf-8,q%2Cn%0A"));
-        assert!(uri.contains("%27%3Dcmd%28%29"), "{uri}");
     }
 }

@@ -13,6 +13,10 @@ use analytics::clean_text;
 
 use crate::chart::{self, Caption, Series};
 
+pub(crate) mod table;
+
+use table::{Table, fraction};
+
 const REPORT_HTML: &str = include_str!("../../templates/report.html");
 const REPORT_CSS: &str = include_str!("../../templates/report.css");
 const ARCHIVE_HTML: &str = include_str!("../../templates/archive.html");
@@ -57,8 +61,8 @@ pub fn render_report(
     let mut tera = Tera::default();
     tera.add_raw_template("report.html", &html)
         .context("parsing the report template")?;
-    let mut view = ReportView::new(summary, title, css)?;
-    view.insights = crate::insight::InsightsView::new(summary, baseline)?;
+    let insights = crate::insight::InsightsView::new(summary, baseline)?;
+    let mut view = ReportView::new(summary, title, css, insights)?;
     if let Some(b) = baseline {
         crate::insight::add_deltas(&mut view.kpis, summary, b);
         crate::insight::add_deltas(&mut view.error_kpis, summary, b);
@@ -330,15 +334,15 @@ struct ReportView {
     over_time: Vec<DayRow>,
     uses_daily: bool,
     topics_svg: String,
-    topics: Vec<Row3>,
-    gaps: Vec<GapRow>,
+    topics: Table<Row3>,
+    gaps: Table<GapRow>,
     performance: Vec<PerfRow>,
     error_kpis: Vec<Kpi>,
     errors_svg: String,
-    error_types: Vec<Row2>,
+    error_types: Table<Row2>,
     recent_errors: Vec<RecentRow>,
-    pages: Vec<PageRow>,
-    sources: Vec<Row2>,
+    pages: Table<PageRow>,
+    sources: Table<Row2>,
     events_read: String,
     events_in_window: String,
     skipped: String,
@@ -414,6 +418,21 @@ struct GapRow {
     last_seen: Time,
 }
 
+/// The columns of `gaps.csv`, the gap table's download and the file written beside the report.
+pub(crate) const GAPS_CSV_HEADER: [&str; 5] =
+    ["question", "normalized", "count", "firstSeen", "lastSeen"];
+
+/// One knowledge gap as a record of `gaps.csv`.
+pub(crate) fn gap_record(gap: &analytics::KnowledgeGap) -> Vec<String> {
+    vec![
+        gap.question.clone(),
+        gap.normalized.clone(),
+        gap.count.to_string(),
+        gap.first_seen.clone(),
+        gap.last_seen.clone(),
+    ]
+}
+
 #[derive(Debug, Serialize)]
 struct PerfRow {
     label: &'static str,
@@ -444,7 +463,12 @@ struct PageRow {
 }
 
 impl ReportView {
-    fn new(s: &Summary, title: &str, css: String) -> anyhow::Result<ReportView> {
+    fn new(
+        s: &Summary,
+        title: &str,
+        css: String,
+        insights: crate::insight::InsightsView,
+    ) -> anyhow::Result<ReportView> {
         let volume = &s.conversation_volume;
         let perf = &s.performance;
         let errors = &s.errors;
@@ -554,25 +578,29 @@ impl ReportView {
                 .collect(),
             uses_daily: days.iter().any(|d| d.source == "daily"),
             topics_svg,
-            topics: s
-                .topic_distribution
-                .iter()
-                .map(|t| Row3 {
+            topics: Table::new(
+                "topics.csv",
+                &["topic", "messages", "share"],
+                &s.topic_distribution,
+                |t| Row3 {
                     label: clean_text(&t.topic),
                     count: int(t.count),
                     share: pct(t.share),
-                })
-                .collect(),
-            gaps: s
-                .knowledge_gaps
-                .iter()
-                .map(|g| GapRow {
+                },
+                |t| vec![t.topic.clone(), t.count.to_string(), fraction(t.share)],
+            )?,
+            gaps: Table::new(
+                "gaps.csv",
+                &GAPS_CSV_HEADER,
+                &s.knowledge_gaps,
+                |g| GapRow {
                     question: clean_text(&g.question),
                     count: int(g.count),
                     first_seen: Time::new(&g.first_seen),
                     last_seen: Time::new(&g.last_seen),
-                })
-                .collect(),
+                },
+                |g| gap_record(g),
+            )?,
             performance: vec![
                 perf_row("Retrieval (RAG)", perf.avg_rag_time_ms, &perf.rag_time_ms),
                 perf_row("AI model", perf.avg_ai_time_ms, &perf.ai_time_ms),
@@ -584,11 +612,13 @@ impl ReportView {
                 kpi("Rate-limited", int(errors.rate_limited)),
             ],
             errors_svg,
-            error_types: errors
-                .by_type
-                .iter()
-                .map(|e| row2(&e.error_type, int(e.count)))
-                .collect(),
+            error_types: Table::new(
+                "errors.csv",
+                &["errorType", "count"],
+                &errors.by_type,
+                |e| row2(&e.error_type, int(e.count)),
+                |e| vec![e.error_type.clone(), e.count.to_string()],
+            )?,
             recent_errors: errors
                 .recent
                 .iter()
@@ -600,24 +630,33 @@ impl ReportView {
                     page_url: shown(&e.page_url),
                 })
                 .collect(),
-            pages: s
-                .pages_and_sources
-                .top_pages
-                .iter()
-                .map(|p| PageRow {
+            pages: Table::new(
+                "pages.csv",
+                &["pageUrl", "pageTitle", "messages", "sessions"],
+                &s.pages_and_sources.top_pages,
+                |p| PageRow {
                     href: web_link(&p.page_url),
                     page_url: clean_text(&p.page_url),
                     page_title: shown(&p.page_title),
                     messages: int(p.messages),
                     sessions: int(p.sessions),
-                })
-                .collect(),
-            sources: s
-                .pages_and_sources
-                .top_sources
-                .iter()
-                .map(|src| row2(&src.source, int(src.sessions)))
-                .collect(),
+                },
+                |p| {
+                    vec![
+                        p.page_url.clone(),
+                        p.page_title.clone().unwrap_or_default(),
+                        p.messages.to_string(),
+                        p.sessions.to_string(),
+                    ]
+                },
+            )?,
+            sources: Table::new(
+                "sources.csv",
+                &["source", "sessions"],
+                &s.pages_and_sources.top_sources,
+                |src| row2(&src.source, int(src.sessions)),
+                |src| vec![src.source.clone(), src.sessions.to_string()],
+            )?,
             events_read: int(s.data_quality.events_read),
             events_in_window: int(s.data_quality.events_in_window),
             skipped: int(s.data_quality.skipped),
@@ -627,7 +666,7 @@ impl ReportView {
                 .iter()
                 .map(|(k, v)| row2(k, int(*v)))
                 .collect(),
-            insights: crate::insight::InsightsView::default(),
+            insights,
         })
     }
 }
