@@ -7,7 +7,7 @@ use analytics::{FUNNEL_STEPS, Summary, clean_text};
 use serde::Serialize;
 
 use crate::chart::{self, Caption, Series};
-use crate::render::table::{CsvFile, Table, fraction};
+use crate::render::table::{CsvFile, Table, fraction, millis};
 use crate::render::{
     Baseline, GAPS_CSV_HEADER, Kpi, Row3, Time, bucket_label, gap_record, int, ms, pct,
 };
@@ -106,18 +106,18 @@ pub(crate) fn add_deltas(kpis: &mut [Kpi], now: &Summary, baseline: &Baseline<'_
 #[derive(Debug, Serialize)]
 pub struct InsightsView {
     compared_with: Option<String>,
-    funnel: Vec<FunnelRow>,
+    funnel: Table<FunnelRow>,
     funnel_svg: String,
-    page_funnels: Vec<PageFunnelRow>,
+    page_funnels: Table<PageFunnelRow>,
     funnel_steps: Vec<&'static str>,
     suggestions: Table<Row3>,
-    clusters: Vec<ClusterRow>,
+    clusters: Table<ClusterRow>,
     latency_svg: String,
-    latency: Vec<Row3>,
+    latency: Table<Row3>,
     trend_svg: String,
-    trend: Vec<TrendRow>,
+    trend: Table<TrendRow>,
     heatmap_svg: String,
-    heatmap: Vec<HeatRow>,
+    heatmap: Table<HeatRow>,
     busiest: String,
     timezone: String,
     changes: Changes,
@@ -285,6 +285,23 @@ fn step_name(step: &str) -> &'static str {
     }
 }
 
+/// `widget_loaded` → `widgetLoaded`, for a CSV column name.
+fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `gaps.csv`: the top knowledge gaps, most asked first, as a to-do list for the knowledge base.
 pub fn gaps_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
     let mut csv = CsvFile::new(&GAPS_CSV_HEADER)?;
@@ -428,29 +445,55 @@ impl InsightsView {
 
         Ok(InsightsView {
             compared_with: baseline.map(|b| b.label.to_owned()),
-            funnel: funnel
-                .overall
-                .iter()
-                .map(|step| FunnelRow {
+            funnel: Table::new(
+                "widget-funnel.csv",
+                &["step", "sessions", "conversion", "dropOff"],
+                &funnel.overall,
+                |step| FunnelRow {
                     step: step_name(&step.step),
                     sessions: int(step.sessions),
                     conversion: pct(step.conversion),
                     drop_off: pct(step.drop_off),
-                })
-                .collect(),
+                },
+                |step| {
+                    vec![
+                        step_name(&step.step).to_owned(),
+                        step.sessions.to_string(),
+                        fraction(step.conversion),
+                        fraction(step.drop_off),
+                    ]
+                },
+            )?,
             funnel_svg,
-            page_funnels: funnel
-                .by_page
-                .iter()
-                .map(|p| PageFunnelRow {
+            // The table's cell for a step reads "sessions (conversion)"; the file gives the two
+            // numbers columns of their own, so a spreadsheet can sum and sort them.
+            page_funnels: Table::new(
+                "funnel-by-page.csv",
+                &std::iter::once("pageUrl".to_owned())
+                    .chain(FUNNEL_STEPS.iter().flat_map(|t| {
+                        let step = camel_case(t.as_str());
+                        [format!("{step}Sessions"), format!("{step}Conversion")]
+                    }))
+                    .collect::<Vec<_>>(),
+                &funnel.by_page,
+                |p| PageFunnelRow {
                     page_url: clean_text(&p.page_url),
                     sessions: p
                         .steps
                         .iter()
                         .map(|st| format!("{} ({})", int(st.sessions), pct(st.conversion)))
                         .collect(),
-                })
-                .collect(),
+                },
+                |p| {
+                    std::iter::once(p.page_url.clone())
+                        .chain(
+                            p.steps
+                                .iter()
+                                .flat_map(|st| [st.sessions.to_string(), fraction(st.conversion)]),
+                        )
+                        .collect()
+                },
+            )?,
             funnel_steps: FUNNEL_STEPS.iter().map(|t| step_name(t.as_str())).collect(),
             suggestions: Table::new(
                 "suggestions.csv",
@@ -464,11 +507,19 @@ impl InsightsView {
                 |q| vec![q.question.clone(), q.clicks.to_string(), fraction(q.share)],
             )?
             .showing(SHOWN),
-            clusters: s
-                .gap_clusters
-                .iter()
-                .take(SHOWN)
-                .map(|c| ClusterRow {
+            clusters: Table::new(
+                "gap-clusters.csv",
+                &[
+                    "label",
+                    "count",
+                    "questions",
+                    "firstSeen",
+                    "lastSeen",
+                    "newThisPeriod",
+                    "alsoAsked",
+                ],
+                &s.gap_clusters,
+                |c| ClusterRow {
                     label: clean_text(&c.label),
                     count: int(c.count),
                     questions: c.questions,
@@ -476,39 +527,89 @@ impl InsightsView {
                     last_seen: Time::new(&c.last_seen),
                     samples: c.samples.iter().skip(1).map(|q| clean_text(q)).collect(),
                     is_new: c.new_this_period == Some(true),
-                })
-                .collect(),
+                },
+                |c| {
+                    vec![
+                        c.label.clone(),
+                        c.count.to_string(),
+                        c.questions.to_string(),
+                        c.first_seen.clone(),
+                        c.last_seen.clone(),
+                        c.new_this_period
+                            .map_or_else(String::new, |n| n.to_string()),
+                        c.samples
+                            .iter()
+                            .skip(1)
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(" | "),
+                    ]
+                },
+            )?
+            .showing(SHOWN),
             latency_svg,
-            latency: latency_items
-                .iter()
-                .map(|(label, n)| Row3 {
-                    label: label.clone(),
-                    count: int(*n),
-                    share: pct(analytics::ratio(*n, latency_total)),
-                })
-                .collect(),
+            // The bucket label ("50–100", "≥12.8s") becomes its bounds in milliseconds, which a
+            // spreadsheet can sort and chart; the last bucket has no upper bound.
+            latency: Table::new(
+                "response-time-histogram.csv",
+                &["fromMs", "toMs", "messages", "share"],
+                buckets,
+                |b| Row3 {
+                    label: bucket_label(b),
+                    count: int(b.count),
+                    share: pct(analytics::ratio(b.count, latency_total)),
+                },
+                |b| {
+                    vec![
+                        millis(Some(b.from_ms)),
+                        millis(b.to_ms),
+                        b.count.to_string(),
+                        fraction(analytics::ratio(b.count, latency_total)),
+                    ]
+                },
+            )?,
             trend_svg,
-            trend: s
-                .latency_trend
-                .iter()
-                .map(|d| TrendRow {
+            trend: Table::new(
+                "daily-p95.csv",
+                &["date", "ragP95Ms", "aiP95Ms", "totalP95Ms"],
+                &s.latency_trend,
+                |d| TrendRow {
                     date: d.date.clone(),
                     rag: ms(d.rag_p95),
                     ai: ms(d.ai_p95),
                     total: ms(d.total_p95),
-                })
-                .collect(),
+                },
+                |d| {
+                    vec![
+                        d.date.clone(),
+                        millis(d.rag_p95),
+                        millis(d.ai_p95),
+                        millis(d.total_p95),
+                    ]
+                },
+            )?,
             heatmap_svg,
-            heatmap: s
-                .activity
-                .cells
-                .iter()
-                .zip(WEEKDAYS)
-                .map(|(row, day)| HeatRow {
+            // The file keeps the grid the page shows, a row per weekday and a column per hour,
+            // rather than one weekday,hour,messages line per cell: opened in a spreadsheet it is
+            // the heatmap at once (a colour scale over the range), and row and column totals
+            // give messages per weekday and per hour; the long form would need a pivot table
+            // first. The hours are in the report's time zone, named in the first header cell.
+            heatmap: Table::new(
+                "messages-by-weekday-and-hour.csv",
+                &std::iter::once(format!("weekday ({tz})"))
+                    .chain((0..24).map(|h| h.to_string()))
+                    .collect::<Vec<_>>(),
+                s.activity.cells.iter().zip(WEEKDAYS),
+                |&(cells, day)| HeatRow {
                     day,
-                    cells: row.clone(),
-                })
-                .collect(),
+                    cells: cells.clone(),
+                },
+                |&(cells, day)| {
+                    std::iter::once(day.to_owned())
+                        .chain(cells.iter().map(u64::to_string))
+                        .collect()
+                },
+            )?,
             busiest,
             timezone: tz.clone(),
             changes,

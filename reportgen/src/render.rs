@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use analytics::{HistogramBucket, Percentiles, Summary};
+use analytics::{HistogramBucket, Summary};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use tera::Tera;
@@ -15,7 +15,7 @@ use crate::chart::{self, Caption, Series};
 
 pub(crate) mod table;
 
-use table::{Table, fraction};
+use table::{Table, fraction, millis};
 
 const REPORT_HTML: &str = include_str!("../../templates/report.html");
 const REPORT_CSS: &str = include_str!("../../templates/report.css");
@@ -329,18 +329,18 @@ struct ReportView {
     window_days: u32,
     has_events: bool,
     kpis: Vec<Kpi>,
-    events_by_type: Vec<Row2>,
+    events_by_type: Table<Row2>,
     over_time_svg: String,
-    over_time: Vec<DayRow>,
+    over_time: Table<DayRow>,
     uses_daily: bool,
     topics_svg: String,
     topics: Table<Row3>,
     gaps: Table<GapRow>,
-    performance: Vec<PerfRow>,
+    performance: Table<PerfRow>,
     error_kpis: Vec<Kpi>,
     errors_svg: String,
     error_types: Table<Row2>,
-    recent_errors: Vec<RecentRow>,
+    recent_errors: Table<RecentRow>,
     pages: Table<PageRow>,
     sources: Table<Row2>,
     events_read: String,
@@ -561,21 +561,33 @@ impl ReportView {
                 ),
                 kpi("Bubble opens", int(volume.bubble_opens)),
             ],
-            events_by_type: volume
-                .events_by_type
-                .iter()
-                .map(|(k, v)| row2(k, int(*v)))
-                .collect(),
+            events_by_type: Table::new(
+                "events-by-type.csv",
+                &["eventType", "events"],
+                &volume.events_by_type,
+                |(k, v)| row2(k, int(**v)),
+                |(k, v)| vec![(*k).clone(), v.to_string()],
+            )?,
             over_time_svg,
-            over_time: days
-                .iter()
-                .map(|d| DayRow {
+            over_time: Table::new(
+                "messages-per-day.csv",
+                &["date", "messages", "bubbleOpens", "source"],
+                days,
+                |d| DayRow {
                     date: d.date.clone(),
                     messages: int(d.messages),
                     bubble_opens: int(d.bubble_opens),
                     source: d.source.clone(),
-                })
-                .collect(),
+                },
+                |d| {
+                    vec![
+                        d.date.clone(),
+                        d.messages.to_string(),
+                        d.bubble_opens.to_string(),
+                        d.source.clone(),
+                    ]
+                },
+            )?,
             uses_daily: days.iter().any(|d| d.source == "daily"),
             topics_svg,
             topics: Table::new(
@@ -601,11 +613,33 @@ impl ReportView {
                 },
                 |g| gap_record(g),
             )?,
-            performance: vec![
-                perf_row("Retrieval (RAG)", perf.avg_rag_time_ms, &perf.rag_time_ms),
-                perf_row("AI model", perf.avg_ai_time_ms, &perf.ai_time_ms),
-                perf_row("Total", perf.avg_total_time_ms, &perf.total_time_ms),
-            ],
+            performance: Table::new(
+                "response-times.csv",
+                &["time", "samples", "avgMs", "p50Ms", "p95Ms", "p99Ms"],
+                [
+                    ("Retrieval (RAG)", perf.avg_rag_time_ms, &perf.rag_time_ms),
+                    ("AI model", perf.avg_ai_time_ms, &perf.ai_time_ms),
+                    ("Total", perf.avg_total_time_ms, &perf.total_time_ms),
+                ],
+                |&(label, avg, p)| PerfRow {
+                    label,
+                    samples: int(p.samples),
+                    avg: ms(avg),
+                    p50: ms(p.p50),
+                    p95: ms(p.p95),
+                    p99: ms(p.p99),
+                },
+                |&(label, avg, p)| {
+                    vec![
+                        label.to_owned(),
+                        p.samples.to_string(),
+                        millis(avg),
+                        millis(p.p50),
+                        millis(p.p95),
+                        millis(p.p99),
+                    ]
+                },
+            )?,
             error_kpis: vec![
                 kpi("Error rate", pct(errors.error_rate)),
                 kpi("Failed messages", int(errors.error_count)),
@@ -619,17 +653,28 @@ impl ReportView {
                 |e| row2(&e.error_type, int(e.count)),
                 |e| vec![e.error_type.clone(), e.count.to_string()],
             )?,
-            recent_errors: errors
-                .recent
-                .iter()
-                .map(|e| RecentRow {
+            recent_errors: Table::new(
+                "recent-errors.csv",
+                &["timestamp", "errorType", "errorMessage", "topic", "pageUrl"],
+                &errors.recent,
+                |e| RecentRow {
                     timestamp: Time::new(&e.timestamp),
                     error_type: shown(&e.error_type),
                     error_message: shown(&e.error_message),
                     topic: shown(&e.topic),
                     page_url: shown(&e.page_url),
-                })
-                .collect(),
+                },
+                |e| {
+                    let text = |t: &Option<String>| t.clone().unwrap_or_default();
+                    vec![
+                        e.timestamp.clone(),
+                        text(&e.error_type),
+                        text(&e.error_message),
+                        text(&e.topic),
+                        text(&e.page_url),
+                    ]
+                },
+            )?,
             pages: Table::new(
                 "pages.csv",
                 &["pageUrl", "pageTitle", "messages", "sessions"],
@@ -689,17 +734,6 @@ pub(crate) fn row2(label: &str, value: String) -> Row2 {
 /// Untrusted optional text for a table cell: cleaned, or a dash when absent.
 fn shown(text: &Option<String>) -> String {
     text.as_deref().map_or_else(|| "—".to_owned(), clean_text)
-}
-
-fn perf_row(label: &'static str, avg: Option<f64>, p: &Percentiles) -> PerfRow {
-    PerfRow {
-        label,
-        samples: int(p.samples),
-        avg: ms(avg),
-        p50: ms(p.p50),
-        p95: ms(p.p95),
-        p99: ms(p.p99),
-    }
 }
 
 /// `12345` → `12,345`.

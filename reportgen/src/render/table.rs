@@ -94,6 +94,12 @@ pub(crate) fn fraction(value: f64) -> String {
     format!("{value:.4}")
 }
 
+/// Milliseconds for a CSV cell, to a tenth and without a trailing `.0`: `20.7`, `5025`; empty
+/// when unknown.
+pub(crate) fn millis(value: Option<f64>) -> String {
+    value.map_or_else(String::new, |v| ((v * 10.0).round() / 10.0).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +153,8 @@ mod tests {
     #[test]
     fn numbers_are_plain_for_spreadsheets() {
         assert_eq!(fraction(0.123_456), "0.1235");
+        assert_eq!(millis(Some(20.714_285)), "20.7");
+        assert_eq!(millis(Some(5025.0)), "5025");
+        assert_eq!(millis(None), "");
     }
 }
