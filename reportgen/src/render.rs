@@ -647,7 +647,7 @@ impl ReportView {
             ],
             errors_svg,
             error_types: Table::new(
-                "errors.csv",
+                "error-types.csv",
                 &["errorType", "count"],
                 &errors.by_type,
                 |e| row2(&e.error_type, int(e.count)),

@@ -847,7 +847,7 @@ fn csv_downloads_neutralise_formulas_in_every_text_column() {
         "gap-clusters.csv: '@SUM(A1)",
         "suggestions.csv: '+cmd|' /C calc'!A0",
         "topics.csv: '-topic",
-        "errors.csv: '=err",
+        "error-types.csv: '=err",
         "recent-errors.csv: '+boom",
         "recent-errors.csv: '-topic",
         "pages.csv: '@title",
