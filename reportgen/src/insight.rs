@@ -3,12 +3,14 @@
 //! plus the data the page embeds (summary JSON, CSV downloads). Part of rendering: from a
 //! [`Summary`] to a view the template shows.
 
-use analytics::{FUNNEL_STEPS, Summary, clean_text, neutralise_csv};
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use analytics::{FUNNEL_STEPS, Summary, clean_text};
 use serde::Serialize;
 
 use crate::chart::{self, Caption, Series};
-use crate::render::{Baseline, Kpi, Row3, Time, bucket_label, int, ms, pct};
+use crate::render::table::{CsvFile, Table, fraction, millis};
+use crate::render::{
+    Baseline, GAPS_CSV_HEADER, Kpi, Row3, Time, bucket_label, gap_record, int, ms, pct,
+};
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// Clusters and suggestions shown in the report (the CSV has them all).
@@ -101,26 +103,25 @@ pub(crate) fn add_deltas(kpis: &mut [Kpi], now: &Summary, baseline: &Baseline<'_
 }
 
 /// Everything the insight sections show.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct InsightsView {
     compared_with: Option<String>,
-    funnel: Vec<FunnelRow>,
+    funnel: Table<FunnelRow>,
     funnel_svg: String,
-    page_funnels: Vec<PageFunnelRow>,
+    page_funnels: Table<PageFunnelRow>,
     funnel_steps: Vec<&'static str>,
-    suggestions: Vec<Row3>,
-    clusters: Vec<ClusterRow>,
+    suggestions: Table<Row3>,
+    clusters: Table<ClusterRow>,
     latency_svg: String,
-    latency: Vec<Row3>,
+    latency: Table<Row3>,
     trend_svg: String,
-    trend: Vec<TrendRow>,
+    trend: Table<TrendRow>,
     heatmap_svg: String,
-    heatmap: Vec<HeatRow>,
+    heatmap: Table<HeatRow>,
     busiest: String,
     timezone: String,
     changes: Changes,
     summary_json: String,
-    csv: std::collections::BTreeMap<&'static str, Download>,
 }
 
 #[derive(Debug, Serialize)]
@@ -274,14 +275,6 @@ pub fn row_changes<T>(
         .collect()
 }
 
-/// A table offered as a CSV download (a `data:` URI: the report stays one file).
-#[derive(Debug, Serialize)]
-struct Download {
-    id: &'static str,
-    file: &'static str,
-    href: String,
-}
-
 fn step_name(step: &str) -> &'static str {
     match step {
         "widget_loaded" => "Widget loaded",
@@ -292,37 +285,30 @@ fn step_name(step: &str) -> &'static str {
     }
 }
 
-/// A CSV table as a `data:` URI; cells that a spreadsheet would run are neutralised.
-fn csv_uri(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> anyhow::Result<String> {
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record(header)?;
-    for row in rows {
-        csv.write_record(row.iter().map(|cell| neutralise_csv(cell).into_owned()))?;
+/// `widget_loaded` → `widgetLoaded`, for a CSV column name.
+fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
     }
-    let bytes = csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let text = String::from_utf8(bytes)?;
-    Ok(format!(
-        "data:text/csv;charset=utf-8,{}",
-        utf8_percent_encode(&text, NON_ALPHANUMERIC)
-    ))
+    out
 }
 
 /// `gaps.csv`: the top knowledge gaps, most asked first, as a to-do list for the knowledge base.
 pub fn gaps_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    csv.write_record(["question", "normalized", "count", "firstSeen", "lastSeen"])?;
+    let mut csv = CsvFile::new(&GAPS_CSV_HEADER)?;
     for gap in &summary.knowledge_gaps {
-        let count = gap.count.to_string();
-        let row = [
-            gap.question.as_str(),
-            gap.normalized.as_str(),
-            count.as_str(),
-            gap.first_seen.as_str(),
-            gap.last_seen.as_str(),
-        ];
-        csv.write_record(row.iter().map(|cell| neutralise_csv(cell).into_owned()))?;
+        csv.record(gap_record(gap))?;
     }
-    csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    csv.finish()
 }
 
 impl InsightsView {
@@ -451,85 +437,6 @@ impl InsightsView {
 
         let changes = baseline.map_or_else(Changes::default, |b| Changes::new(s, b));
 
-        let csv = [
-            Download {
-                id: "topics",
-                file: "topics.csv",
-                href: csv_uri(
-                    &["topic", "messages", "share"],
-                    s.topic_distribution.iter().map(|t| {
-                        vec![
-                            t.topic.clone(),
-                            t.count.to_string(),
-                            format!("{:.4}", t.share),
-                        ]
-                    }),
-                )?,
-            },
-            Download {
-                id: "gaps",
-                file: "gaps.csv",
-                href: format!(
-                    "data:text/csv;charset=utf-8,{}",
-                    utf8_percent_encode(&String::from_utf8(gaps_csv(s)?)?, NON_ALPHANUMERIC)
-                ),
-            },
-            Download {
-                id: "errors",
-                file: "errors.csv",
-                href: csv_uri(
-                    &["errorType", "count"],
-                    s.errors
-                        .by_type
-                        .iter()
-                        .map(|e| vec![e.error_type.clone(), e.count.to_string()]),
-                )?,
-            },
-            Download {
-                id: "pages",
-                file: "pages.csv",
-                href: csv_uri(
-                    &["pageUrl", "pageTitle", "messages", "sessions"],
-                    s.pages_and_sources.top_pages.iter().map(|p| {
-                        vec![
-                            p.page_url.clone(),
-                            p.page_title.clone().unwrap_or_default(),
-                            p.messages.to_string(),
-                            p.sessions.to_string(),
-                        ]
-                    }),
-                )?,
-            },
-            Download {
-                id: "sources",
-                file: "sources.csv",
-                href: csv_uri(
-                    &["source", "sessions"],
-                    s.pages_and_sources
-                        .top_sources
-                        .iter()
-                        .map(|src| vec![src.source.clone(), src.sessions.to_string()]),
-                )?,
-            },
-            Download {
-                id: "suggestions",
-                file: "suggestions.csv",
-                href: csv_uri(
-                    &["question", "clicks", "share"],
-                    s.suggestions.iter().map(|q| {
-                        vec![
-                            q.question.clone(),
-                            q.clicks.to_string(),
-                            format!("{:.4}", q.share),
-                        ]
-                    }),
-                )?,
-            },
-        ]
-        .into_iter()
-        .map(|d| (d.id, d))
-        .collect();
-
         // JSON inside <script type="application/json">: "<" escaped so no "</script>" or "<!--"
         // in a question can end the block.
         let mut embedded = s.clone();
@@ -538,45 +445,81 @@ impl InsightsView {
 
         Ok(InsightsView {
             compared_with: baseline.map(|b| b.label.to_owned()),
-            funnel: funnel
-                .overall
-                .iter()
-                .map(|step| FunnelRow {
+            funnel: Table::new(
+                "widget-funnel.csv",
+                &["step", "sessions", "conversion", "dropOff"],
+                &funnel.overall,
+                |step| FunnelRow {
                     step: step_name(&step.step),
                     sessions: int(step.sessions),
                     conversion: pct(step.conversion),
                     drop_off: pct(step.drop_off),
-                })
-                .collect(),
+                },
+                |step| {
+                    vec![
+                        step_name(&step.step).to_owned(),
+                        step.sessions.to_string(),
+                        fraction(step.conversion),
+                        fraction(step.drop_off),
+                    ]
+                },
+            )?,
             funnel_svg,
-            page_funnels: funnel
-                .by_page
-                .iter()
-                .map(|p| PageFunnelRow {
+            // The table's cell for a step reads "sessions (conversion)"; the file gives the two
+            // numbers columns of their own, so a spreadsheet can sum and sort them.
+            page_funnels: Table::new(
+                "funnel-by-page.csv",
+                &std::iter::once("pageUrl".to_owned())
+                    .chain(FUNNEL_STEPS.iter().flat_map(|t| {
+                        let step = camel_case(t.as_str());
+                        [format!("{step}Sessions"), format!("{step}Conversion")]
+                    }))
+                    .collect::<Vec<_>>(),
+                &funnel.by_page,
+                |p| PageFunnelRow {
                     page_url: clean_text(&p.page_url),
                     sessions: p
                         .steps
                         .iter()
                         .map(|st| format!("{} ({})", int(st.sessions), pct(st.conversion)))
                         .collect(),
-                })
-                .collect(),
+                },
+                |p| {
+                    std::iter::once(p.page_url.clone())
+                        .chain(
+                            p.steps
+                                .iter()
+                                .flat_map(|st| [st.sessions.to_string(), fraction(st.conversion)]),
+                        )
+                        .collect()
+                },
+            )?,
             funnel_steps: FUNNEL_STEPS.iter().map(|t| step_name(t.as_str())).collect(),
-            suggestions: s
-                .suggestions
-                .iter()
-                .take(SHOWN)
-                .map(|q| Row3 {
+            suggestions: Table::new(
+                "suggestions.csv",
+                &["question", "clicks", "share"],
+                &s.suggestions,
+                |q| Row3 {
                     label: clean_text(&q.question),
                     count: int(q.clicks),
                     share: pct(q.share),
-                })
-                .collect(),
-            clusters: s
-                .gap_clusters
-                .iter()
-                .take(SHOWN)
-                .map(|c| ClusterRow {
+                },
+                |q| vec![q.question.clone(), q.clicks.to_string(), fraction(q.share)],
+            )?
+            .showing(SHOWN),
+            clusters: Table::new(
+                "gap-clusters.csv",
+                &[
+                    "label",
+                    "count",
+                    "questions",
+                    "firstSeen",
+                    "lastSeen",
+                    "newThisPeriod",
+                    "alsoAsked",
+                ],
+                &s.gap_clusters,
+                |c| ClusterRow {
                     label: clean_text(&c.label),
                     count: int(c.count),
                     questions: c.questions,
@@ -584,44 +527,93 @@ impl InsightsView {
                     last_seen: Time::new(&c.last_seen),
                     samples: c.samples.iter().skip(1).map(|q| clean_text(q)).collect(),
                     is_new: c.new_this_period == Some(true),
-                })
-                .collect(),
+                },
+                |c| {
+                    vec![
+                        c.label.clone(),
+                        c.count.to_string(),
+                        c.questions.to_string(),
+                        c.first_seen.clone(),
+                        c.last_seen.clone(),
+                        c.new_this_period
+                            .map_or_else(String::new, |n| n.to_string()),
+                        c.samples
+                            .iter()
+                            .skip(1)
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(" | "),
+                    ]
+                },
+            )?
+            .showing(SHOWN),
             latency_svg,
-            latency: latency_items
-                .iter()
-                .map(|(label, n)| Row3 {
-                    label: label.clone(),
-                    count: int(*n),
-                    share: pct(analytics::ratio(*n, latency_total)),
-                })
-                .collect(),
+            // The bucket label ("50–100", "≥12.8s") becomes its bounds in milliseconds, which a
+            // spreadsheet can sort and chart; the last bucket has no upper bound.
+            latency: Table::new(
+                "response-time-histogram.csv",
+                &["fromMs", "toMs", "messages", "share"],
+                buckets,
+                |b| Row3 {
+                    label: bucket_label(b),
+                    count: int(b.count),
+                    share: pct(analytics::ratio(b.count, latency_total)),
+                },
+                |b| {
+                    vec![
+                        millis(Some(b.from_ms)),
+                        millis(b.to_ms),
+                        b.count.to_string(),
+                        fraction(analytics::ratio(b.count, latency_total)),
+                    ]
+                },
+            )?,
             trend_svg,
-            trend: s
-                .latency_trend
-                .iter()
-                .map(|d| TrendRow {
+            trend: Table::new(
+                "daily-p95.csv",
+                &["date", "ragP95Ms", "aiP95Ms", "totalP95Ms"],
+                &s.latency_trend,
+                |d| TrendRow {
                     date: d.date.clone(),
                     rag: ms(d.rag_p95),
                     ai: ms(d.ai_p95),
                     total: ms(d.total_p95),
-                })
-                .collect(),
+                },
+                |d| {
+                    vec![
+                        d.date.clone(),
+                        millis(d.rag_p95),
+                        millis(d.ai_p95),
+                        millis(d.total_p95),
+                    ]
+                },
+            )?,
             heatmap_svg,
-            heatmap: s
-                .activity
-                .cells
-                .iter()
-                .zip(WEEKDAYS)
-                .map(|(row, day)| HeatRow {
+            // The file keeps the grid the page shows, a row per weekday and a column per hour,
+            // rather than one weekday,hour,messages line per cell: opened in a spreadsheet it is
+            // the heatmap at once (a colour scale over the range), and row and column totals
+            // give messages per weekday and per hour; the long form would need a pivot table
+            // first. The hours are in the report's time zone, named in the first header cell.
+            heatmap: Table::new(
+                "messages-by-weekday-and-hour.csv",
+                &std::iter::once(format!("weekday ({tz})"))
+                    .chain((0..24).map(|h| h.to_string()))
+                    .collect::<Vec<_>>(),
+                s.activity.cells.iter().zip(WEEKDAYS),
+                |&(cells, day)| HeatRow {
                     day,
-                    cells: row.clone(),
-                })
-                .collect(),
+                    cells: cells.clone(),
+                },
+                |&(cells, day)| {
+                    std::iter::once(day.to_owned())
+                        .chain(cells.iter().map(u64::to_string))
+                        .collect()
+                },
+            )?,
             busiest,
             timezone: tz.clone(),
             changes,
             summary_json,
-            csv,
         })
     }
 }
@@ -689,16 +681,5 @@ mod tests {
             fewer[0].clone().lower_is_better().delta.map(|d| d.tone),
             Some("good")
         );
-    }
-
-    #[test]
-    fn csv_downloads_are_data_uris_with_neutralised_cells() {
-        let uri = csv_uri(
-            &["q", "n"],
-            [vec!["=cmd()".to_owned(), "1".to_owned()]].into_iter(),
-        )
-        .expect("csv");
-        assert!(uri.starts_with("data:text/csv;charset=utf-8,q%2Cn%0A"));
-        assert!(uri.contains("%27%3Dcmd%28%29"), "{uri}");
     }
 }

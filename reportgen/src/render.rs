@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use analytics::{HistogramBucket, Percentiles, Summary, ratio};
+use analytics::{HistogramBucket, Summary};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use tera::Tera;
@@ -12,6 +12,10 @@ use tera::Tera;
 use analytics::clean_text;
 
 use crate::chart::{self, Caption, Series};
+
+pub(crate) mod table;
+
+use table::{Table, fraction, millis};
 
 const REPORT_HTML: &str = include_str!("../../templates/report.html");
 const REPORT_CSS: &str = include_str!("../../templates/report.css");
@@ -57,8 +61,8 @@ pub fn render_report(
     let mut tera = Tera::default();
     tera.add_raw_template("report.html", &html)
         .context("parsing the report template")?;
-    let mut view = ReportView::new(summary, title, css)?;
-    view.insights = crate::insight::InsightsView::new(summary, baseline)?;
+    let insights = crate::insight::InsightsView::new(summary, baseline)?;
+    let mut view = ReportView::new(summary, title, css, insights)?;
     if let Some(b) = baseline {
         crate::insight::add_deltas(&mut view.kpis, summary, b);
         crate::insight::add_deltas(&mut view.error_kpis, summary, b);
@@ -327,21 +331,20 @@ struct ReportView {
     window_from_data: bool,
     has_events: bool,
     kpis: Vec<Kpi>,
-    events_by_type: Vec<Row2>,
+    events_by_type: Table<Row2>,
     over_time_svg: String,
-    over_time: Vec<DayRow>,
+    over_time: Table<DayRow>,
     uses_daily: bool,
     topics_svg: String,
-    topics: Vec<Row3>,
-    gaps: Vec<GapRow>,
-    performance: Vec<PerfRow>,
-    latency: Vec<Row3>,
+    topics: Table<Row3>,
+    gaps: Table<GapRow>,
+    performance: Table<PerfRow>,
     error_kpis: Vec<Kpi>,
     errors_svg: String,
-    error_types: Vec<Row2>,
-    recent_errors: Vec<RecentRow>,
-    pages: Vec<PageRow>,
-    sources: Vec<Row2>,
+    error_types: Table<Row2>,
+    recent_errors: Table<RecentRow>,
+    pages: Table<PageRow>,
+    sources: Table<Row2>,
     events_read: String,
     events_in_window: String,
     skipped: String,
@@ -417,6 +420,21 @@ struct GapRow {
     last_seen: Time,
 }
 
+/// The columns of `gaps.csv`, the gap table's download and the file written beside the report.
+pub(crate) const GAPS_CSV_HEADER: [&str; 5] =
+    ["question", "normalized", "count", "firstSeen", "lastSeen"];
+
+/// One knowledge gap as a record of `gaps.csv`.
+pub(crate) fn gap_record(gap: &analytics::KnowledgeGap) -> Vec<String> {
+    vec![
+        gap.question.clone(),
+        gap.normalized.clone(),
+        gap.count.to_string(),
+        gap.first_seen.clone(),
+        gap.last_seen.clone(),
+    ]
+}
+
 #[derive(Debug, Serialize)]
 struct PerfRow {
     label: &'static str,
@@ -447,7 +465,12 @@ struct PageRow {
 }
 
 impl ReportView {
-    fn new(s: &Summary, title: &str, css: String) -> anyhow::Result<ReportView> {
+    fn new(
+        s: &Summary,
+        title: &str,
+        css: String,
+        insights: crate::insight::InsightsView,
+    ) -> anyhow::Result<ReportView> {
         let volume = &s.conversation_volume;
         let perf = &s.performance;
         let errors = &s.errors;
@@ -501,13 +524,6 @@ impl ReportView {
             &int(volume.messages),
         )?;
 
-        let latency_items: Vec<(String, u64)> = perf
-            .total_time_histogram
-            .iter()
-            .map(|b| (bucket_label(b), b.count))
-            .collect();
-        let latency_total: u64 = latency_items.iter().map(|(_, n)| n).sum();
-
         let error_items = top_with_rest(
             errors
                 .by_type
@@ -548,95 +564,147 @@ impl ReportView {
                 ),
                 kpi("Bubble opens", int(volume.bubble_opens)),
             ],
-            events_by_type: volume
-                .events_by_type
-                .iter()
-                .map(|(k, v)| row2(k, int(*v)))
-                .collect(),
+            events_by_type: Table::new(
+                "events-by-type.csv",
+                &["eventType", "events"],
+                &volume.events_by_type,
+                |(k, v)| row2(k, int(**v)),
+                |(k, v)| vec![(*k).clone(), v.to_string()],
+            )?,
             over_time_svg,
-            over_time: days
-                .iter()
-                .map(|d| DayRow {
+            over_time: Table::new(
+                "messages-per-day.csv",
+                &["date", "messages", "bubbleOpens", "source"],
+                days,
+                |d| DayRow {
                     date: d.date.clone(),
                     messages: int(d.messages),
                     bubble_opens: int(d.bubble_opens),
                     source: d.source.clone(),
-                })
-                .collect(),
+                },
+                |d| {
+                    vec![
+                        d.date.clone(),
+                        d.messages.to_string(),
+                        d.bubble_opens.to_string(),
+                        d.source.clone(),
+                    ]
+                },
+            )?,
             uses_daily: days.iter().any(|d| d.source == "daily"),
             topics_svg,
-            topics: s
-                .topic_distribution
-                .iter()
-                .map(|t| Row3 {
+            topics: Table::new(
+                "topics.csv",
+                &["topic", "messages", "share"],
+                &s.topic_distribution,
+                |t| Row3 {
                     label: clean_text(&t.topic),
                     count: int(t.count),
                     share: pct(t.share),
-                })
-                .collect(),
-            gaps: s
-                .knowledge_gaps
-                .iter()
-                .map(|g| GapRow {
+                },
+                |t| vec![t.topic.clone(), t.count.to_string(), fraction(t.share)],
+            )?,
+            gaps: Table::new(
+                "gaps.csv",
+                &GAPS_CSV_HEADER,
+                &s.knowledge_gaps,
+                |g| GapRow {
                     question: clean_text(&g.question),
                     count: int(g.count),
                     first_seen: Time::new(&g.first_seen),
                     last_seen: Time::new(&g.last_seen),
-                })
-                .collect(),
-            performance: vec![
-                perf_row("Retrieval (RAG)", perf.avg_rag_time_ms, &perf.rag_time_ms),
-                perf_row("AI model", perf.avg_ai_time_ms, &perf.ai_time_ms),
-                perf_row("Total", perf.avg_total_time_ms, &perf.total_time_ms),
-            ],
-            latency: latency_items
-                .iter()
-                .map(|(label, n)| Row3 {
-                    label: label.clone(),
-                    count: int(*n),
-                    share: pct(ratio(*n, latency_total)),
-                })
-                .collect(),
+                },
+                |g| gap_record(g),
+            )?,
+            performance: Table::new(
+                "response-times.csv",
+                &["time", "samples", "avgMs", "p50Ms", "p95Ms", "p99Ms"],
+                [
+                    ("Retrieval (RAG)", perf.avg_rag_time_ms, &perf.rag_time_ms),
+                    ("AI model", perf.avg_ai_time_ms, &perf.ai_time_ms),
+                    ("Total", perf.avg_total_time_ms, &perf.total_time_ms),
+                ],
+                |&(label, avg, p)| PerfRow {
+                    label,
+                    samples: int(p.samples),
+                    avg: ms(avg),
+                    p50: ms(p.p50),
+                    p95: ms(p.p95),
+                    p99: ms(p.p99),
+                },
+                |&(label, avg, p)| {
+                    vec![
+                        label.to_owned(),
+                        p.samples.to_string(),
+                        millis(avg),
+                        millis(p.p50),
+                        millis(p.p95),
+                        millis(p.p99),
+                    ]
+                },
+            )?,
             error_kpis: vec![
                 kpi("Error rate", pct(errors.error_rate)),
                 kpi("Failed messages", int(errors.error_count)),
                 kpi("Rate-limited", int(errors.rate_limited)),
             ],
             errors_svg,
-            error_types: errors
-                .by_type
-                .iter()
-                .map(|e| row2(&e.error_type, int(e.count)))
-                .collect(),
-            recent_errors: errors
-                .recent
-                .iter()
-                .map(|e| RecentRow {
+            error_types: Table::new(
+                "error-types.csv",
+                &["errorType", "count"],
+                &errors.by_type,
+                |e| row2(&e.error_type, int(e.count)),
+                |e| vec![e.error_type.clone(), e.count.to_string()],
+            )?,
+            recent_errors: Table::new(
+                "recent-errors.csv",
+                &["timestamp", "errorType", "errorMessage", "topic", "pageUrl"],
+                &errors.recent,
+                |e| RecentRow {
                     timestamp: Time::new(&e.timestamp),
                     error_type: shown(&e.error_type),
                     error_message: shown(&e.error_message),
                     topic: shown(&e.topic),
                     page_url: shown(&e.page_url),
-                })
-                .collect(),
-            pages: s
-                .pages_and_sources
-                .top_pages
-                .iter()
-                .map(|p| PageRow {
+                },
+                |e| {
+                    let text = |t: &Option<String>| t.clone().unwrap_or_default();
+                    vec![
+                        e.timestamp.clone(),
+                        text(&e.error_type),
+                        text(&e.error_message),
+                        text(&e.topic),
+                        text(&e.page_url),
+                    ]
+                },
+            )?,
+            pages: Table::new(
+                "pages.csv",
+                &["pageUrl", "pageTitle", "messages", "sessions"],
+                &s.pages_and_sources.top_pages,
+                |p| PageRow {
                     href: web_link(&p.page_url),
                     page_url: clean_text(&p.page_url),
                     page_title: shown(&p.page_title),
                     messages: int(p.messages),
                     sessions: int(p.sessions),
-                })
-                .collect(),
-            sources: s
-                .pages_and_sources
-                .top_sources
-                .iter()
-                .map(|src| row2(&src.source, int(src.sessions)))
-                .collect(),
+                },
+                |p| {
+                    vec![
+                        p.page_url.clone(),
+                        p.page_title.clone().unwrap_or_default(),
+                        p.messages.to_string(),
+                        p.sessions.to_string(),
+                    ]
+                },
+            )?,
+            sources: Table::new(
+                "sources.csv",
+                &["source", "sessions"],
+                &s.pages_and_sources.top_sources,
+                |src| row2(&src.source, int(src.sessions)),
+                |src| vec![src.source.clone(), src.sessions.to_string()],
+            )?,
             events_read: int(s.data_quality.events_read),
             events_in_window: int(s.data_quality.events_in_window),
             skipped: int(s.data_quality.skipped),
@@ -646,7 +714,7 @@ impl ReportView {
                 .iter()
                 .map(|(k, v)| row2(k, int(*v)))
                 .collect(),
-            insights: crate::insight::InsightsView::default(),
+            insights,
         })
     }
 }
@@ -669,17 +737,6 @@ pub(crate) fn row2(label: &str, value: String) -> Row2 {
 /// Untrusted optional text for a table cell: cleaned, or a dash when absent.
 fn shown(text: &Option<String>) -> String {
     text.as_deref().map_or_else(|| "—".to_owned(), clean_text)
-}
-
-fn perf_row(label: &'static str, avg: Option<f64>, p: &Percentiles) -> PerfRow {
-    PerfRow {
-        label,
-        samples: int(p.samples),
-        avg: ms(avg),
-        p50: ms(p.p50),
-        p95: ms(p.p95),
-        p99: ms(p.p99),
-    }
 }
 
 /// `12345` → `12,345`.

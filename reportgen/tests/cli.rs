@@ -94,6 +94,63 @@ fn pairs(rows: &Value, label: &str, count: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// The CSV downloads of a report, in page order: the file name and the CSV the `data:` link holds.
+fn csv_downloads(html: &str) -> Vec<(String, String)> {
+    html.split(r#"<p class="download"><a download=""#)
+        .skip(1)
+        .map(|link| {
+            let file = &link[..link.find('"').unwrap()];
+            let href = &link[link.find(r#"href=""#).unwrap() + 6..];
+            let href = &href[..href.find('"').unwrap()];
+            // Autoescape turns the `/` of `text/csv` into an entity; the data is percent-encoded.
+            let body = href
+                .strip_prefix("data:text&#x2F;csv;charset=utf-8,")
+                .unwrap_or_else(|| panic!("{file}: not a CSV data: URI: {href:.80}"));
+            assert!(
+                body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'%'),
+                "{file}: only letters, digits and escapes in the attribute"
+            );
+            let csv = percent_encoding::percent_decode_str(body)
+                .decode_utf8()
+                .unwrap()
+                .into_owned();
+            (file.to_owned(), csv)
+        })
+        .collect()
+}
+
+/// The records of a CSV text, header first.
+fn csv_records(csv: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// The body rows of an HTML table whose cells hold plain text: each cell's text.
+fn html_rows(table: &str) -> Vec<Vec<String>> {
+    let body = &table[table.find("<tbody>").unwrap()..table.find("</tbody>").unwrap()];
+    body.split("<tr>")
+        .skip(1)
+        .map(|row| {
+            let mut cells = Vec::new();
+            let mut rest = row;
+            while let Some(end) = [rest.find("</td>"), rest.find("</th>")]
+                .into_iter()
+                .flatten()
+                .min()
+            {
+                let start = rest[..end].rfind('>').unwrap() + 1;
+                cells.push(rest[start..end].to_owned());
+                rest = &rest[end + "</td>".len()..];
+            }
+            cells
+        })
+        .collect()
+}
+
 /// Compares with a golden file; `UPDATE_GOLDEN=1` rewrites it (review the diff!).
 fn assert_golden(name: &str, actual: &str) {
     let path = golden(name);
@@ -661,6 +718,146 @@ fn hostile_text_appears_only_escaped() {
     );
     // The javascript: page is shown as text, not as a link; the https page is a link.
     assert!(html.contains("<a href=\"https:&#x2F;&#x2F;ok.example&#x2F;page?x=&quot;&gt;&lt;svg&gt;\" rel=\"noopener noreferrer\">"));
+}
+
+#[test]
+fn every_table_is_followed_by_its_own_csv_download() {
+    let out = out_dir("downloads");
+    let o = reportgen(&["--demo", "--out", out.to_str().unwrap(), "--now", NOW]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = fs::read_to_string(out.join("2026-11-26/index.html")).unwrap();
+    // Each piece is one table and what follows it, up to the next table.
+    let tables: Vec<&str> = html.split("<table").skip(1).collect();
+    assert_eq!(tables.len(), 16, "the demo shows every table");
+    for table in &tables {
+        let end = table.find("</table></div>").unwrap() + "</table></div>".len();
+        assert!(
+            table[end..]
+                .trim_start()
+                .starts_with(r#"<p class="download"><a download=""#),
+            "no CSV download right after <table{}",
+            &table[..table.find("</thead>").unwrap()]
+        );
+    }
+    let downloads = csv_downloads(&html);
+    assert_eq!(downloads.len(), tables.len(), "no download without a table");
+    let names: std::collections::BTreeSet<&str> =
+        downloads.iter().map(|(file, _)| file.as_str()).collect();
+    assert_eq!(
+        names.len(),
+        downloads.len(),
+        "distinct file names: {names:?}"
+    );
+    assert!(names.iter().all(|n| n.ends_with(".csv")), "{names:?}");
+    let download = |file: &str| {
+        let (_, csv) = downloads.iter().find(|(f, _)| f == file).unwrap();
+        csv_records(csv)
+    };
+    let table = |marker: &str| {
+        let table = tables.iter().find(|t| t.contains(marker)).unwrap();
+        html_rows(&table[..table.find("</table>").unwrap()])
+    };
+    let s = summary_at(&out, "2026-11-26");
+
+    // The heatmap: a row per weekday and a column per hour, as the table shows it, and the
+    // numbers of summary.json.
+    let heat = download("messages-by-weekday-and-hour.csv");
+    let hours: Vec<String> = (0..24).map(|h| h.to_string()).collect();
+    assert_eq!(heat[0][0], "weekday (UTC)");
+    assert_eq!(heat[0][1..], hours);
+    assert_eq!(heat[1..], table(r#"<th scope="col">Day</th>"#));
+    let cells: Vec<Vec<u64>> = heat[1..]
+        .iter()
+        .map(|row| row[1..].iter().map(|n| n.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(serde_json::json!(cells), s["activity"]["cells"]);
+    assert!(cells.iter().flatten().sum::<u64>() > 3_000);
+
+    // Messages per day: the table's rows, numbers without thousands separators.
+    let days = download("messages-per-day.csv");
+    assert_eq!(days[0], ["date", "messages", "bubbleOpens", "source"]);
+    let shown: Vec<Vec<String>> = table(">Bubble opens</th>")
+        .into_iter()
+        .map(|row| row.into_iter().map(|c| c.replace(',', "")).collect())
+        .collect();
+    assert_eq!(days[1..], shown);
+    assert_eq!(days.len(), 31, "a row per day of the 30-day window");
+}
+
+#[test]
+fn csv_downloads_neutralise_formulas_in_every_text_column() {
+    let out = out_dir("downloads-hostile");
+    fs::create_dir_all(&out).unwrap();
+    let input = out.join("formulas.ndjson");
+    let mut events = String::new();
+    for (i, question) in ["=1+1", "+cmd|' /C calc'!A0", "@SUM(A1)", "-2+3"]
+        .iter()
+        .enumerate()
+    {
+        let event = serde_json::json!({
+            "timestamp": format!("2026-11-0{}T10:00:00Z", i + 1),
+            "sessionId": format!("f{i}"),
+            "referrer": "https://evil.example/",
+            "pageUrl": "=HYPERLINK(\"https://evil.example\")",
+            "pageTitle": "@title",
+        });
+        for (kind, extra) in [
+            ("widget_loaded", serde_json::json!({})),
+            ("bubble_opened", serde_json::json!({})),
+            (
+                "suggestion_clicked",
+                serde_json::json!({ "question": question }),
+            ),
+            (
+                "message_sent",
+                serde_json::json!({
+                    "question": question, "topic": "-topic", "noRagMatch": true,
+                    "success": false, "errorType": "=err", "errorMessage": "+boom",
+                    "ragTimeMs": 10, "aiTimeMs": 90, "totalTimeMs": 100,
+                }),
+            ),
+        ] {
+            let mut e = event.clone();
+            e["eventType"] = kind.into();
+            e.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            events.push_str(&format!("{e}\n"));
+        }
+    }
+    fs::write(&input, events).unwrap();
+    let (_, html) = report(&input, &out, &[]);
+    let downloads = csv_downloads(&html);
+    assert_eq!(downloads.len(), html.matches("<table").count());
+    let number = |cell: &str| cell.trim_start_matches('-').parse::<f64>().is_ok();
+    let mut seen = Vec::new();
+    for (file, csv) in &downloads {
+        for cell in csv_records(csv).into_iter().flatten() {
+            assert!(
+                number(&cell) || !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{file}: {cell:?} would run as a formula"
+            );
+            if cell.starts_with('\'') {
+                seen.push(format!("{file}: {cell}"));
+            }
+        }
+    }
+    for expected in [
+        "gaps.csv: '=1+1",
+        "gap-clusters.csv: '@SUM(A1)",
+        "suggestions.csv: '+cmd|' /C calc'!A0",
+        "topics.csv: '-topic",
+        "error-types.csv: '=err",
+        "recent-errors.csv: '+boom",
+        "recent-errors.csv: '-topic",
+        "pages.csv: '@title",
+        "funnel-by-page.csv: '=HYPERLINK(\"https://evil.example\")",
+    ] {
+        assert!(
+            seen.iter().any(|s| s == expected),
+            "{expected} in {seen:#?}"
+        );
+    }
 }
 
 #[test]
