@@ -9,7 +9,7 @@ import { gzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { launchChromium } from "../../scripts/chromium.mjs";
-import { WORKER_DIR, start } from "./harness.mjs";
+import { WORKER_DIR, start, waitFor } from "./harness.mjs";
 
 const TRACKER = readFileSync(join(WORKER_DIR, "assets", "analytics.js"), "utf8");
 const SESSION = /^session-\d{13}-[a-z0-9]{9}$/;
@@ -202,17 +202,30 @@ describe("the worker serves the tracker and, in development, the demo", () => {
       .filter((e) => (session ? e.sessionId === session : true));
   }
 
+  /**
+   * Opens the demo in a fresh context. `beacons`: the page's requests to /analytics-event, in
+   * order; `answered`: those that finished or failed (`failed` says how).
+   */
   async function openDemo(init) {
     const context = await browser.newContext();
     if (init) await context.addInitScript(init);
     const page = await context.newPage();
     const errors = [];
     const beacons = [];
+    const answered = new Set();
+    const failed = [];
+    const isBeacon = (r) => r.url().endsWith("/analytics-event");
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-    page.on("request", (r) => r.url().endsWith("/analytics-event") && beacons.push(r));
+    page.on("request", (r) => isBeacon(r) && beacons.push(r));
+    page.on("requestfinished", (r) => isBeacon(r) && answered.add(r));
+    page.on("requestfailed", (r) => {
+      if (!isBeacon(r)) return;
+      answered.add(r);
+      failed.push(`${r.postData()}: ${r.failure()?.errorText}`);
+    });
     await page.goto(`${w.url}/demo?utm_source=newsletter&email=a%40b.c#top`);
-    return { context, page, errors, beacons };
+    return { context, page, errors, beacons, answered, failed };
   }
 
   async function clickAround(page) {
@@ -223,23 +236,35 @@ describe("the worker serves the tracker and, in development, the demo", () => {
     await page.click("#close");
   }
 
-  /** Waits until the export holds `n` events of `session`. */
-  async function settle(session, n) {
-    for (let i = 0; i < 100; i++) {
-      const events = await exported(session);
-      if (events.length >= n) return events;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  /**
+   * The export's events of `session` once it holds `n` of them (failing after 30 s, naming
+   * what did arrive) and every beacon the page sent has been answered: read once more then, so
+   * that a beacon sent twice shows as an event too many.
+   */
+  async function settle(demo, session, n) {
+    let events = [];
+    await waitFor(async () => (events = await exported(session)).length >= n, {
+      what: `${n} events of ${session} in the export`,
+      seen: () =>
+        `${events.length}: ${events.map((e) => e.eventType).join(", ") || "none"}; ` +
+        `the page sent ${demo.beacons.length} beacons, ${demo.answered.size} answered ${JSON.stringify(demo.failed)}`,
+    });
+    await waitFor(() => demo.beacons.every((r) => demo.answered.has(r)), {
+      what: "answers to all the page's beacons",
+      seen: () => `${demo.answered.size} of ${demo.beacons.length}`,
+    });
     return exported(session);
   }
 
   test("clicking around the demo in Chromium: each event arrives once, with its page context", async () => {
-    const { context, page, errors } = await openDemo();
+    const demo = await openDemo();
+    const { context, page, errors } = demo;
     await clickAround(page);
     const session = await page.evaluate(() => localStorage.getItem("chatbot-analytics-session"));
     assert.match(session, SESSION);
-    const events = await settle(session, 6);
+    const events = await settle(demo, session, 6);
     await context.close();
+    assert.deepEqual(demo.failed, [], "no beacon failed");
     const types = events.map((e) => e.eventType).sort();
     assert.deepEqual(types, ["bubble_closed", "bubble_opened", "cta_clicked", "message_sent", "suggestion_clicked", "widget_loaded"]);
     for (const e of events) {
@@ -260,9 +285,29 @@ describe("the worker serves the tracker and, in development, the demo", () => {
     const before = (await exported()).filter((e) => e.eventType !== "message_sent").length;
     const { context, page, errors, beacons } = await openDemo(() => {
       Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true });
+      // Every call that could send something, recorded as it is made (before any request).
+      const calls = (window.__calls = []);
+      const path = (url) => new URL(url, location.href).pathname;
+      const { sendBeacon } = Navigator.prototype;
+      Navigator.prototype.sendBeacon = function (url, data) {
+        calls.push(`sendBeacon ${path(url)}`);
+        return sendBeacon.call(this, url, data);
+      };
+      const { fetch } = window;
+      window.fetch = function (input, init) {
+        calls.push(`fetch ${path(input instanceof Request ? input.url : input)}`);
+        return fetch.call(this, input, init);
+      };
+      const { open } = XMLHttpRequest.prototype;
+      XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+        calls.push(`XMLHttpRequest ${path(url)}`);
+        return open.call(this, method, url, ...rest);
+      };
     });
     await clickAround(page);
-    await new Promise((r) => setTimeout(r, 300));
+    // The clicks ran their handlers (trackEvent included) before page.click returned: the one
+    // call made is the chat's own request, which the answer on the page shows has been made.
+    assert.deepEqual(await page.evaluate(() => window.__calls), ["fetch /demo/chat"]);
     await context.close();
     assert.equal(beacons.length, 0, beacons.map((r) => r.url()).join(", "));
     const after = (await exported()).filter((e) => e.eventType !== "message_sent").length;
@@ -271,24 +316,24 @@ describe("the worker serves the tracker and, in development, the demo", () => {
   });
 
   test("with localStorage blocked, events still arrive, under one session id", async () => {
-    const { context, page, errors } = await openDemo(() => {
+    const demo = await openDemo(() => {
       Object.defineProperty(window, "localStorage", {
         get() {
           throw new DOMException("blocked", "SecurityError");
         },
       });
     });
-    const seen = new Set();
-    page.on("request", (r) => {
-      if (r.url().endsWith("/analytics-event")) seen.add(JSON.parse(r.postData()).sessionId);
-    });
+    const { context, page, errors, beacons } = demo;
     await clickAround(page);
-    await context.close();
-    assert.equal(seen.size, 1, [...seen].join(", "));
-    const [session] = seen;
+    const first = await waitFor(() => beacons[0], { what: "the page's first beacon" });
+    const session = JSON.parse(first.postData()).sessionId;
     assert.match(session, SESSION);
-    const events = await settle(session, 6);
+    const events = await settle(demo, session, 6);
+    await context.close();
+    const seen = new Set(beacons.map((r) => JSON.parse(r.postData()).sessionId));
+    assert.equal(seen.size, 1, [...seen].join(", "));
     assert.equal(events.length, 6, events.map((e) => e.eventType).join(", "));
+    assert.deepEqual(demo.failed, [], "no beacon failed");
     assert.deepEqual(errors, []);
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse } from "parse5";
-import { WORKER_DIR, start } from "./harness.mjs";
+import { WORKER_DIR, inOneRatelimitWindow, start, waitFor } from "./harness.mjs";
 
 const REPO = resolve(WORKER_DIR, "..");
 
@@ -330,6 +330,10 @@ describe("authentication: lockout, secrets kept out of logs and answers", () => 
   let w;
   const logs = [];
   const PASSWORD = "correct horse battery staple 7f3a";
+  const LOCKOUT = "locking a client out of the dashboard after failed logins";
+  /** Lockouts made so far in this block: each logs LOCKOUT once. */
+  let lockouts = 0;
+  const logged = (line) => logs.join("").split(line).length - 1;
 
   before(async () => {
     w = await start({
@@ -345,16 +349,39 @@ describe("authentication: lockout, secrets kept out of logs and answers", () => 
   async function login(ip, password, path = "/analytics/data") {
     const headers = password === undefined ? {} : { Authorization: w.basic(password) };
     const res = await w.fetch(path, { ip, headers });
-    return { status: res.status, body: await res.text(), retry: res.headers.get("Retry-After") };
+    return { status: res.status, body: await res.text(), retry: res.headers.get("Retry-After"), headers: JSON.stringify([...res.headers]) };
   }
 
+  /** Waits until every lockout made so far has been logged, and no other. */
+  async function lockoutsLogged() {
+    await waitFor(() => logged(LOCKOUT) >= lockouts, {
+      what: `${lockouts} lockout(s) in the worker's log`,
+      seen: () => `${logged(LOCKOUT)} logged`,
+    });
+    assert.equal(logged(LOCKOUT), lockouts, "each lockout is logged once");
+  }
+
+  // The failures are counted by the AUTH_FAILURES limiter (10 per 60 s, in windows aligned to
+  // the clock): each sequence of logins runs within one window (inOneRatelimitWindow), from a
+  // fresh client IP if it has to run again. The lock itself is a KV key with its own TTL.
   test("after 10 failed logins a client gets 429 for 5 minutes, even with the right password", async () => {
-    const ip = "198.51.100.20";
-    for (let i = 0; i < 10; i++) {
-      const r = await login(ip, `guess-${i}`);
-      assert.equal(r.status, 401, `guess ${i + 1}`);
-    }
-    const locked = await login(ip, "guess-10");
+    const locksBefore = new Set((await w.keys("authlock:")).map((k) => k.name));
+    const lockingRuns = [];
+    const { result } = await inOneRatelimitWindow(60, async (n) => {
+      const ip = ["198.51.100.20", "198.51.100.22"][n];
+      const guesses = [];
+      for (let i = 0; i < 10; i++) guesses.push((await login(ip, `guess-${i}`)).status);
+      const lockFrom = Date.now();
+      const locked = await login(ip, "guess-10");
+      const run = { ip, guesses, locked, lockFrom, lockTo: Date.now() };
+      if (locked.status === 429) {
+        lockouts++;
+        lockingRuns.push(run);
+      }
+      return run;
+    });
+    const { ip, guesses, locked } = result;
+    assert.deepEqual(guesses, Array(10).fill(401), "guesses 1 to 10");
     assert.equal(locked.status, 429);
     assert.equal(locked.retry, "300");
     assert.match(locked.body, /too many failed logins/);
@@ -362,31 +389,59 @@ describe("authentication: lockout, secrets kept out of logs and answers", () => 
     assert.equal(right.status, 429, "the right password does not get through a lockout");
     // Another client is not affected.
     assert.equal((await login("198.51.100.21", PASSWORD)).status, 200);
-    // The lock is a KV key with a TTL, named by the salted IP hash, not the IP.
-    const locks = await w.keys("authlock:");
-    assert.equal(locks.length, 1);
-    assert.doesNotMatch(locks[0].name, /198\.51/);
-    const ttl = locks[0].expiration - Date.now() / 1000;
-    assert.ok(ttl > 240 && ttl <= 301, `lock TTL ${ttl}`);
+    // The lock is a KV key with a TTL, named by the salted IP hash, not the IP: one per run
+    // that locked (this one, and one that crossed a window boundary after locking, if any).
+    const locks = (await w.keys("authlock:")).filter((k) => !locksBefore.has(k.name));
+    assert.equal(locks.length, lockingRuns.length);
+    for (const lock of locks) assert.doesNotMatch(lock.name, /198\.51/);
+    // Written during the locking request, with a 300-s TTL.
+    const [earliest, latest] = [Math.floor(result.lockFrom / 1000) + 300, Math.ceil(result.lockTo / 1000) + 300];
+    assert.ok(
+      locks.some((k) => k.expiration >= earliest && k.expiration <= latest),
+      `lock expirations ${locks.map((k) => k.expiration)}: one within [${earliest}, ${latest}]`,
+    );
+    await lockoutsLogged();
   });
 
   test("requests without credentials are not counted as failures", async () => {
-    const ip = "198.51.100.30";
-    for (let i = 0; i < 15; i++) assert.equal((await login(ip, undefined)).status, 401);
-    assert.equal((await login(ip, PASSWORD)).status, 200);
+    // Within one window, so that counting them would lock the client out.
+    const { result: statuses } = await inOneRatelimitWindow(60, async (n) => {
+      const ip = ["198.51.100.30", "198.51.100.32"][n];
+      const statuses = [];
+      for (let i = 0; i < 15; i++) statuses.push((await login(ip, undefined)).status);
+      statuses.push((await login(ip, PASSWORD)).status);
+      return statuses;
+    });
+    assert.deepEqual(statuses, [...Array(15).fill(401), 200]);
   });
 
   test("the password never appears in logs, answers or headers", async () => {
-    const ip = "198.51.100.40";
-    for (let i = 0; i < 12; i++) await login(ip, `${PASSWORD}-wrong-${i}`);
     const answers = [];
+    const { result: statuses } = await inOneRatelimitWindow(60, async (n) => {
+      const ip = ["198.51.100.40", "198.51.100.42"][n];
+      const statuses = [];
+      for (let i = 0; i < 12; i++) {
+        const r = await login(ip, `${PASSWORD}-wrong-${i}`);
+        statuses.push(r.status);
+        answers.push(r.body, r.headers);
+      }
+      if (statuses.includes(429)) lockouts++; // the first 429 of a fresh client is its lockout
+      return statuses;
+    });
+    assert.deepEqual(statuses, [...Array(10).fill(401), 429, 429], "locked out after 10");
     for (const path of ["/analytics", "/analytics/data", "/analytics/export"]) {
       const res = await w.fetch(path, { ip: "198.51.100.41", headers: { Authorization: w.basic(`${PASSWORD}x`) } });
       answers.push(await res.text(), JSON.stringify([...res.headers]));
     }
-    await new Promise((r) => setTimeout(r, 200)); // let workerd flush its output
+    // The log is read once the worker has logged a line after the last request: the cron's
+    // summary of a day no other test rolls up.
+    await w.scheduled(new Date("2001-02-03T02:15:00Z"));
+    await waitFor(() => /rollup: 2001-02-02: [^\n]*2001-02-03: /.test(logs.join("")), {
+      what: "the rollup's line in the worker's log",
+      seen: () => JSON.stringify(logs.join("").slice(-500)),
+    });
+    await lockoutsLogged();
     const everything = logs.join("") + answers.join("");
-    assert.ok(logs.join("").includes("locking a client out"), "the lockout is logged");
     assert.ok(!everything.includes(PASSWORD), "the password or a guess containing it leaked");
     assert.ok(!everything.includes("198.51.100"), "a client IP leaked");
   });
@@ -445,23 +500,30 @@ describe("KV failures: a 503 with one line, the detail in the log, no crash", ()
     const missing = await w.fetch("/nope");
     await missing.text();
     assert.equal(missing.status, 404);
+    // The detail is in the log: the events' writes and the admin routes' reads failed.
+    for (const line of [/KV PUT failed: 503/, /KV GET failed: 503/]) {
+      await waitFor(() => line.test(logs.join("")), { what: `${line} in the worker's log`, seen: () => JSON.stringify(logs.join("").slice(-500)) });
+    }
   });
 
   test("the failure is logged with its detail, and the cron survives it", async () => {
-    const result = await w.scheduled(new Date(), { allowFailure: true });
+    // At its cron's time on a fixed day: the time is not the point here.
+    const result = await w.scheduled(new Date("2026-11-26T02:15:00Z"), { allowFailure: true });
     assert.equal(result.outcome, "ok", "the rollup logs and returns");
-    await new Promise((r) => setTimeout(r, 200));
-    const text = logs.join("");
-    assert.match(text, /KV PUT failed: 503/);
-    assert.match(text, /KV (LIST|GET) failed: 503/);
+    // The cron's own line, with the store's detail.
+    const line = /rollup failed: [^\n]*KV (LIST|GET) failed: 503/;
+    await waitFor(() => line.test(logs.join("")), { what: `${line} in the worker's log`, seen: () => JSON.stringify(logs.join("").slice(-500)) });
   });
 
   test("reportgen --url against it ends with one line and exit 2, leaving the archive alone", () => {
     const out = mkdtempSync(join(tmpdir(), "hardening-kv-"));
     try {
-      const r = reportgen(["--url", w.url, "--password-env", "PW", "--out", out, "--timeout", "3"], { PW: w.bindings.ANALYTICS_PASSWORD });
+      // The first 503 asks to wait 30 s (Retry-After), past the run's 25-s budget: reportgen
+      // gives up at once, however long that first answer took within the budget.
+      const r = reportgen(["--url", w.url, "--password-env", "PW", "--out", out, "--timeout", "25"], { PW: w.bindings.ANALYTICS_PASSWORD });
       assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, /\(503\): the analytics store is unavailable/);
+      assert.match(r.stderr, /giving up after 1 attempt \(--timeout 25 s\): the worker failed \(503\): the analytics store is unavailable/);
+      assert.match(r.stderr, /the worker asked to wait 30 s/);
       assert.equal(r.stderr.trim().split("\n").length, 1, "one line");
       assert.deepEqual(readdirSync(out), [], "nothing written");
     } finally {

@@ -85,6 +85,84 @@ export function basicAuth(password, user = "admin") {
   return `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`;
 }
 
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Polls `probe` (sync or async) until it returns a truthy value, which it returns. After
+ * `timeout` ms (30 s) it fails with `what` and `seen()`'s account of what was there instead,
+ * so a slow machine only ever waits longer, and a failure names what did arrive.
+ */
+export async function waitFor(probe, { timeout = 30_000, interval = 25, what = "the condition", seen } = {}) {
+  const start = performance.now();
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (performance.now() - start >= timeout) {
+      const detail = seen ? `; instead: ${await seen()}` : "";
+      throw new Error(`waited ${timeout / 1000} s for ${what}${detail}`);
+    }
+    await sleep(interval);
+  }
+}
+
+/**
+ * Runs `attempt(n)` so that every request it makes is counted in one window of Miniflare's
+ * rate-limiting bindings, and returns `{ result, attempts }` (`attempts`: how many runs it
+ * took, 1 or 2).
+ *
+ * Miniflare's limiter (like Cloudflare's) counts in fixed windows aligned to the clock: a key's
+ * count starts again whenever `floor(Date.now() / (period * 1000))` changes (workerd's clock,
+ * the same system clock as this process's). A sequence of requests that straddles such a
+ * boundary has its count reset half way, and a test of "the Nth request is refused" would fail
+ * on the clock, not on the worker. So:
+ *
+ * - before the attempt, if less than `marginMs` (default a twelfth of the period: 5 s of 60)
+ *   is left of the current window, it waits for the next one, and it starts no sooner than
+ *   `guardMs` (1 s) into a window: it waits at most `marginMs + guardMs`;
+ * - it reads the window before and after the attempt. Every request the attempt made was
+ *   counted by the limiter at a moment between the two readings, so equal readings (taken
+ *   `guardMs` wide, against any skew between the two processes' readings) prove that one
+ *   window held them all, and the attempt's outcome is the verdict;
+ * - if they differ (a machine slower than the margin), it runs `attempt(1)` once more instead
+ *   of failing, after waiting for a window with twice the first attempt's time left (or for a
+ *   fresh window, when that is more than the period). `attempt(1)` must use fresh keys
+ *   (session ids, client IPs): the first run's counts and notes may still stand.
+ *
+ * `attempt` should collect what it saw and leave the assertions to the caller: the result of
+ * a run that crossed a boundary is no verdict. Only if the second run crosses a boundary too
+ * (it took more than twice as long as the first, or longer than the whole period) does this
+ * throw, saying so.
+ */
+export async function inOneRatelimitWindow(period, attempt, { marginMs, guardMs = 1000 } = {}) {
+  const periodMs = period * 1000;
+  const windowOf = (ms) => Math.floor(ms / periodMs);
+  let margin = Math.min(marginMs ?? periodMs / 12, periodMs - guardMs);
+  const crossed = [];
+  for (let n = 0; n < 2; n++) {
+    const now = Date.now();
+    const into = now % periodMs;
+    let startAt = now;
+    if (periodMs - into < margin) startAt = (windowOf(now) + 1) * periodMs + guardMs;
+    else if (into < guardMs) startAt = windowOf(now) * periodMs + guardMs;
+    while (Date.now() < startAt) await sleep(startAt - Date.now());
+
+    const first = windowOf(Date.now() - guardMs);
+    const t0 = performance.now();
+    const result = await attempt(n);
+    const took = performance.now() - t0;
+    const last = windowOf(Date.now() + guardMs);
+    if (first === last) return { result, attempts: n + 1 };
+    crossed.push(`run ${n + 1} took ${Math.round(took)} ms and crossed from window ${first} into ${last}`);
+    margin = Math.min(Math.max(margin, 2 * took), periodMs - guardMs);
+  }
+  throw new Error(
+    `could not keep a sequence within one ${period}-s rate-limit window: ${crossed.join("; ")}`,
+  );
+}
+
 /**
  * Starts the worker in workerd.
  *

@@ -46,11 +46,15 @@ test("the URL serves external clients over loopback", async () => {
 
 test("scheduled() runs the cron handler", async () => {
   const when = new Date(Date.UTC(2025, 0, 2, 2, 15));
+  const before = Date.now();
   assert.deepEqual(await w.scheduled(when), { outcome: "ok", noRetry: false });
+  const after = Date.now();
   const seen = JSON.parse(await (await w.fetch("/last-scheduled")).text());
   assert.deepEqual(seen, { cron: ROLLUP_CRON, scheduledTime: when.getTime() });
+  // Written with expirationTtl 3600 between the two readings (not at the scheduled time).
   const [key] = await w.keys("test:scheduled");
-  assert.ok(key.expiration > Date.now() / 1000 + 3500, "expiration is absolute seconds");
+  const [earliest, latest] = [Math.floor(before / 1000) + 3600, Math.ceil(after / 1000) + 3600];
+  assert.ok(key.expiration >= earliest && key.expiration <= latest, `expiration ${key.expiration} is absolute seconds in [${earliest}, ${latest}]`);
 });
 
 test("a binding can be removed, and every start has an empty store", async () => {

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { WORKER_DIR, start } from "./harness.mjs";
+import { WORKER_DIR, inOneRatelimitWindow, start } from "./harness.mjs";
 
 const DAY = 86400;
 const REPO = resolve(WORKER_DIR, "..");
@@ -44,6 +44,19 @@ async function exportAll(w, format, limit) {
     }
   }
   return { bodies, ops };
+}
+
+/**
+ * A KV key written with `expirationTtl: ttl` by a request made between the clock readings
+ * `before` and `after` (ms) expires between the two readings' seconds plus `ttl`.
+ */
+function assertExpiresIn(key, ttl, before, after) {
+  const earliest = Math.floor(before / 1000) + ttl;
+  const latest = Math.ceil(after / 1000) + ttl;
+  assert.ok(
+    key.expiration >= earliest && key.expiration <= latest,
+    `${key.name}: expiration ${key.expiration} is not within [${earliest}, ${latest}] (written between ${before} and ${after} ms, TTL ${ttl} s)`,
+  );
 }
 
 function message(i) {
@@ -197,7 +210,7 @@ describe("routes, auth, CORS and bad input", () => {
   });
 
   test("keys, TTLs, metadata, page context and privacy", async () => {
-    const t0 = Math.floor(Date.now() / 1000);
+    const before = Date.now();
     const res = await send(
       w,
       {
@@ -218,10 +231,11 @@ describe("routes, auth, CORS and bad input", () => {
         },
       },
     );
+    const after = Date.now();
     assert.equal(res.status, 204, res.body);
     const [key] = (await w.snapshot("event:")).filter((k) => k.value.includes("ctx-1"));
     assert.match(key.name, /^event:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z:[0-9a-f]{12}$/);
-    assert.ok(Math.abs(key.expiration - (t0 + 30 * DAY)) <= 5, `expiration ${key.expiration} ≈ now + 30 d`);
+    assertExpiresIn(key, 30 * DAY, before, after);
     const event = JSON.parse(key.value);
     assert.deepEqual(key.metadata, event, "the whole event is in the metadata");
     assert.equal(event.pageUrl, "https://site.example/about");
@@ -230,7 +244,9 @@ describe("routes, auth, CORS and bad input", () => {
     assert.equal(event.sessionId, "ctx-1");
     assert.equal(event.question, "Mail me at [email] or [phone]");
     assert.equal(event.errorMessage, "failed for [email]");
-    assert.ok(Math.abs(Date.parse(event.timestamp) / 1000 - t0) < 10, "the server sets the time");
+    const stamped = Date.parse(event.timestamp);
+    assert.ok(before <= stamped && stamped <= after, `the server sets the time: ${event.timestamp} within the request`);
+    assert.equal(key.name.slice("event:".length, -13), event.timestamp, "the key is named by that time");
     const everything = JSON.stringify(await w.snapshot(""));
     assert.ok(!everything.includes("203.0.113.77"), "no IP address stored");
     assert.ok(!everything.includes("jane@example.com"), "no e-mail address stored");
@@ -354,32 +370,47 @@ describe("rate limits", () => {
   });
   after(async () => w?.stop());
 
+  // The limiter counts in windows aligned to the clock (60 s here): each sequence runs within
+  // one (inOneRatelimitWindow), with fresh keys if it has to run again.
   test("a session over its limit gets 429 and one rate_limited event", async () => {
-    const statuses = [];
-    for (let i = 0; i < 6; i++) {
-      const res = await send(w, { eventType: "suggestion_clicked", sessionId: "greedy" }, { ip: "198.51.100.1" });
-      statuses.push(res.status);
-      if (res.status === 429) assert.equal(res.headers.get("Retry-After"), "60");
-    }
-    assert.deepEqual(statuses, [204, 204, 204, 429, 429, 429]);
+    const { result } = await inOneRatelimitWindow(60, async (n) => {
+      const session = ["greedy", "greedy-again"][n];
+      const ip = ["198.51.100.1", "198.51.100.101"][n];
+      const answers = [];
+      for (let i = 0; i < 6; i++) answers.push(await send(w, { eventType: "suggestion_clicked", sessionId: session }, { ip }));
+      return { session, stale: n === 0 ? null : "greedy", answers };
+    });
+    const { session, stale, answers } = result;
+    assert.deepEqual(answers.map((r) => r.status), [204, 204, 204, 429, 429, 429]);
+    for (const r of answers.filter((r) => r.status === 429)) assert.equal(r.headers.get("Retry-After"), "60");
+    // The notes of a first run that crossed a window boundary (session "greedy") are not this run's.
     const events = (await w.snapshot("event:")).map((k) => JSON.parse(k.value));
-    const limited = events.filter((e) => e.eventType === "rate_limited");
+    const limited = events.filter((e) => e.eventType === "rate_limited" && (stale === null || e.sessionId !== stale));
     assert.equal(limited.length, 1, "recorded once per session per period");
-    assert.equal(limited[0].sessionId, "greedy");
+    assert.equal(limited[0].sessionId, session);
   });
 
   test("the chat backend's events are limited per session, not per its one IP", async () => {
-    for (let i = 0; i < 8; i++) {
-      const res = await send(w, { eventType: "message_sent", sessionId: `backend-${i}` }, { token: w.bindings.INGEST_TOKEN, ip: "198.51.100.9" });
-      assert.equal(res.status, 204, res.body);
-    }
+    // Within one window, so that a limit per IP would show.
+    const { result: statuses } = await inOneRatelimitWindow(60, async (n) => {
+      const statuses = [];
+      for (let i = 0; i < 8; i++) {
+        const res = await send(w, { eventType: "message_sent", sessionId: `backend-${n}-${i}` }, { token: w.bindings.INGEST_TOKEN, ip: `198.51.100.${9 + 100 * n}` });
+        statuses.push(`${res.status} ${res.body}`.trim());
+      }
+      return statuses;
+    });
+    assert.deepEqual(statuses, Array(8).fill("204"));
   });
 
   test("an IP over its limit gets 429 whatever the session", async () => {
-    const statuses = [];
-    for (let i = 0; i < 7; i++) {
-      statuses.push((await send(w, { eventType: "widget_loaded", sessionId: `ip-${i}` }, { ip: "198.51.100.2" })).status);
-    }
+    const { result: statuses } = await inOneRatelimitWindow(60, async (n) => {
+      const statuses = [];
+      for (let i = 0; i < 7; i++) {
+        statuses.push((await send(w, { eventType: "widget_loaded", sessionId: `ip-${n}-${i}` }, { ip: `198.51.100.${2 + 100 * n}` })).status);
+      }
+      return statuses;
+    });
     assert.deepEqual(statuses, [204, 204, 204, 204, 204, 429, 429]);
   });
 });
@@ -443,11 +474,14 @@ describe("export, summary and rollup over 2,500 ingested events", () => {
       const file = join(dir, "export.json");
       writeFileSync(file, bodies[0]);
       assert.equal(JSON.parse(bodies[0]).nextCursor, null, "one page holds them all");
-      const run = reportgen(["--input", file, "--out", join(dir, "out"), "--days", "30", "--now", live.generatedAt, "-q"]);
+      // Over the window the worker applied (`--now` is the exclusive end, as the worker's is).
+      const run = reportgen(["--input", file, "--out", join(dir, "out"), "--days", "30", "--now", live.window.to, "-q"]);
       assert.equal(run.status, 0, run.stderr);
-      const report = JSON.parse(readFileSync(join(dir, "out", live.generatedAt.slice(0, 10), "summary.json"), "utf8"));
-      // The export was taken after the summary: the same events, and the same window.
-      assert.deepEqual(report, live);
+      const report = JSON.parse(readFileSync(join(dir, "out", live.window.to.slice(0, 10), "summary.json"), "utf8"));
+      // The export was taken after the summary: the same events, and the same window; only
+      // the generation time differs (the worker's is the millisecond before its window's end).
+      assert.equal(Date.parse(live.window.to) - Date.parse(live.generatedAt), 1);
+      assert.deepEqual({ ...report, generatedAt: null }, { ...live, generatedAt: null });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -463,31 +497,54 @@ describe("export, summary and rollup over 2,500 ingested events", () => {
     try {
       const file = join(dir, "export.csv");
       writeFileSync(file, [header, ...rows].join("\n") + "\n");
-      const run = reportgen(["--input", file, "--out", join(dir, "out"), "--days", "30", "--now", live.generatedAt, "-q"]);
+      const run = reportgen(["--input", file, "--out", join(dir, "out"), "--days", "30", "--now", live.window.to, "-q"]);
       assert.equal(run.status, 0, run.stderr);
-      const report = JSON.parse(readFileSync(join(dir, "out", live.generatedAt.slice(0, 10), "summary.json"), "utf8"));
-      assert.deepEqual(report, live);
+      const report = JSON.parse(readFileSync(join(dir, "out", live.window.to.slice(0, 10), "summary.json"), "utf8"));
+      assert.deepEqual({ ...report, generatedAt: null }, { ...live, generatedAt: null });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   test("the rollup writes daily: and gaps: with 90-day TTLs, and twice is the same as once", async () => {
-    const t0 = Math.floor(Date.now() / 1000);
-    await w.scheduled();
+    // The rollup runs as of the millisecond after the last event (the worker stamped them
+    // while the suite ingested): it rolls up that day and the day before, so every event is
+    // in, and the expected days and counts follow from the events, across midnight too.
+    // (Their keys' metadata is the whole event: none of these is too large for it.)
+    const events = (await w.keys("event:")).map((k) => k.metadata);
+    assert.equal(events.length, N + frontend);
+    assert.ok(events.every((e) => !e.truncated && e.timestamp && e.eventType), "whole events in the metadata");
+    const at = new Date(Math.max(...events.map((e) => Date.parse(e.timestamp))) + 1);
+    const today = at.toISOString().slice(0, 10);
+    const yesterday = new Date(Date.parse(today) - DAY * 1000).toISOString().slice(0, 10);
+    const expected = {};
+    for (const day of [yesterday, today]) expected[day] = {};
+    for (const e of events) {
+      const byType = expected[e.timestamp.slice(0, 10)];
+      assert.ok(byType, `event of ${e.timestamp} is not of ${yesterday} or ${today}`);
+      byType[e.eventType] = (byType[e.eventType] ?? 0) + 1;
+    }
+
+    const before = Date.now();
+    await w.scheduled(at);
+    const after = Date.now();
     const strip = (keys) => keys.map(({ name, metadata, value }) => ({ name, metadata, value }));
     const once = [...(await w.snapshot("daily:")), ...(await w.snapshot("gaps:"))];
-    await w.scheduled();
+    await w.scheduled(at);
     const twice = [...(await w.snapshot("daily:")), ...(await w.snapshot("gaps:"))];
     assert.deepEqual(strip(twice), strip(once));
     const daily = once.filter((k) => k.name.startsWith("daily:"));
-    const today = new Date().toISOString().slice(0, 10);
-    const todays = daily.find((k) => k.name === `daily:${today}`);
-    assert.ok(todays, `daily:${today} exists`);
-    assert.equal(JSON.parse(todays.value).eventsByType.message_sent, N);
-    for (const key of once) {
-      assert.ok(Math.abs(key.expiration - (t0 + 90 * DAY)) <= 5, `${key.name} lives 90 days`);
+    assert.deepEqual(daily.map((k) => k.name), [`daily:${yesterday}`, `daily:${today}`]);
+    let messages = 0;
+    for (const key of daily) {
+      const day = key.name.slice("daily:".length);
+      const aggregate = JSON.parse(key.value);
+      assert.equal(aggregate.date, day);
+      assert.deepEqual(aggregate.eventsByType, expected[day], `${key.name}: the events of ${day} by type`);
+      messages += aggregate.eventsByType.message_sent ?? 0;
     }
+    assert.equal(messages, N, "every message_sent counted on its day");
+    for (const key of once) assertExpiresIn(key, 90 * DAY, before, after);
     const gaps = once.filter((k) => k.name.startsWith("gaps:"));
     assert.equal(gaps.length, 1, "the Haskell question variants are one gap");
     const gap = JSON.parse(gaps[0].value);
