@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::event::{EventRef, EventType};
 use crate::hash::Map;
-use crate::metrics::nearest_rank_counted;
+use crate::stats::{nearest_rank_counted, ratio};
+use crate::summary::{
+    Activity, Funnel, FunnelStep, GapCluster, LatencyDay, PageFunnel, SuggestionCount,
+};
 use crate::zone::Zone;
 
 /// The funnel's steps, in order.
@@ -34,106 +36,6 @@ const STOP_WORDS: [&str; 24] = [
     "a", "an", "the", "is", "are", "do", "does", "you", "your", "i", "me", "my", "to", "of", "in",
     "on", "for", "and", "or", "it", "what", "can", "be", "with",
 ];
-
-/// One step of a funnel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FunnelStep {
-    /// The event type of the step.
-    pub step: String,
-    /// Sessions that reached this step and every step before it.
-    pub sessions: u64,
-    /// `sessions / sessions of the previous step` (1 for the first step, 0 when it had none).
-    pub conversion: f64,
-    /// `1 − conversion` (0 for the first step, and when the previous step had no sessions).
-    pub drop_off: f64,
-}
-
-/// The funnel of one page (the page a session's widget loaded on).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PageFunnel {
-    /// The page, `"(none)"` when unknown.
-    pub page_url: String,
-    /// Its steps.
-    pub steps: Vec<FunnelStep>,
-}
-
-/// Sessions through `widget_loaded → bubble_opened → message_sent → cta_clicked`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Funnel {
-    /// Every session.
-    pub overall: Vec<FunnelStep>,
-    /// The pages with the most sessions.
-    pub by_page: Vec<PageFunnel>,
-}
-
-/// One clicked suggestion.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SuggestionCount {
-    /// The suggested question as shown.
-    pub question: String,
-    /// Clicks.
-    pub clicks: u64,
-    /// `clicks / all suggestion clicks`.
-    pub share: f64,
-}
-
-/// Near-duplicate unanswered questions grouped together.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GapCluster {
-    /// The most asked phrasing of the cluster.
-    pub label: String,
-    /// Times any of its questions was asked.
-    pub count: u64,
-    /// Distinct normalised questions in it.
-    pub questions: u64,
-    /// First time asked.
-    pub first_seen: String,
-    /// Last time asked.
-    pub last_seen: String,
-    /// Up to three phrasings, most asked first.
-    pub samples: Vec<String>,
-    /// True when none of its questions was asked in the previous period; `null` without one.
-    pub new_this_period: Option<bool>,
-}
-
-/// One day of the latency trend.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LatencyDay {
-    /// UTC date.
-    pub date: String,
-    /// P95 of retrieval time that day, `null` without samples.
-    pub rag_p95: Option<f64>,
-    /// P95 of model time.
-    pub ai_p95: Option<f64>,
-    /// P95 of total time.
-    pub total_p95: Option<f64>,
-}
-
-/// Messages by day of week and hour.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Activity {
-    /// The time zone of the days and hours: `"UTC"`, a fixed offset such as `"+02:00"`, or a
-    /// zone name such as `"Europe/Berlin"` (then each event gets the offset in effect at its time).
-    pub timezone: String,
-    /// `cells[d][h]`: messages on weekday `d` (0 = Monday) at hour `h`, in `timezone`.
-    pub cells: Vec<Vec<u64>>,
-}
-
-impl Default for Activity {
-    fn default() -> Self {
-        Activity {
-            timezone: "UTC".to_owned(),
-            cells: vec![vec![0; 24]; 7],
-        }
-    }
-}
 
 /// A session's way through the funnel, in 12 bytes: `u32`s only, so nothing is padding (a
 /// `u64`, a `u32` and a `u8` took 16).
@@ -503,7 +405,7 @@ impl Insights {
             .map(|(q, &n)| SuggestionCount {
                 question: q.clone(),
                 clicks: n,
-                share: crate::metrics::ratio(n, total),
+                share: ratio(n, total),
             })
             .collect();
         list.sort_by(|a, b| b.clicks.cmp(&a.clicks).then(a.question.cmp(&b.question)));
@@ -572,7 +474,7 @@ fn steps(masks: impl Iterator<Item = u8>) -> Vec<FunnelStep> {
             let conversion = if i == 0 {
                 if n > 0 { 1.0 } else { 0.0 }
             } else {
-                crate::metrics::ratio(n, reached[i - 1])
+                ratio(n, reached[i - 1])
             };
             let before = if i == 0 { 0 } else { reached[i - 1] };
             FunnelStep {

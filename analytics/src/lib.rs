@@ -38,6 +38,7 @@ mod read;
 mod record;
 mod rollup;
 mod session;
+mod stats;
 mod summary;
 mod text;
 mod zone;
@@ -46,14 +47,11 @@ pub use daily::DailyAggregate;
 pub use event::{Event, EventRef, EventType, FIELDS, format_timestamp, parse_timestamp};
 pub use export::{CsvWriter, Envelope, ExportCursor, write_ndjson_line};
 pub use ingest::{IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, scrub_pii, strip_query};
-pub use insights::{
-    Activity, CLUSTER_SIMILARITY, FUNNEL_STEPS, Funnel, FunnelStep, GapCluster, LatencyDay,
-    PageFunnel, SuggestionCount, TOP_SUGGESTIONS, jaccard, question_tokens,
-};
+pub use insights::{CLUSTER_SIMILARITY, FUNNEL_STEPS, TOP_SUGGESTIONS, jaccard, question_tokens};
 pub use keys::*;
 pub use metrics::{
     HISTOGRAM_BOUNDS_MS, Metrics, RECENT_ERRORS, SUMMARY_SCHEMA_VERSION, TOP_GAPS, TOP_PAGES,
-    Window, nearest_rank, normalize_question, ratio, referrer_source,
+    Window, normalize_question, referrer_source,
 };
 pub use parallel::{Aggregate, BLOCK_BYTES, aggregate};
 pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, read_export};
@@ -62,6 +60,7 @@ pub use record::{
     with_json_event,
 };
 pub use rollup::{DayRollup, GapRecord, GapSummary, merge_gap, rollup_day};
+pub use stats::{nearest_rank, ratio};
 pub use summary::*;
 pub use text::{clean_text, escape_html, truncate_chars};
 pub use zone::Zone;

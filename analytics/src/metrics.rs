@@ -15,6 +15,7 @@ use crate::hash::{Map, Set};
 use crate::insights::{GapItem, Insights, cluster_gaps};
 use crate::record::SkipReason;
 use crate::session::Sessions;
+use crate::stats::{nearest_rank_counted, ratio};
 use crate::summary::{
     ConversationVolume, DataQuality, DayCount, ErrorTypeCount, Errors, HistogramBucket,
     KnowledgeGap, PageCount, PagesAndSources, Percentiles, Performance, RecentError, SourceCount,
@@ -864,39 +865,10 @@ fn min_some(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTi
     }
 }
 
-/// `n / d`, and 0 when `d` is 0: shares and rates never divide by zero.
-pub fn ratio(n: u64, d: u64) -> f64 {
-    if d == 0 { 0.0 } else { n as f64 / d as f64 }
-}
-
 /// Whole days from `from` to `to`, rounded up.
 fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
     let secs = (to - from).num_seconds().max(0);
     u32::try_from((secs + 86_399) / 86_400).unwrap_or(u32::MAX)
-}
-
-/// The value at 1-based rank ⌈p·n⌉ of `sorted` (nearest rank), `p` in percent.
-pub fn nearest_rank(sorted: &[f64], percent: u64) -> Option<f64> {
-    let n = sorted.len() as u64;
-    if n == 0 {
-        return None;
-    }
-    let rank = (percent * n).div_ceil(100).max(1);
-    sorted.get(usize::try_from(rank - 1).ok()?).copied()
-}
-
-/// [`nearest_rank`] over `counted`: distinct values with their counts, in ascending order.
-pub(crate) fn nearest_rank_counted(counted: &[(f64, u64)], percent: u64) -> Option<f64> {
-    let n: u64 = counted.iter().map(|&(_, k)| k).sum();
-    if n == 0 {
-        return None;
-    }
-    let rank = (percent * n).div_ceil(100).max(1);
-    let mut seen = 0;
-    counted.iter().find_map(|&(v, k)| {
-        seen += k;
-        (seen >= rank).then_some(v)
-    })
 }
 
 /// The mean and percentiles of `counted` (distinct values with their counts, ascending). The

@@ -8,7 +8,9 @@ use std::ops::Range;
 
 use crate::daily::DailyAggregate;
 use crate::event::Event;
-use crate::record::{Field, JsonRecord, RecordBuilder, Rejection, SkipReason, parse_json_event};
+use crate::record::{
+    Field, JsonRecord, RecordBuilder, Rejection, SkipReason, parse_json_event, without_position,
+};
 
 /// The export schema version this crate reads and writes.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -400,16 +402,6 @@ pub(crate) fn csv_error(e: csv::Error) -> ReadError {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-/// serde_json's message without its " at line L column C" suffix, for messages that state the
-/// position their own way.
-pub(crate) fn without_position(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(cut) => text[..cut].to_owned(),
-        None => text,
-    }
 }
 
 /// Reads a JSON export (an envelope object or a bare array of events) without a JSON parser

@@ -565,11 +565,7 @@ pub fn parse_json_event(bytes: &[u8]) -> Result<Event, Rejection> {
         Ok(JsonRecord(result)) => result,
         Err(e) => Err(Rejection::new(
             SkipReason::InvalidJson,
-            format!(
-                "{} at column {}",
-                crate::read::without_position(&e),
-                e.column()
-            ),
+            format!("{} at column {}", without_position(&e), e.column()),
         )),
     }
 }
@@ -1072,6 +1068,16 @@ pub fn with_json_event<T>(
         return Ok(consume(&view));
     }
     parse_json_event(text.as_bytes()).map(|event| consume(&event.view()))
+}
+
+/// serde_json's message without its " at line L column C" suffix, for messages that state the
+/// position their own way.
+pub(crate) fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
 }
 
 #[cfg(test)]

@@ -7,76 +7,15 @@ use analytics::{FUNNEL_STEPS, Summary, clean_text};
 use serde::Serialize;
 
 use crate::chart::{self, Caption, Series};
-use crate::render::table::{CsvFile, Table, fraction, millis};
-use crate::render::{
-    Baseline, GAPS_CSV_HEADER, Kpi, Row3, Time, bucket_label, gap_record, int, ms, pct,
+use crate::view::table::{CsvFile, Table, fraction, millis};
+use crate::view::{
+    Baseline, Delta, GAPS_CSV_HEADER, Kpi, Row3, Time, bucket_label, delta, gap_record, int, ms,
+    pct,
 };
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// Clusters and suggestions shown in the report (the CSV has them all).
 const SHOWN: usize = 15;
-
-/// A change against the baseline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Delta {
-    /// "▲ 12%", "▼ 3.5%", "= 0%".
-    pub text: String,
-    /// "up", "down" or "same".
-    pub direction: &'static str,
-    /// "good", "bad" or "neutral": whether the change is welcome, for its colour.
-    pub tone: &'static str,
-    /// For screen readers: "up 12% on the previous 30 days".
-    pub spoken: String,
-}
-
-/// The change from `before` to `now`; `None` without a baseline value or when it was 0 (no
-/// percentage of nothing).
-pub fn delta(now: f64, before: Option<f64>, label: &str) -> Option<Delta> {
-    let before = before.filter(|b| b.is_finite() && *b != 0.0)?;
-    if !now.is_finite() {
-        return None;
-    }
-    let change = (now - before) / before.abs() * 100.0;
-    let size = if change.abs() >= 10.0 {
-        format!("{:.0}%", change.abs())
-    } else {
-        format!("{:.1}%", change.abs())
-    };
-    let (arrow, direction, word) = if size == "0%" || size == "0.0%" {
-        ("=", "same", "unchanged")
-    } else if change > 0.0 {
-        ("▲", "up", "up")
-    } else {
-        ("▼", "down", "down")
-    };
-    let tone = match direction {
-        "up" => "good",
-        "down" => "bad",
-        _ => "neutral",
-    };
-    Some(Delta {
-        text: format!("{arrow} {size}"),
-        direction,
-        tone,
-        spoken: if direction == "same" {
-            format!("unchanged on {label}")
-        } else {
-            format!("{word} {size} on {label}")
-        },
-    })
-}
-
-impl Delta {
-    /// The same change for a number where less is better (errors).
-    fn lower_is_better(mut self) -> Delta {
-        self.tone = match self.tone {
-            "good" => "bad",
-            "bad" => "good",
-            other => other,
-        };
-        self
-    }
-}
 
 /// Sets the deltas of the KPI tiles, matched by label.
 pub(crate) fn add_deltas(kpis: &mut [Kpi], now: &Summary, baseline: &Baseline<'_>) {

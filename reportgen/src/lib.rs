@@ -14,6 +14,7 @@ pub mod insight;
 pub mod render;
 pub mod source;
 pub mod synth;
+pub mod view;
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -86,7 +87,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         .previous_period
         .as_deref()
         .or(archived.as_ref().map(|s| &s.summary))
-        .map(|s| render::Baseline {
+        .map(|s| view::Baseline {
             summary: s,
             label: &label,
         });

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use analytics::{HistogramBucket, Summary};
+use analytics::Summary;
 use anyhow::{Context, bail};
 use serde::Serialize;
 use tera::Tera;
@@ -12,10 +12,10 @@ use tera::Tera;
 use analytics::clean_text;
 
 use crate::chart::{self, Caption, Series};
-
-pub(crate) mod table;
-
-use table::{Table, fraction, millis};
+use crate::view::table::{Table, fraction, millis};
+use crate::view::{
+    Baseline, GAPS_CSV_HEADER, Kpi, Row2, Row3, Time, gap_record, int, ms, pct, row2,
+};
 
 const REPORT_HTML: &str = include_str!("../../templates/report.html");
 const REPORT_CSS: &str = include_str!("../../templates/report.css");
@@ -352,58 +352,6 @@ struct ReportView {
     insights: crate::insight::InsightsView,
 }
 
-/// A timestamp: `iso` for `<time datetime>`, `text` for people (UTC, to the minute).
-#[derive(Debug, Serialize)]
-pub(crate) struct Time {
-    iso: String,
-    text: String,
-}
-
-impl Time {
-    pub(crate) fn new(iso: &str) -> Time {
-        let text = analytics::parse_timestamp(iso).map_or_else(
-            || iso.to_owned(),
-            |t| t.format("%Y-%m-%d %H:%M").to_string(),
-        );
-        Time {
-            iso: iso.to_owned(),
-            text,
-        }
-    }
-}
-
-/// What a report compares with: a summary of the period before, and how to name it.
-#[derive(Debug, Clone, Copy)]
-pub struct Baseline<'a> {
-    /// Its numbers.
-    pub summary: &'a Summary,
-    /// "the previous 30 days", "the snapshot of 2026-11-25".
-    pub label: &'a str,
-}
-
-/// A headline number, with its change against the baseline when there is one.
-#[derive(Debug, Serialize)]
-pub(crate) struct Kpi {
-    pub(crate) label: &'static str,
-    pub(crate) value: String,
-    pub(crate) delta: Option<crate::insight::Delta>,
-}
-
-/// A label and one formatted number.
-#[derive(Debug, Serialize)]
-pub(crate) struct Row2 {
-    pub(crate) label: String,
-    pub(crate) value: String,
-}
-
-/// A label, a count and a share.
-#[derive(Debug, Serialize)]
-pub(crate) struct Row3 {
-    pub(crate) label: String,
-    pub(crate) count: String,
-    pub(crate) share: String,
-}
-
 #[derive(Debug, Serialize)]
 struct DayRow {
     date: String,
@@ -418,21 +366,6 @@ struct GapRow {
     count: String,
     first_seen: Time,
     last_seen: Time,
-}
-
-/// The columns of `gaps.csv`, the gap table's download and the file written beside the report.
-pub(crate) const GAPS_CSV_HEADER: [&str; 5] =
-    ["question", "normalized", "count", "firstSeen", "lastSeen"];
-
-/// One knowledge gap as a record of `gaps.csv`.
-pub(crate) fn gap_record(gap: &analytics::KnowledgeGap) -> Vec<String> {
-    vec![
-        gap.question.clone(),
-        gap.normalized.clone(),
-        gap.count.to_string(),
-        gap.first_seen.clone(),
-        gap.last_seen.clone(),
-    ]
 }
 
 #[derive(Debug, Serialize)]
@@ -727,57 +660,9 @@ fn kpi(label: &'static str, value: String) -> Kpi {
     }
 }
 
-pub(crate) fn row2(label: &str, value: String) -> Row2 {
-    Row2 {
-        label: clean_text(label),
-        value,
-    }
-}
-
 /// Untrusted optional text for a table cell: cleaned, or a dash when absent.
 fn shown(text: &Option<String>) -> String {
     text.as_deref().map_or_else(|| "—".to_owned(), clean_text)
-}
-
-/// `12345` → `12,345`.
-pub fn int(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `0.0234` → `2.3%`.
-pub fn pct(share: f64) -> String {
-    format!("{:.1}%", share * 100.0)
-}
-
-/// Milliseconds for people: `—` when unknown, `850 ms`, `1.24 s`.
-pub fn ms(value: Option<f64>) -> String {
-    match value {
-        None => "—".to_owned(),
-        Some(v) if v < 1000.0 => format!("{v:.0} ms"),
-        Some(v) => format!("{:.2} s", v / 1000.0),
-    }
-}
-
-pub(crate) fn bucket_label(b: &HistogramBucket) -> String {
-    let short = |v: f64| {
-        if v >= 1000.0 {
-            format!("{}s", v / 1000.0)
-        } else {
-            format!("{v}")
-        }
-    };
-    match b.to_ms {
-        Some(to) => format!("{}–{}", short(b.from_ms), short(to)),
-        None => format!("≥{}", short(b.from_ms)),
-    }
 }
 
 /// The URL itself when it is an absolute `http(s)` URL, else nothing: no `javascript:` links.
