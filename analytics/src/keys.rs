@@ -21,6 +21,8 @@ pub const EVENT_PREFIX: &str = "event:";
 pub const DAILY_PREFIX: &str = "daily:";
 /// Prefix of knowledge-gap records.
 pub const GAP_PREFIX: &str = "gaps:";
+/// Where the report `reportgen --publish` uploaded is kept (no TTL: the latest replaces it).
+pub const REPORT_KEY: &str = "report:latest";
 /// Largest metadata KV stores with a key, in bytes of JSON.
 pub const METADATA_LIMIT: usize = 1024;
 

@@ -4,7 +4,8 @@
 //!
 //! A thin layer over the `analytics` crate, which owns validation, scrubbing, the key scheme,
 //! the export formats and the metrics, so this worker and `reportgen` can never disagree. Here:
-//! routing, credentials, CORS, rate limits, and the KV adapter ([`store`]).
+//! routing (`routes`), the handlers (`handlers`, one module per route family), credentials,
+//! rate limits, and the KV adapter ([`store`]).
 
 pub mod auth;
 pub mod frontend;
@@ -15,6 +16,7 @@ pub mod store;
 mod handlers;
 mod http;
 mod rollup;
+mod routes;
 
 use chrono::{DateTime, Utc};
 use worker::{Context, Date, Env, Request, Response, ScheduleContext, ScheduledEvent, event};
@@ -22,7 +24,7 @@ use worker::{Context, Date, Env, Request, Response, ScheduleContext, ScheduledEv
 /// Entry point for HTTP requests.
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
-    Ok(handlers::route(req, &env).await)
+    Ok(routes::route(req, &env).await)
 }
 
 /// Entry point of the cron trigger: the daily rollup, as of the scheduled time.

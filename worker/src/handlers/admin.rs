@@ -1,0 +1,153 @@
+//! The admin routes behind Basic Auth: the login check and lockout, `/analytics` (the published
+//! report or the live page) and `/analytics/data`, and dispatch to the export.
+
+use analytics::{AUTH_LOCK_SECS, Metrics, REPORT_KEY, Summary, Window, auth_lock_key};
+use chrono::{DateTime, TimeDelta, Utc};
+use worker::{Env, Request};
+
+use super::export::export;
+use super::{Handled, client_key, header, secret, store};
+use crate::auth::{self, Verdict};
+use crate::http::{self, ApiError, Kind};
+use crate::now;
+use crate::page;
+use crate::params;
+use crate::store::Store;
+
+/// Checks Basic Auth for the admin routes. A client (IP hash) that fails more often than the
+/// `AUTH_FAILURES` limiter allows is locked out for [`AUTH_LOCK_SECS`]: 429 before its
+/// credentials are even looked at, so that guessing on cannot tell a right password.
+pub(crate) async fn require_admin(req: &Request, env: &Env, store: &Store) -> Result<(), ApiError> {
+    let locked_out = || {
+        ApiError::new(
+            429,
+            format!(
+                "too many failed logins from this address; try again in {} minutes",
+                AUTH_LOCK_SECS / 60
+            ),
+        )
+        .with("Retry-After", AUTH_LOCK_SECS.to_string())
+    };
+    let client = client_key(req, env);
+    let lock = client.as_deref().map(auth_lock_key);
+    if let Some(lock) = &lock {
+        let (value, _) = store.get_with_metadata(lock).await?;
+        if value.is_some() {
+            return Err(locked_out());
+        }
+    }
+    match auth::check_basic(
+        header(req, "Authorization").as_deref(),
+        secret(env, "ANALYTICS_PASSWORD").as_deref(),
+    ) {
+        Verdict::Granted => Ok(()),
+        Verdict::NotConfigured => Err(ApiError::new(
+            503,
+            "the dashboard is closed: ANALYTICS_PASSWORD is not set \
+             (npx wrangler secret put ANALYTICS_PASSWORD)",
+        )),
+        Verdict::Denied => {
+            // Only a request that tried a password counts as a failure: a browser's first
+            // request, without credentials, is not a guess.
+            let tried = header(req, "Authorization").is_some();
+            if tried
+                && let (Some(client), Some(lock)) = (client, lock)
+                && let Ok(limiter) = env.rate_limiter("AUTH_FAILURES")
+                && limiter.limit(client).await.is_ok_and(|o| !o.success)
+            {
+                worker::console_warn!("locking a client out of the dashboard after failed logins");
+                store
+                    .put_with_metadata(&lock, String::new(), serde_json::json!({}), AUTH_LOCK_SECS)
+                    .await?;
+                return Err(locked_out());
+            }
+            Err(
+                ApiError::new(401, "authentication required (user admin)").with(
+                    "WWW-Authenticate",
+                    "Basic realm=\"Chatbot Analytics\", charset=\"UTF-8\"",
+                ),
+            )
+        }
+    }
+}
+
+pub(crate) enum Admin {
+    Dashboard,
+    Data,
+    Export,
+}
+
+pub(crate) async fn admin(req: &Request, env: &Env, route: Admin) -> Handled {
+    // One store for the request: the lockout check counts against its KV budget too.
+    let store = store(env)?;
+    require_admin(req, env, &store).await?;
+    let url = req
+        .url()
+        .map_err(|e| ApiError::new(400, format!("bad URL: {e}")))?;
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let query = params::parse_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|message| ApiError::new(400, message))?;
+    let now = now();
+    let response = match route {
+        Admin::Dashboard => dashboard(&store, now).await?,
+        Admin::Data => {
+            let summary = summary(&store, now, query.days).await?;
+            let json =
+                serde_json::to_vec(&summary).map_err(|e| ApiError::new(500, e.to_string()))?;
+            http::body(200, Kind::Json, json)
+        }
+        Admin::Export => export(&store, now, &query).await?,
+    };
+    let _ = response
+        .headers()
+        .set("X-KV-Operations", &store.ops().to_string());
+    Ok(response)
+}
+
+/// The live summary over the last `days` days.
+pub(crate) async fn summary(
+    store: &Store,
+    now: DateTime<Utc>,
+    days: u32,
+) -> Result<Summary, ApiError> {
+    // Every event stamped up to the millisecond of the request counts.
+    let to = Window::end_after(now);
+    let from = to - TimeDelta::days(i64::from(days));
+    let mut metrics = Metrics::new(Window::last_days(to, days));
+    for day in store.daily_aggregates(from, to).await? {
+        metrics.add_daily(&day);
+    }
+    let rest = store
+        .read_events(from, to, None, usize::MAX, 0, &mut |e| metrics.add(&e))
+        .await?;
+    if rest.is_some() {
+        return Err(ApiError::new(
+            503,
+            "too many events for a live summary within one request's storage budget; \
+             use `reportgen --url`, which pages through the export",
+        ));
+    }
+    Ok(metrics.finish(now))
+}
+
+/// `GET /analytics`: the published report, else the live page.
+pub(crate) async fn dashboard(store: &Store, now: DateTime<Utc>) -> Handled {
+    if let (Some(html), metadata) = store.get_with_metadata(REPORT_KEY).await? {
+        let response = http::body(200, Kind::Html, html.into_bytes());
+        for (field, name) in [
+            ("publishedAt", "X-Report-Published-At"),
+            ("generatedAt", "X-Report-Generated-At"),
+        ] {
+            if let Some(at) = metadata.as_ref().and_then(|m| m.get(field)?.as_str()) {
+                let _ = response.headers().set(name, at);
+            }
+        }
+        return Ok(response);
+    }
+    let summary = summary(store, now, params::DEFAULT_DAYS).await?;
+    Ok(http::body(
+        200,
+        Kind::Html,
+        page::live_page(&summary).into_bytes(),
+    ))
+}

@@ -1,0 +1,73 @@
+//! `PUT /analytics/report`: the report `reportgen --publish` uploads, kept for `GET /analytics`.
+
+use analytics::REPORT_KEY;
+use worker::{Env, Request};
+
+use super::admin::require_admin;
+use super::{Handled, header, store};
+use crate::http::{self, ApiError, Kind};
+use crate::now;
+
+/// The largest report `PUT /analytics/report` accepts.
+pub const MAX_REPORT_BYTES: usize = 10 * 1024 * 1024;
+
+/// `PUT /analytics/report`: stores the report `reportgen --publish` uploads.
+pub(crate) async fn publish(mut req: Request, env: &Env) -> Handled {
+    let store = store(env)?;
+    require_admin(&req, env, &store).await?;
+    let too_large = |n: usize| {
+        ApiError::new(
+            413,
+            format!("the report is {n} bytes; at most {MAX_REPORT_BYTES} are accepted"),
+        )
+    };
+    if let Some(length) = header(&req, "Content-Length").and_then(|l| l.parse::<usize>().ok())
+        && length > MAX_REPORT_BYTES
+    {
+        return Err(too_large(length));
+    }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|e| ApiError::new(400, format!("cannot read the report: {e}")))?;
+    if bytes.len() > MAX_REPORT_BYTES {
+        return Err(too_large(bytes.len()));
+    }
+    let html =
+        String::from_utf8(bytes).map_err(|_| ApiError::new(400, "the report is not UTF-8 text"))?;
+    let start = html
+        .trim_start()
+        .get(..15)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !(start.starts_with("<!doctype html") || start.starts_with("<html")) {
+        return Err(ApiError::new(
+            415,
+            "the body is not an HTML report (it must start with <!DOCTYPE html>)",
+        ));
+    }
+    let generated_at = header(&req, "X-Report-Generated-At")
+        .and_then(|t| analytics::parse_timestamp(&t))
+        .map(|t| analytics::format_timestamp(&t));
+    let size = html.len();
+    let published_at = analytics::format_timestamp(&now());
+    store
+        .put_with_metadata(
+            REPORT_KEY,
+            html,
+            serde_json::json!({
+                "publishedAt": published_at,
+                "generatedAt": generated_at,
+                "bytes": size,
+            }),
+            analytics::AGGREGATE_TTL_SECS,
+        )
+        .await?;
+    let json = serde_json::json!({
+        "published": true,
+        "bytes": size,
+        "publishedAt": published_at,
+        "generatedAt": generated_at,
+    });
+    Ok(http::body(201, Kind::Json, json.to_string().into_bytes()))
+}
