@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use analytics::Summary;
 
-use crate::render::{self, Snapshot};
+use crate::archive_page::{self, Snapshot};
 use anyhow::{Context, anyhow};
 
 /// The snapshot folder name for a summary: the UTC date of its window end.
@@ -93,7 +93,7 @@ pub fn previous_snapshot(out: &Path, summary: &Summary) -> anyhow::Result<Option
 /// of the newest; returns the page's path and warnings about snapshots left out.
 pub fn rebuild(out: &Path) -> anyhow::Result<(PathBuf, Vec<String>)> {
     let (all, warnings) = snapshots(out)?;
-    let html = render::render_archive(&all)?;
+    let html = archive_page::render_archive(&all)?;
     fs::create_dir_all(out)
         .with_context(|| format!("cannot create output folder `{}`", out.display()))?;
     if let Some(newest) = all.last() {

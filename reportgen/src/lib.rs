@@ -4,9 +4,12 @@
 //! The stages live in separate modules and run in this order: [`source`] streams records from
 //! a worker ([`fetch`]), a file, stdin or the embedded demo into [`analytics::Metrics`];
 //! [`render`] and [`insight`] turn the resulting [`analytics::Summary`] into HTML (charts from
-//! [`chart`]); [`archive`] is the only module that writes files.
+//! [`chart`], formatted values, rows and tables with their CSV from [`view`]);
+//! [`archive_page`] renders the archive's index page; [`archive`] is the only module that
+//! writes files.
 
 pub mod archive;
+pub mod archive_page;
 pub mod chart;
 pub mod cli;
 pub mod fetch;
