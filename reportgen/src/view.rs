@@ -1,6 +1,6 @@
 //! The building blocks of the report's views, shared by the report and its insight sections:
 //! timestamps and numbers formatted for people, labelled rows, headline numbers with their
-//! change against a baseline, and tables with their CSV download ([`table`]). A leaf below
+//! change against a baseline, and tables with their CSV download (`table`). A leaf below
 //! [`crate::render`] and [`crate::insight`]: it imports neither.
 
 use analytics::{HistogramBucket, Summary, clean_text};
