@@ -7,39 +7,14 @@ use analytics::{FUNNEL_STEPS, Summary, clean_text};
 use serde::Serialize;
 
 use crate::chart::{self, Caption, Series};
-use crate::view::table::{CsvFile, Table, fraction, millis};
+use crate::view::table::{Compared, CsvFile, Table, fraction, millis};
 use crate::view::{
-    Baseline, Delta, GAPS_CSV_HEADER, Kpi, Row3, Time, bucket_label, delta, gap_record, int, ms,
-    pct,
+    Baseline, Change, GAPS_CSV_HEADER, Row3, Time, bucket_label, gap_record, int, ms, pct,
 };
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// Clusters and suggestions shown in the report (the CSV has them all).
 const SHOWN: usize = 15;
-
-/// Sets the deltas of the KPI tiles, matched by label.
-pub(crate) fn add_deltas(kpis: &mut [Kpi], now: &Summary, baseline: &Baseline<'_>) {
-    let before = baseline.summary;
-    for kpi in kpis {
-        let pair = |f: fn(&Summary) -> f64| Some((f(now), Some(f(before))));
-        let values = match kpi.label {
-            "Messages" => pair(|s| s.conversation_volume.messages as f64),
-            "Sessions" => pair(|s| s.conversation_volume.sessions as f64),
-            "Chatting sessions" => pair(|s| s.conversation_volume.messaging_sessions as f64),
-            "Messages per session" => pair(|s| s.conversation_volume.messages_per_session),
-            "Bubble opens" => pair(|s| s.conversation_volume.bubble_opens as f64),
-            "Error rate" => pair(|s| s.errors.error_rate),
-            "Failed messages" => pair(|s| s.errors.error_count as f64),
-            "Rate-limited" => pair(|s| s.errors.rate_limited as f64),
-            _ => None,
-        };
-        if let Some((n, b)) = values {
-            let errors = matches!(kpi.label, "Error rate" | "Failed messages" | "Rate-limited");
-            kpi.delta =
-                delta(n, b, baseline.label).map(|d| if errors { d.lower_is_better() } else { d });
-        }
-    }
-}
 
 /// Everything the insight sections show.
 #[derive(Debug, Serialize)]
@@ -49,7 +24,7 @@ pub struct InsightsView {
     funnel_svg: String,
     page_funnels: Table<PageFunnelRow>,
     funnel_steps: Vec<&'static str>,
-    suggestions: Table<Row3>,
+    suggestions: Table<Compared<Row3>>,
     clusters: Table<ClusterRow>,
     latency_svg: String,
     latency: Table<Row3>,
@@ -59,7 +34,6 @@ pub struct InsightsView {
     heatmap: Table<HeatRow>,
     busiest: String,
     timezone: String,
-    changes: Changes,
     summary_json: String,
 }
 
@@ -102,118 +76,6 @@ struct HeatRow {
     cells: Vec<u64>,
 }
 
-/// One row's change against the baseline: a delta, or "new" when the row was not in the
-/// baseline's complete list. Neither when the baseline's list was cut off before it could show
-/// the row (a top-N list) or when the baseline value was 0.
-#[derive(Debug, Default, Clone, PartialEq, Serialize)]
-pub struct Change {
-    delta: Option<Delta>,
-    new: bool,
-}
-
-/// The change columns of the top tables, row by row in the order of the summary's lists; all
-/// empty without a baseline, which hides the columns.
-#[derive(Debug, Default, Serialize)]
-struct Changes {
-    topics: Vec<Change>,
-    suggestions: Vec<Change>,
-    gaps: Vec<Change>,
-    error_types: Vec<Change>,
-    pages: Vec<Change>,
-    sources: Vec<Change>,
-}
-
-impl Changes {
-    fn new(s: &Summary, b: &Baseline<'_>) -> Changes {
-        let was = b.summary;
-        let label = b.label;
-        Changes {
-            topics: row_changes(
-                &s.topic_distribution,
-                &was.topic_distribution,
-                None,
-                label,
-                |t| (t.topic.as_str(), t.count),
-            ),
-            suggestions: row_changes(
-                &s.suggestions,
-                &was.suggestions,
-                Some(analytics::TOP_SUGGESTIONS),
-                label,
-                |q| (q.question.as_str(), q.clicks),
-            ),
-            gaps: row_changes(
-                &s.knowledge_gaps,
-                &was.knowledge_gaps,
-                Some(analytics::TOP_GAPS),
-                label,
-                |g| (g.normalized.as_str(), g.count),
-            )
-            .into_iter()
-            .map(Change::lower_is_better)
-            .collect(),
-            error_types: row_changes(&s.errors.by_type, &was.errors.by_type, None, label, |e| {
-                (e.error_type.as_str(), e.count)
-            })
-            .into_iter()
-            .map(Change::lower_is_better)
-            .collect(),
-            pages: row_changes(
-                &s.pages_and_sources.top_pages,
-                &was.pages_and_sources.top_pages,
-                Some(analytics::TOP_PAGES),
-                label,
-                |p| (p.page_url.as_str(), p.messages),
-            ),
-            sources: row_changes(
-                &s.pages_and_sources.top_sources,
-                &was.pages_and_sources.top_sources,
-                Some(analytics::TOP_PAGES),
-                label,
-                |src| (src.source.as_str(), src.sessions),
-            ),
-        }
-    }
-}
-
-impl Change {
-    fn lower_is_better(self) -> Change {
-        Change {
-            delta: self.delta.map(Delta::lower_is_better),
-            new: self.new,
-        }
-    }
-}
-
-/// The change of each row of `now` against the row with the same key in `before`. `cap` is the
-/// length `before` was cut to, if any: a row missing from a cut list may have been just below
-/// the cut, so it is not called new.
-pub fn row_changes<T>(
-    now: &[T],
-    before: &[T],
-    cap: Option<usize>,
-    label: &str,
-    key_value: impl Fn(&T) -> (&str, u64),
-) -> Vec<Change> {
-    let was: std::collections::HashMap<&str, u64> = before.iter().map(&key_value).collect();
-    let complete = cap.is_none_or(|cap| before.len() < cap);
-    now.iter()
-        .map(|row| {
-            let (key, n) = key_value(row);
-            match was.get(key) {
-                Some(&b) => Change {
-                    delta: delta(n as f64, Some(b as f64), label),
-                    new: false,
-                },
-                None => Change {
-                    delta: None,
-                    new: complete,
-                },
-            }
-        })
-        .collect()
-}
-
 fn step_name(step: &str) -> &'static str {
     match step {
         "widget_loaded" => "Widget loaded",
@@ -251,9 +113,12 @@ pub fn gaps_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
 }
 
 impl InsightsView {
+    /// The insight sections of `s`; `suggestion_changes` are the suggestion rows' changes
+    /// against `baseline` (see [`crate::view::Changes`]).
     pub(crate) fn new(
         s: &Summary,
         baseline: Option<&Baseline<'_>>,
+        suggestion_changes: Option<Vec<Change>>,
     ) -> anyhow::Result<InsightsView> {
         let funnel = &s.funnel;
         let funnel_items: Vec<(String, u64)> = funnel
@@ -374,8 +239,6 @@ impl InsightsView {
                 )
             });
 
-        let changes = baseline.map_or_else(Changes::default, |b| Changes::new(s, b));
-
         // JSON inside <script type="application/json">: "<" escaped so no "</script>" or "<!--"
         // in a question can end the block.
         let mut embedded = s.clone();
@@ -445,6 +308,7 @@ impl InsightsView {
                 },
                 |q| vec![q.question.clone(), q.clicks.to_string(), fraction(q.share)],
             )?
+            .compared(suggestion_changes)
             .showing(SHOWN),
             clusters: Table::new(
                 "gap-clusters.csv",
@@ -551,74 +415,7 @@ impl InsightsView {
             )?,
             busiest,
             timezone: tz.clone(),
-            changes,
             summary_json,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deltas_need_a_nonzero_baseline() {
-        assert_eq!(delta(5.0, None, "x"), None);
-        assert_eq!(delta(5.0, Some(0.0), "x"), None, "no percentage of nothing");
-        let up = delta(112.0, Some(100.0), "the previous 30 days").expect("delta");
-        assert_eq!(up.text, "▲ 12%");
-        assert_eq!((up.direction, up.tone), ("up", "good"));
-        assert_eq!(
-            up.clone().lower_is_better().tone,
-            "bad",
-            "more errors are bad news"
-        );
-        assert_eq!(up.spoken, "up 12% on the previous 30 days");
-        let down = delta(97.0, Some(100.0), "p").expect("delta");
-        assert_eq!((down.text.as_str(), down.direction), ("▼ 3.0%", "down"));
-        let same = delta(100.0, Some(100.0), "p").expect("delta");
-        assert_eq!(
-            (same.direction, same.spoken.as_str()),
-            ("same", "unchanged on p")
-        );
-        assert_eq!(delta(0.0, Some(4.0), "p").expect("delta").text, "▼ 100%");
-    }
-
-    #[test]
-    fn table_rows_are_matched_by_key_and_new_only_against_a_complete_list() {
-        let now = [("a", 12), ("b", 5), ("c", 3)];
-        let before = [("b", 10), ("a", 10)];
-        fn kv<'a>(row: &'a (&str, u64)) -> (&'a str, u64) {
-            (row.0, row.1)
-        }
-        let changes = row_changes(&now, &before, None, "p", kv);
-        let text = |c: &Change| c.delta.as_ref().map(|d| d.text.clone());
-        assert_eq!(
-            text(&changes[0]).as_deref(),
-            Some("▲ 20%"),
-            "matched by key, not position"
-        );
-        assert_eq!(text(&changes[1]).as_deref(), Some("▼ 50%"));
-        assert_eq!(
-            changes[2],
-            Change {
-                delta: None,
-                new: true
-            }
-        );
-        // A baseline list cut at its cap may have had "c" just below the cut: not "new".
-        let capped = row_changes(&now, &before, Some(2), "p", kv);
-        assert_eq!(capped[2], Change::default());
-        // Not cut (shorter than its cap): a missing row is new.
-        assert!(row_changes(&now, &before, Some(3), "p", kv)[2].new);
-        // A zero baseline gives no percentage, and is not "new" either.
-        let zero = row_changes(&[("a", 4)], &[("a", 0)], None, "p", kv);
-        assert_eq!(zero[0], Change::default());
-        // Fewer gaps or errors are good news.
-        let fewer = row_changes(&[("a", 5)], &[("a", 10)], None, "p", kv);
-        assert_eq!(
-            fewer[0].clone().lower_is_better().delta.map(|d| d.tone),
-            Some("good")
-        );
     }
 }

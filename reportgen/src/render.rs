@@ -12,9 +12,10 @@ use tera::Tera;
 use analytics::clean_text;
 
 use crate::chart::{self, Caption, Series};
-use crate::view::table::{Table, fraction, millis};
+use crate::view::table::{Compared, Table, fraction, millis};
 use crate::view::{
-    Baseline, GAPS_CSV_HEADER, Kpi, Row2, Row3, Time, gap_record, int, ms, pct, row2,
+    Baseline, Changes, GAPS_CSV_HEADER, Headline, Kpi, Row2, Row3, Time, gap_record, int, ms, pct,
+    row2,
 };
 
 const REPORT_HTML: &str = include_str!("../../templates/report.html");
@@ -57,12 +58,10 @@ pub fn render_report(
     let mut tera = Tera::default();
     tera.add_raw_template("report.html", &html)
         .context("parsing the report template")?;
-    let insights = crate::insight::InsightsView::new(summary, baseline)?;
-    let mut view = ReportView::new(summary, title, css, insights)?;
-    if let Some(b) = baseline {
-        crate::insight::add_deltas(&mut view.kpis, summary, b);
-        crate::insight::add_deltas(&mut view.error_kpis, summary, b);
-    }
+    let mut changes = Changes::new(summary, baseline);
+    let insights =
+        crate::insight::InsightsView::new(summary, baseline, changes.suggestions.take())?;
+    let view = ReportView::new(summary, baseline, changes, title, css, insights)?;
     let context = tera::Context::from_serialize(&view).context("preparing the report data")?;
     tera.render("report.html", &context)
         .map_err(|e| anyhow::anyhow!("rendering the report template: {}", tera_error(&e)))
@@ -121,15 +120,15 @@ struct ReportView {
     over_time: Table<DayRow>,
     uses_daily: bool,
     topics_svg: String,
-    topics: Table<Row3>,
-    gaps: Table<GapRow>,
+    topics: Table<Compared<Row3>>,
+    gaps: Table<Compared<GapRow>>,
     performance: Table<PerfRow>,
     error_kpis: Vec<Kpi>,
     errors_svg: String,
-    error_types: Table<Row2>,
+    error_types: Table<Compared<Row2>>,
     recent_errors: Table<RecentRow>,
-    pages: Table<PageRow>,
-    sources: Table<Row2>,
+    pages: Table<Compared<PageRow>>,
+    sources: Table<Compared<Row2>>,
     events_read: String,
     events_in_window: String,
     skipped: String,
@@ -183,12 +182,17 @@ struct PageRow {
 }
 
 impl ReportView {
+    /// The report's view of `s`; every headline number and top-table row carries its change
+    /// against `baseline` (`changes`, from the same summary lists).
     fn new(
         s: &Summary,
+        baseline: Option<&Baseline<'_>>,
+        changes: Changes,
         title: &str,
         css: String,
         insights: crate::insight::InsightsView,
     ) -> anyhow::Result<ReportView> {
+        let kpi = |headline, value| Kpi::new(headline, value, s, baseline);
         let volume = &s.conversation_volume;
         let perf = &s.performance;
         let errors = &s.errors;
@@ -273,14 +277,14 @@ impl ReportView {
             window_from_data: s.window.from_data,
             has_events: s.data_quality.events_in_window > 0,
             kpis: vec![
-                kpi("Messages", int(volume.messages)),
-                kpi("Sessions", int(volume.sessions)),
-                kpi("Chatting sessions", int(volume.messaging_sessions)),
+                kpi(Headline::Messages, int(volume.messages)),
+                kpi(Headline::Sessions, int(volume.sessions)),
+                kpi(Headline::ChattingSessions, int(volume.messaging_sessions)),
                 kpi(
-                    "Messages per session",
+                    Headline::MessagesPerSession,
                     format!("{:.2}", volume.messages_per_session),
                 ),
-                kpi("Bubble opens", int(volume.bubble_opens)),
+                kpi(Headline::BubbleOpens, int(volume.bubble_opens)),
             ],
             events_by_type: Table::new(
                 "events-by-type.csv",
@@ -321,7 +325,8 @@ impl ReportView {
                     share: pct(t.share),
                 },
                 |t| vec![t.topic.clone(), t.count.to_string(), fraction(t.share)],
-            )?,
+            )?
+            .compared(changes.topics),
             gaps: Table::new(
                 "gaps.csv",
                 &GAPS_CSV_HEADER,
@@ -333,7 +338,8 @@ impl ReportView {
                     last_seen: Time::new(&g.last_seen),
                 },
                 |g| gap_record(g),
-            )?,
+            )?
+            .compared(changes.gaps),
             performance: Table::new(
                 "response-times.csv",
                 &["time", "samples", "avgMs", "p50Ms", "p95Ms", "p99Ms"],
@@ -362,9 +368,9 @@ impl ReportView {
                 },
             )?,
             error_kpis: vec![
-                kpi("Error rate", pct(errors.error_rate)),
-                kpi("Failed messages", int(errors.error_count)),
-                kpi("Rate-limited", int(errors.rate_limited)),
+                kpi(Headline::ErrorRate, pct(errors.error_rate)),
+                kpi(Headline::FailedMessages, int(errors.error_count)),
+                kpi(Headline::RateLimited, int(errors.rate_limited)),
             ],
             errors_svg,
             error_types: Table::new(
@@ -373,7 +379,8 @@ impl ReportView {
                 &errors.by_type,
                 |e| row2(&e.error_type, int(e.count)),
                 |e| vec![e.error_type.clone(), e.count.to_string()],
-            )?,
+            )?
+            .compared(changes.error_types),
             recent_errors: Table::new(
                 "recent-errors.csv",
                 &["timestamp", "errorType", "errorMessage", "topic", "pageUrl"],
@@ -415,14 +422,16 @@ impl ReportView {
                         p.sessions.to_string(),
                     ]
                 },
-            )?,
+            )?
+            .compared(changes.pages),
             sources: Table::new(
                 "sources.csv",
                 &["source", "sessions"],
                 &s.pages_and_sources.top_sources,
                 |src| row2(&src.source, int(src.sessions)),
                 |src| vec![src.source.clone(), src.sessions.to_string()],
-            )?,
+            )?
+            .compared(changes.sources),
             events_read: int(s.data_quality.events_read),
             events_in_window: int(s.data_quality.events_in_window),
             skipped: int(s.data_quality.skipped),
@@ -434,14 +443,6 @@ impl ReportView {
                 .collect(),
             insights,
         })
-    }
-}
-
-fn kpi(label: &'static str, value: String) -> Kpi {
-    Kpi {
-        label,
-        value,
-        delta: None,
     }
 }
 

@@ -6,11 +6,23 @@ use analytics::neutralise_csv;
 use percent_encoding::{NON_ALPHANUMERIC, percent_encode};
 use serde::Serialize;
 
+use super::Change;
+
 /// A table's rows, formatted for people, and the same rows as a CSV download.
 #[derive(Debug, Serialize)]
 pub(crate) struct Table<R> {
     pub(crate) rows: Vec<R>,
     pub(crate) csv: Download,
+    /// The rows carry their change against a baseline: the table shows a change column.
+    pub(crate) compared: bool,
+}
+
+/// A table row with its change against the baseline (`None` without one).
+#[derive(Debug, Serialize)]
+pub(crate) struct Compared<R> {
+    #[serde(flatten)]
+    pub(crate) row: R,
+    pub(crate) change: Option<Change>,
 }
 
 /// A CSV file offered for download.
@@ -40,6 +52,7 @@ impl<R> Table<R> {
         }
         Ok(Table {
             rows,
+            compared: false,
             csv: Download {
                 file,
                 href: format!(
@@ -48,6 +61,25 @@ impl<R> Table<R> {
                 ),
             },
         })
+    }
+
+    /// Each row with its change: `changes` holds them in the order of the list the table was
+    /// built from ([`super::Changes`]); `None` without a baseline.
+    pub(crate) fn compared(self, changes: Option<Vec<Change>>) -> Table<Compared<R>> {
+        let compared = changes.is_some();
+        let mut changes = changes.unwrap_or_default().into_iter();
+        Table {
+            rows: self
+                .rows
+                .into_iter()
+                .map(|row| Compared {
+                    row,
+                    change: changes.next(),
+                })
+                .collect(),
+            csv: self.csv,
+            compared,
+        }
     }
 
     /// The table with only its first `n` rows shown; the download keeps every row.
