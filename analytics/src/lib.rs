@@ -41,6 +41,7 @@ mod session;
 mod stats;
 mod summary;
 mod text;
+mod window;
 mod zone;
 
 pub use daily::DailyAggregate;
@@ -51,7 +52,7 @@ pub use insights::{CLUSTER_SIMILARITY, FUNNEL_STEPS, TOP_SUGGESTIONS, jaccard, q
 pub use keys::*;
 pub use metrics::{
     HISTOGRAM_BOUNDS_MS, Metrics, RECENT_ERRORS, SUMMARY_SCHEMA_VERSION, TOP_GAPS, TOP_PAGES,
-    Window, normalize_question, referrer_source,
+    normalize_question, referrer_source,
 };
 pub use parallel::{Aggregate, BLOCK_BYTES, aggregate};
 pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, read_export};
@@ -63,4 +64,5 @@ pub use rollup::{DayRollup, GapRecord, GapSummary, merge_gap, rollup_day};
 pub use stats::{nearest_rank, ratio};
 pub use summary::*;
 pub use text::{clean_text, escape_html, truncate_chars};
+pub use window::Window;
 pub use zone::Zone;
