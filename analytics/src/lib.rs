@@ -54,7 +54,7 @@ pub use metrics::{
     HISTOGRAM_BOUNDS_MS, Metrics, RECENT_ERRORS, SUMMARY_SCHEMA_VERSION, TOP_GAPS, TOP_PAGES,
     normalize_question, referrer_source,
 };
-pub use parallel::{Aggregate, BLOCK_BYTES, aggregate};
+pub use parallel::{Aggregate, AggregateOptions, BLOCK_BYTES, aggregate};
 pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, read_export};
 pub use record::{
     MAX_DURATION_MS, Rejection, SkipReason, neutralise_csv, parse_json_event, unneutralise_csv,

@@ -40,17 +40,45 @@ pub struct Aggregate {
     pub first_skips: Vec<Skipped>,
 }
 
-/// Reads an export (format as for [`read_export`](crate::read_export)) into `metrics` with
-/// `threads` worker threads, keeping the first `named_skips` skipped records. Blocks of
-/// `block_bytes` (use [`BLOCK_BYTES`]; tests use tiny blocks to cut records everywhere).
+/// How [`aggregate`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AggregateOptions {
+    /// The input's format, or `None` to detect it (as [`read_export`](crate::read_export)).
+    pub format: Option<Format>,
+    /// Worker threads (at least 1).
+    pub threads: usize,
+    /// Bytes per block handed to a worker: [`BLOCK_BYTES`] (tests use tiny blocks to cut
+    /// records everywhere).
+    pub block_bytes: usize,
+    /// How many skipped records are kept, the first in input order.
+    pub named_skips: usize,
+}
+
+impl AggregateOptions {
+    /// `threads` workers over blocks of [`BLOCK_BYTES`], the format detected, no skipped
+    /// record kept.
+    pub fn new(threads: usize) -> AggregateOptions {
+        AggregateOptions {
+            format: None,
+            threads,
+            block_bytes: BLOCK_BYTES,
+            named_skips: 0,
+        }
+    }
+}
+
+/// Reads an export into `metrics` on several threads, as `options` say.
 pub fn aggregate<R: Read>(
     reader: R,
-    format: Option<Format>,
     metrics: Metrics,
-    threads: usize,
-    block_bytes: usize,
-    named_skips: usize,
+    options: AggregateOptions,
 ) -> Result<Aggregate, ReadError> {
+    let AggregateOptions {
+        format,
+        threads,
+        block_bytes,
+        named_skips,
+    } = options;
     let (format, reader) = detect_input(reader, format)?;
     let threads = threads.max(1);
     let block_bytes = block_bytes.max(1);

@@ -1111,11 +1111,13 @@ fn check_parallel(
         let expected = read_export(input, format, &mut sequential);
         let actual = analytics::aggregate(
             input,
-            format,
             analytics::Metrics::new(window),
-            threads,
-            block,
-            NAMED_SKIPS,
+            analytics::AggregateOptions {
+                format,
+                threads,
+                block_bytes: block,
+                named_skips: NAMED_SKIPS,
+            },
         );
         match (expected, actual) {
             (Err(e), Err(a)) => prop_assert_eq!(e.to_string(), a.to_string()),

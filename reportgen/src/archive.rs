@@ -155,28 +155,29 @@ fn write_all_atomic(files: &[(&Path, &[u8])]) -> anyhow::Result<()> {
 pub struct PendingFile {
     tmp: PathBuf,
     target: PathBuf,
-    writer: Option<Sink>,
+    writer: Option<Output>,
     error: Option<std::io::Error>,
 }
 
-enum Sink {
+/// The temporary file's writer: plain, or gzip-compressed (a target ending in `.gz`).
+enum Output {
     Plain(std::io::BufWriter<fs::File>),
     Gzip(flate2::write::GzEncoder<std::io::BufWriter<fs::File>>),
 }
 
-impl Sink {
+impl Output {
     fn writer(&mut self) -> &mut dyn Write {
         match self {
-            Sink::Plain(w) => w,
-            Sink::Gzip(w) => w,
+            Output::Plain(w) => w,
+            Output::Gzip(w) => w,
         }
     }
 
     /// Flushes everything (the gzip trailer included) down to the disk.
     fn finish(self) -> std::io::Result<()> {
         let buffered = match self {
-            Sink::Plain(w) => w,
-            Sink::Gzip(w) => w.finish()?,
+            Output::Plain(w) => w,
+            Output::Gzip(w) => w.finish()?,
         };
         buffered
             .into_inner()
@@ -193,12 +194,12 @@ impl PendingFile {
             .with_context(|| format!("cannot write `{}`", target.display()))?;
         let buffered = std::io::BufWriter::with_capacity(1 << 16, file);
         let writer = if target.extension().is_some_and(|e| e == "gz") {
-            Sink::Gzip(flate2::write::GzEncoder::new(
+            Output::Gzip(flate2::write::GzEncoder::new(
                 buffered,
                 flate2::Compression::default(),
             ))
         } else {
-            Sink::Plain(buffered)
+            Output::Plain(buffered)
         };
         Ok(PendingFile {
             tmp,

@@ -218,15 +218,13 @@ fn read<R: io::Read>(reader: R, format: Option<Format>, feed: &mut Feed) -> anyh
         return Ok(());
     }
     let metrics = feed.outcome.metrics.partial();
-    let read = analytics::aggregate(
-        reader,
+    let options = analytics::AggregateOptions {
         format,
-        metrics,
-        threads,
-        analytics::BLOCK_BYTES,
-        NAMED_SKIPS,
-    )
-    .with_context(|| format!("reading {}", feed.outcome.origin))?;
+        named_skips: NAMED_SKIPS,
+        ..analytics::AggregateOptions::new(threads)
+    };
+    let read = analytics::aggregate(reader, metrics, options)
+        .with_context(|| format!("reading {}", feed.outcome.origin))?;
     feed.outcome.metrics = read.metrics;
     feed.outcome.first_skips = read.first_skips;
     feed.outcome.next_cursor = read.info.next_cursor;

@@ -13,9 +13,9 @@ pub mod page;
 pub mod params;
 pub mod store;
 
+mod cron;
 mod handlers;
 mod http;
-mod rollup;
 mod routes;
 
 use chrono::{DateTime, Utc};
@@ -31,7 +31,7 @@ pub async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Resp
 #[event(scheduled)]
 pub async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let at = DateTime::from_timestamp_millis(event.schedule() as i64).unwrap_or_else(now);
-    rollup::run(&env, at).await;
+    cron::run(&env, at).await;
 }
 
 /// The current time from the runtime's clock.
