@@ -96,8 +96,8 @@ pub struct ReportArgs {
     /// Force the input format instead of detecting it.
     #[arg(long, value_name = "json|ndjson|csv")]
     pub format: Option<Format>,
-    /// Only the N days up to --now (or up to this moment); default: every event of a file,
-    /// 30 days from a worker.
+    /// Only the N days up to --now (or up to this moment); default: every event of a file.
+    /// With --url: the N days (1 to 90, default 30) the worker exports, up to its own clock.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3660))]
     pub days: Option<u32>,
     /// The current time (RFC 3339): generation time and, for a file, the window's exact
@@ -165,6 +165,8 @@ impl ReportArgs {
 
     /// Days asked of a worker when `--days` is not given.
     pub const URL_DAYS: u32 = 30;
+    /// The most days a worker exports: its aggregates live 90 days.
+    pub const URL_MAX_DAYS: u32 = 90;
     /// Days the demo reports on: the last 30 of its 60, so it has a previous period to
     /// compare with.
     pub const DEMO_DAYS: u32 = 30;

@@ -308,7 +308,7 @@ impl InsightsView {
                 },
                 |q| vec![q.question.clone(), q.clicks.to_string(), fraction(q.share)],
             )?
-            .compared(suggestion_changes)
+            .compared(suggestion_changes)?
             .showing(SHOWN),
             clusters: Table::new(
                 "gap-clusters.csv",

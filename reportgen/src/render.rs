@@ -192,7 +192,7 @@ impl ReportView {
         css: String,
         insights: crate::insight::InsightsView,
     ) -> anyhow::Result<ReportView> {
-        let kpi = |headline, value| Kpi::new(headline, value, s, baseline);
+        let kpi = |headline| Kpi::new(headline, s, baseline);
         let volume = &s.conversation_volume;
         let perf = &s.performance;
         let errors = &s.errors;
@@ -277,14 +277,11 @@ impl ReportView {
             window_from_data: s.window.from_data,
             has_events: s.data_quality.events_in_window > 0,
             kpis: vec![
-                kpi(Headline::Messages, int(volume.messages)),
-                kpi(Headline::Sessions, int(volume.sessions)),
-                kpi(Headline::ChattingSessions, int(volume.messaging_sessions)),
-                kpi(
-                    Headline::MessagesPerSession,
-                    format!("{:.2}", volume.messages_per_session),
-                ),
-                kpi(Headline::BubbleOpens, int(volume.bubble_opens)),
+                kpi(Headline::Messages),
+                kpi(Headline::Sessions),
+                kpi(Headline::ChattingSessions),
+                kpi(Headline::MessagesPerSession),
+                kpi(Headline::BubbleOpens),
             ],
             events_by_type: Table::new(
                 "events-by-type.csv",
@@ -326,7 +323,7 @@ impl ReportView {
                 },
                 |t| vec![t.topic.clone(), t.count.to_string(), fraction(t.share)],
             )?
-            .compared(changes.topics),
+            .compared(changes.topics)?,
             gaps: Table::new(
                 "gaps.csv",
                 &GAPS_CSV_HEADER,
@@ -339,7 +336,7 @@ impl ReportView {
                 },
                 |g| gap_record(g),
             )?
-            .compared(changes.gaps),
+            .compared(changes.gaps)?,
             performance: Table::new(
                 "response-times.csv",
                 &["time", "samples", "avgMs", "p50Ms", "p95Ms", "p99Ms"],
@@ -368,9 +365,9 @@ impl ReportView {
                 },
             )?,
             error_kpis: vec![
-                kpi(Headline::ErrorRate, pct(errors.error_rate)),
-                kpi(Headline::FailedMessages, int(errors.error_count)),
-                kpi(Headline::RateLimited, int(errors.rate_limited)),
+                kpi(Headline::ErrorRate),
+                kpi(Headline::FailedMessages),
+                kpi(Headline::RateLimited),
             ],
             errors_svg,
             error_types: Table::new(
@@ -380,7 +377,7 @@ impl ReportView {
                 |e| row2(&e.error_type, int(e.count)),
                 |e| vec![e.error_type.clone(), e.count.to_string()],
             )?
-            .compared(changes.error_types),
+            .compared(changes.error_types)?,
             recent_errors: Table::new(
                 "recent-errors.csv",
                 &["timestamp", "errorType", "errorMessage", "topic", "pageUrl"],
@@ -423,7 +420,7 @@ impl ReportView {
                     ]
                 },
             )?
-            .compared(changes.pages),
+            .compared(changes.pages)?,
             sources: Table::new(
                 "sources.csv",
                 &["source", "sessions"],
@@ -431,7 +428,7 @@ impl ReportView {
                 |src| row2(&src.source, int(src.sessions)),
                 |src| vec![src.source.clone(), src.sessions.to_string()],
             )?
-            .compared(changes.sources),
+            .compared(changes.sources)?,
             events_read: int(s.data_quality.events_read),
             events_in_window: int(s.data_quality.events_in_window),
             skipped: int(s.data_quality.skipped),

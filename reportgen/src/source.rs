@@ -124,7 +124,7 @@ pub fn collect(
     let mut feed = Feed {
         zone,
         outcome: Outcome {
-            metrics: Metrics::new(window.unwrap_or(Window::All)).with_timezone(zone),
+            metrics: accumulator(window.unwrap_or(Window::All), zone),
             origin,
             first_skips: Vec::new(),
             next_cursor: None,
@@ -155,7 +155,7 @@ pub fn collect(
                 .transpose()?;
             let days = args.days.unwrap_or(ReportArgs::URL_DAYS);
             fetch::fetch_export(&remote, days, args.quiet, &mut feed, |feed, window| {
-                feed.outcome.metrics = Metrics::new(window).with_timezone(feed.zone);
+                feed.outcome.metrics = accumulator(window, feed.zone);
             })?;
             if let Some(copy) = feed.copy.take() {
                 copy.commit()?;
@@ -183,6 +183,12 @@ pub fn collect(
         }
     }
     Ok(outcome)
+}
+
+/// An empty accumulator for `window` with the report's options: the one place a report's
+/// `Metrics` is made, for a file as for a worker's window.
+fn accumulator(window: Window, zone: analytics::Zone) -> Metrics {
+    Metrics::new(window).with_timezone(zone)
 }
 
 /// The worker named by `url`, with the password from the environment variable

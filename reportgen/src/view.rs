@@ -88,6 +88,17 @@ impl Headline {
         }
     }
 
+    /// Its value in `s`, formatted for the tile.
+    fn shown(self, s: &Summary) -> String {
+        let value = self.value(s);
+        match self {
+            Headline::MessagesPerSession => format!("{value:.2}"),
+            Headline::ErrorRate => pct(value),
+            // Counts: whole numbers, exact in an f64 far beyond any real count.
+            _ => int(value as u64),
+        }
+    }
+
     /// Errors: a fall is good news.
     fn lower_is_better(self) -> bool {
         matches!(
@@ -98,13 +109,9 @@ impl Headline {
 }
 
 impl Kpi {
-    /// The tile of `headline` in `now`, showing `value`, with its change against `baseline`.
-    pub(crate) fn new(
-        headline: Headline,
-        value: String,
-        now: &Summary,
-        baseline: Option<&Baseline<'_>>,
-    ) -> Kpi {
+    /// The tile of `headline` in `now`, with its change against `baseline`: the number shown
+    /// and the number compared are one.
+    pub(crate) fn new(headline: Headline, now: &Summary, baseline: Option<&Baseline<'_>>) -> Kpi {
         let delta = baseline.and_then(|b| {
             let d = delta(
                 headline.value(now),
@@ -119,7 +126,7 @@ impl Kpi {
         });
         Kpi {
             label: headline.label(),
-            value,
+            value: headline.shown(now),
             delta,
         }
     }

@@ -1183,3 +1183,38 @@ fn now_with_milliseconds_keeps_them_and_ends_the_window_exactly_there() {
         "the end is exclusive"
     );
 }
+
+#[test]
+fn each_topic_row_shows_the_change_of_its_own_topic() {
+    // Topics rank differently in the two periods (previous: b 5, c 2, a 1; now: a 4, b 2,
+    // c 2), so a change taken from another row shows the wrong direction.
+    let mut lines = Vec::new();
+    let mut add = |day: &str, topic: &str, n: usize| {
+        for i in 0..n {
+            lines.push(format!(
+                r#"{{"timestamp":"{day}T10:{i:02}:00Z","eventType":"message_sent","topic":"{topic}"}}"#
+            ));
+        }
+    };
+    // The previous period is 2026-09-27T06:00 to 2026-10-27T06:00; the input reaches its start.
+    add("2026-09-27", "b", 5);
+    add("2026-10-01", "c", 2);
+    add("2026-10-02", "a", 1);
+    add("2026-11-01", "a", 4);
+    add("2026-11-02", "b", 2);
+    add("2026-11-03", "c", 2);
+    let input = Path::new(env!("CARGO_TARGET_TMPDIR")).join("topic-changes.ndjson");
+    fs::write(&input, lines.join("\n")).unwrap();
+    let out = out_dir("topic-changes");
+    let (s, html) = report(&input, &out, &["-q"]);
+    assert!(s["previousPeriod"].is_object(), "{s:#}");
+    let row = |topic: &str| {
+        let start = html
+            .find(&format!("<tr><td>{topic}</td>"))
+            .unwrap_or_else(|| panic!("no row for {topic}"));
+        html[start..start + html[start..].find("</tr>").unwrap()].to_owned()
+    };
+    assert!(row("a").contains("\">▲ 300%"), "{}", row("a"));
+    assert!(row("b").contains("\">▼ 60%"), "{}", row("b"));
+    assert!(row("c").contains("\">= 0.0%"), "{}", row("c"));
+}

@@ -3,7 +3,7 @@
 //! twice writes the same keys and values.
 
 use analytics::{
-    AGGREGATE_TTL_SECS, DailyAggregate, Event, daily_key, gap_key, merge_gap, rollup_day,
+    AGGREGATE_TTL_SECS, DailyAggregate, Event, Window, daily_key, gap_key, merge_gap, rollup_day,
 };
 use chrono::{DateTime, Days, NaiveTime, TimeDelta, Utc};
 use worker::Env;
@@ -39,7 +39,7 @@ pub async fn rollup(store: &Store, now: DateTime<Utc>) -> Result<String, String>
     let mut done = Vec::new();
     for day in [yesterday, today] {
         let from = day.and_time(NaiveTime::MIN).and_utc();
-        let to = (from + TimeDelta::days(1)).min(now + TimeDelta::milliseconds(1));
+        let to = (from + TimeDelta::days(1)).min(Window::end_after(now));
         let mut events: Vec<Event> = Vec::new();
         let rest = store
             .read_events(from, to, None, usize::MAX, WRITE_RESERVE, &mut |e| {

@@ -22,7 +22,7 @@ pub(crate) fn header(req: &Request, name: &str) -> Option<String> {
 
 /// The page-context headers (`X-Page-URL`, `X-Page-Title`, `X-Referrer`, `X-Session-ID`),
 /// percent-decoded: `chatHeaders()` encodes them, as header values cannot hold every title.
-pub(crate) struct ContextHeaders([Option<String>; 4]);
+struct ContextHeaders([Option<String>; 4]);
 
 impl ContextHeaders {
     pub(crate) fn read(req: &Request) -> ContextHeaders {
@@ -52,14 +52,14 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
     analytics::truncate_chars(text, max).into_owned()
 }
 
-pub(crate) fn secret(env: &Env, name: &str) -> Option<String> {
+fn secret(env: &Env, name: &str) -> Option<String> {
     env.secret(name)
         .ok()
         .map(|s| s.to_string())
         .filter(|s| !s.is_empty())
 }
 
-pub(crate) fn store(env: &Env) -> Result<Store, ApiError> {
+fn store(env: &Env) -> Result<Store, ApiError> {
     Store::open(env).map_err(|message| {
         worker::console_error!("{message}");
         ApiError::new(503, message)
@@ -67,7 +67,7 @@ pub(crate) fn store(env: &Env) -> Result<Store, ApiError> {
 }
 
 /// A random suffix that keeps keys of the same millisecond apart.
-pub(crate) fn random_suffix() -> String {
+fn random_suffix() -> String {
     let a = (worker::js_sys::Math::random() * f64::from(u32::MAX)) as u32;
     let b = (worker::js_sys::Math::random() * f64::from(u16::MAX)) as u16;
     format!("{a:08x}{b:04x}")
@@ -75,7 +75,7 @@ pub(crate) fn random_suffix() -> String {
 
 /// The salted hash of the client's IP (`ip:{hash}`), when there is an IP and a salt: the key
 /// of its rate limits and of its login lockout. The IP itself is never stored.
-pub(crate) fn client_key(req: &Request, env: &Env) -> Option<String> {
+fn client_key(req: &Request, env: &Env) -> Option<String> {
     match (header(req, "CF-Connecting-IP"), secret(env, "IP_HASH_SALT")) {
         (Some(ip), Some(salt)) => Some(ip_key(&salt, &ip)),
         (Some(_), None) => {

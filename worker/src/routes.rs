@@ -66,12 +66,12 @@ pub async fn route(req: Request, env: &Env) -> Response {
     response
 }
 
-pub(crate) fn not_allowed(allow: &'static str) -> ApiError {
+fn not_allowed(allow: &'static str) -> ApiError {
     ApiError::new(405, format!("method not allowed here; use {allow}")).with("Allow", allow)
 }
 
 /// CORS on the ingestion route: the allowed origin echoed, preflight answered.
-pub(crate) fn cors(response: &Response, allowed: &str, origin: Option<&str>) {
+fn cors(response: &Response, allowed: &str, origin: Option<&str>) {
     let headers = response.headers();
     let _ = headers.set("Vary", "Origin");
     let Some(origin) = origin else { return };

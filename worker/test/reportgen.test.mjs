@@ -98,7 +98,9 @@ test("reportgen --url reads every page and equals reportgen --input on the saved
   writeFileSync(plain, text);
   const fromFile = reportgen(["--input", plain, "--now", urlSummary.window.to, "--days", "30", "--out", join(dir, "file"), "-q"]);
   assert.equal(fromFile.status, 0, fromFile.stderr);
-  assertSameReport(summaryIn(join(dir, "file")), urlSummary);
+  const fileSummary = summaryIn(join(dir, "file"));
+  assert.equal(fileSummary.generatedAt, urlSummary.window.to, "--now is the generation time");
+  assertSameReport(fileSummary, urlSummary);
 });
 
 test("reportgen --url equals reportgen --input on the worker's own NDJSON export", async () => {
@@ -122,7 +124,9 @@ test("reportgen --url equals reportgen --input on the worker's own NDJSON export
   const b = summaryIn(join(dir, "url2"));
   const fromFile = reportgen(["--input", file, "--now", b.window.to, "--days", "30", "--out", join(dir, "own"), "-q"]);
   assert.equal(fromFile.status, 0, fromFile.stderr);
-  assertSameReport(b, summaryIn(join(dir, "own")));
+  const own = summaryIn(join(dir, "own"));
+  assert.equal(own.generatedAt, b.window.to, "--now is the generation time");
+  assertSameReport(b, own);
 });
 
 test("--publish makes /analytics serve the report reportgen wrote", async () => {

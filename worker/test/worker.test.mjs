@@ -481,6 +481,7 @@ describe("export, summary and rollup over 2,500 ingested events", () => {
       // The export was taken after the summary: the same events, and the same window; only
       // the generation time differs (the worker's is the millisecond before its window's end).
       assert.equal(Date.parse(live.window.to) - Date.parse(live.generatedAt), 1);
+      assert.equal(report.generatedAt, live.window.to, "--now is the generation time");
       assert.deepEqual({ ...report, generatedAt: null }, { ...live, generatedAt: null });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -500,6 +501,7 @@ describe("export, summary and rollup over 2,500 ingested events", () => {
       const run = reportgen(["--input", file, "--out", join(dir, "out"), "--days", "30", "--now", live.window.to, "-q"]);
       assert.equal(run.status, 0, run.stderr);
       const report = JSON.parse(readFileSync(join(dir, "out", live.window.to.slice(0, 10), "summary.json"), "utf8"));
+      assert.equal(report.generatedAt, live.window.to, "--now is the generation time");
       assert.deepEqual({ ...report, generatedAt: null }, { ...live, generatedAt: null });
     } finally {
       rmSync(dir, { recursive: true, force: true });

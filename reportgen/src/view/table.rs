@@ -63,23 +63,36 @@ impl<R> Table<R> {
         })
     }
 
-    /// Each row with its change: `changes` holds them in the order of the list the table was
-    /// built from ([`super::Changes`]); `None` without a baseline.
-    pub(crate) fn compared(self, changes: Option<Vec<Change>>) -> Table<Compared<R>> {
+    /// Each row with its change: `changes` holds one per row, in the order of the list the
+    /// table was built from ([`super::Changes`]); `None` without a baseline. A list of another
+    /// length is an error, never a change shown on the wrong row.
+    pub(crate) fn compared(
+        self,
+        changes: Option<Vec<Change>>,
+    ) -> anyhow::Result<Table<Compared<R>>> {
         let compared = changes.is_some();
-        let mut changes = changes.unwrap_or_default().into_iter();
-        Table {
+        let changes: Vec<Option<Change>> = match changes {
+            Some(changes) if changes.len() == self.rows.len() => {
+                changes.into_iter().map(Some).collect()
+            }
+            Some(changes) => anyhow::bail!(
+                "{}: {} rows but {} changes",
+                self.csv.file,
+                self.rows.len(),
+                changes.len()
+            ),
+            None => self.rows.iter().map(|_| None).collect(),
+        };
+        Ok(Table {
             rows: self
                 .rows
                 .into_iter()
-                .map(|row| Compared {
-                    row,
-                    change: changes.next(),
-                })
+                .zip(changes)
+                .map(|(row, change)| Compared { row, change })
                 .collect(),
             csv: self.csv,
             compared,
-        }
+        })
     }
 
     /// The table with only its first `n` rows shown; the download keeps every row.
@@ -188,5 +201,32 @@ mod tests {
         assert_eq!(millis(Some(20.714_285)), "20.7");
         assert_eq!(millis(Some(5025.0)), "5025");
         assert_eq!(millis(None), "");
+    }
+
+    #[test]
+    fn each_row_takes_its_own_change_and_a_list_of_another_length_is_refused() {
+        let table = || {
+            Table::new("t.csv", &["n"], [1u64, 2], |n| *n, |n| vec![n.to_string()]).expect("table")
+        };
+        let change = |new| Change { delta: None, new };
+        let compared = table()
+            .compared(Some(vec![change(true), change(false)]))
+            .expect("same length");
+        assert!(compared.compared);
+        let rows: Vec<(u64, Option<bool>)> = compared
+            .rows
+            .iter()
+            .map(|r| (r.row, r.change.as_ref().map(|c| c.new)))
+            .collect();
+        assert_eq!(rows, [(1, Some(true)), (2, Some(false))]);
+
+        let plain = table().compared(None).expect("no baseline");
+        assert!(!plain.compared);
+        assert!(plain.rows.iter().all(|r| r.change.is_none()));
+
+        let err = table()
+            .compared(Some(vec![change(true)]))
+            .expect_err("one change for two rows");
+        assert!(err.to_string().contains("2 rows but 1 changes"), "{err}");
     }
 }

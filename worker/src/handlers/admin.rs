@@ -105,11 +105,7 @@ pub(crate) async fn admin(req: &Request, env: &Env, route: Admin) -> Handled {
 }
 
 /// The live summary over the last `days` days.
-pub(crate) async fn summary(
-    store: &Store,
-    now: DateTime<Utc>,
-    days: u32,
-) -> Result<Summary, ApiError> {
+async fn summary(store: &Store, now: DateTime<Utc>, days: u32) -> Result<Summary, ApiError> {
     // Every event stamped up to the millisecond of the request counts.
     let to = Window::end_after(now);
     let from = to - TimeDelta::days(i64::from(days));
@@ -131,7 +127,7 @@ pub(crate) async fn summary(
 }
 
 /// `GET /analytics`: the published report, else the live page.
-pub(crate) async fn dashboard(store: &Store, now: DateTime<Utc>) -> Handled {
+async fn dashboard(store: &Store, now: DateTime<Utc>) -> Handled {
     if let (Some(html), metadata) = store.get_with_metadata(REPORT_KEY).await? {
         let response = http::body(200, Kind::Html, html.into_bytes());
         for (field, name) in [

@@ -83,7 +83,7 @@ pub(crate) async fn ingest(mut req: Request, env: &Env, allowed: &str) -> Handle
 /// that carried its token) sends from one server IP, so only its sessions are limited. A
 /// session (or IP) over its limit gets 429, and one `rate_limited` event per limiter period is
 /// recorded for it.
-pub(crate) async fn rate_limit(
+async fn rate_limit(
     req: &Request,
     env: &Env,
     store: &Store,
@@ -122,7 +122,7 @@ pub(crate) async fn rate_limit(
 }
 
 /// Records a `rate_limited` event, at most once per key per `LIMIT_NOTES` period.
-pub(crate) async fn note_rate_limited(env: &Env, store: &Store, event: &Event, key: String) {
+async fn note_rate_limited(env: &Env, store: &Store, event: &Event, key: String) {
     let Ok(notes) = env.rate_limiter("LIMIT_NOTES") else {
         return;
     };
