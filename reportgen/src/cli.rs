@@ -155,6 +155,12 @@ impl ReportArgs {
             (Some(path), _, _) if path == Path::new("-") => Ok(Input::Stdin),
             (Some(path), _, _) => Ok(Input::File(path.clone())),
             (None, true, _) => Ok(Input::Demo),
+            (None, false, Some(_)) if self.days > Some(Self::URL_MAX_DAYS) => bail!(
+                "--days {} with --url: a worker exports at most {max} days (raw events live 30 \
+                 days, aggregates 90); give --days 1 to {max}",
+                self.days.unwrap_or_default(),
+                max = Self::URL_MAX_DAYS
+            ),
             (None, false, Some(url)) => Ok(Input::Url(url.clone())),
             (None, false, None) => bail!(
                 "nothing to report on: give --url URL (or ANALYTICS_URL), --input FILE \
@@ -176,18 +182,17 @@ impl ReportArgs {
     /// [`Window::up_to`]); the demo's fixed month; otherwise every event. `None` for a worker:
     /// its export names the window it applied, and that is the report's.
     pub fn window(&self, input: &Input, clock: DateTime<Utc>) -> Option<Window> {
-        Some(match (self.days, input) {
-            (_, Input::Url(_)) => return None,
-            (Some(days), Input::Demo) => {
-                Window::last_days(self.now.unwrap_or(SynthConfig::demo().end), days)
+        let demo_end = SynthConfig::demo().end;
+        match (input, self.days, self.now) {
+            (Input::Url(_), _, _) => None,
+            (Input::Demo, Some(days), now) => {
+                Some(Window::last_days(now.unwrap_or(demo_end), days))
             }
-            (Some(days), _) => match self.now {
-                Some(now) => Window::last_days(now, days),
-                None => Window::up_to(clock, days),
-            },
-            (None, Input::Demo) => Window::last_days(SynthConfig::demo().end, Self::DEMO_DAYS),
-            (None, _) => Window::All,
-        })
+            (Input::Demo, None, _) => Some(Window::last_days(demo_end, Self::DEMO_DAYS)),
+            (_, Some(days), Some(now)) => Some(Window::last_days(now, days)),
+            (_, Some(days), None) => Some(Window::up_to(clock, days)),
+            (_, None, _) => Some(Window::All),
+        }
     }
 }
 

@@ -61,16 +61,6 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
 
 fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let input = args.input()?;
-    if let (Input::Url(_), Some(days)) = (&input, args.days)
-        && days > ReportArgs::URL_MAX_DAYS
-    {
-        anyhow::bail!(
-            "--days {days} with --url: a worker exports at most {} days (raw events live 30 \
-             days, aggregates 90); give --days 1 to {}",
-            ReportArgs::URL_MAX_DAYS,
-            ReportArgs::URL_MAX_DAYS
-        );
-    }
     if (args.publish || args.save_export.is_some()) && !matches!(input, Input::Url(_)) {
         anyhow::bail!(
             "--publish and --save-export work with --url only, not with --input or --demo"

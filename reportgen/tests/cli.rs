@@ -3,12 +3,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+
+use common::only_summary;
 
 const NOW: &str = "2026-11-26T06:00:00Z";
 
@@ -1099,18 +1103,6 @@ fn the_heatmap_can_use_another_time_zone() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("+02:00"), "{}", stderr(&o));
     assert!(stderr(&o).contains("Europe/Berlin"), "{}", stderr(&o));
-}
-
-/// The summary of the one snapshot under `out`, whatever its date (a run that reads the clock
-/// names its folder after the clock, which may have passed midnight).
-fn only_summary(out: &Path) -> Value {
-    let dates: Vec<String> = fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|name| name.starts_with("20"))
-        .collect();
-    assert_eq!(dates.len(), 1, "{dates:?}");
-    summary_at(out, &dates[0])
 }
 
 #[test]

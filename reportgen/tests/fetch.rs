@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -11,6 +13,8 @@ use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use common::only_summary;
 
 const NOW: &str = "2026-11-26T06:00:00Z";
 
@@ -623,18 +627,6 @@ fn a_page_that_fails_to_parse_is_reported_before_a_later_fetch_failure() {
     assert!(err.contains("page 1"), "{err}");
     assert!(err.contains("`events` is not an array"), "{err}");
     assert!(!out.join("2026-11-26").exists());
-}
-
-/// The summary of the one snapshot written under `out`.
-fn only_summary(out: &Path) -> serde_json::Value {
-    let dates: Vec<_> = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|name| name.starts_with("20"))
-        .collect();
-    assert_eq!(dates.len(), 1, "{dates:?}");
-    let text = std::fs::read_to_string(out.join(&dates[0]).join("summary.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
 }
 
 #[test]

@@ -109,7 +109,7 @@ async fn summary(store: &Store, now: DateTime<Utc>, days: u32) -> Result<Summary
     // Every event stamped up to the millisecond of the request counts.
     let to = Window::end_after(now);
     let from = to - TimeDelta::days(i64::from(days));
-    let mut metrics = Metrics::new(Window::last_days(to, days));
+    let mut metrics = Metrics::new(Window::Range { from, to });
     for day in store.daily_aggregates(from, to).await? {
         metrics.add_daily(&day);
     }
