@@ -1,9 +1,14 @@
-//! The event schema of the spec: one analytics event as stored and exported.
+//! One analytics event as stored and exported: its type, its timestamps, and the `Event` and
+//! `EventRef` structs expanded from the schema's field table.
 
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
+
+use crate::schema::fields;
+use crate::schema::kinds::{Count, Duration, Flag, Kind, Score, Text, borrowed, owned};
 
 /// What happened. The seven types of the spec; any other name is kept as [`EventType::Other`]
 /// so that unknown types are counted instead of rejected.
@@ -91,244 +96,83 @@ impl Serialize for EventType {
     }
 }
 
-/// One analytics event. Every field but `timestamp` and `event_type` is optional: absent and
-/// `null` mean "not known", never zero.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Event {
-    /// When it happened (stored in UTC; RFC 3339 on the wire).
-    #[serde(serialize_with = "serialize_timestamp")]
-    pub timestamp: DateTime<Utc>,
-    /// What happened.
-    pub event_type: EventType,
-    /// Random per-browser session identifier.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<String>,
-    /// Position of the message in its session, from 1.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message_number: Option<u64>,
-    /// The user's question (scrubbed of PII by the worker).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub question: Option<String>,
-    /// Topic chosen by retrieval.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub topic: Option<String>,
-    /// Number of knowledge entries retrieved.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub entries_retrieved: Option<u64>,
-    /// Length of the answer in characters.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub response_length: Option<u64>,
-    /// False when the chat request failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
-    /// Retrieval time in milliseconds.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "serialize_ms"
-    )]
-    pub rag_time_ms: Option<f64>,
-    /// Model time in milliseconds.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "serialize_ms"
-    )]
-    pub ai_time_ms: Option<f64>,
-    /// End-to-end time in milliseconds.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "serialize_ms"
-    )]
-    pub total_time_ms: Option<f64>,
-    /// True when retrieval found nothing relevant: a knowledge gap.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub no_rag_match: Option<bool>,
-    /// Best retrieval score.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rag_match_score: Option<f64>,
-    /// Page the widget was on (query and fragment stripped by the worker).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page_url: Option<String>,
-    /// Title of that page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub page_title: Option<String>,
-    /// The page's referrer.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub referrer: Option<String>,
-    /// Machine-readable error kind when `success` is false.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_type: Option<String>,
-    /// Human-readable error text when `success` is false.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-}
-
-/// A borrowed view of one event: what the metrics read. The fast JSON path builds it straight
-/// from the input's bytes, without copying a string; [`Event::view`] gives one of an owned event.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EventRef<'a> {
-    /// When it happened, in UTC.
-    pub timestamp: DateTime<Utc>,
-    /// What happened.
-    pub event_type: &'a EventType,
-    /// See [`Event::session_id`].
-    pub session_id: Option<&'a str>,
-    /// See [`Event::message_number`].
-    pub message_number: Option<u64>,
-    /// See [`Event::question`].
-    pub question: Option<&'a str>,
-    /// See [`Event::topic`].
-    pub topic: Option<&'a str>,
-    /// See [`Event::entries_retrieved`].
-    pub entries_retrieved: Option<u64>,
-    /// See [`Event::response_length`].
-    pub response_length: Option<u64>,
-    /// See [`Event::success`].
-    pub success: Option<bool>,
-    /// See [`Event::rag_time_ms`].
-    pub rag_time_ms: Option<f64>,
-    /// See [`Event::ai_time_ms`].
-    pub ai_time_ms: Option<f64>,
-    /// See [`Event::total_time_ms`].
-    pub total_time_ms: Option<f64>,
-    /// See [`Event::no_rag_match`].
-    pub no_rag_match: Option<bool>,
-    /// See [`Event::rag_match_score`].
-    pub rag_match_score: Option<f64>,
-    /// See [`Event::page_url`].
-    pub page_url: Option<&'a str>,
-    /// See [`Event::page_title`].
-    pub page_title: Option<&'a str>,
-    /// See [`Event::referrer`].
-    pub referrer: Option<&'a str>,
-    /// See [`Event::error_type`].
-    pub error_type: Option<&'a str>,
-    /// See [`Event::error_message`].
-    pub error_message: Option<&'a str>,
-}
-
-impl Event {
-    /// The borrowed view of this event.
-    pub fn view(&self) -> EventRef<'_> {
-        EventRef {
-            timestamp: self.timestamp,
-            event_type: &self.event_type,
-            session_id: self.session_id.as_deref(),
-            message_number: self.message_number,
-            question: self.question.as_deref(),
-            topic: self.topic.as_deref(),
-            entries_retrieved: self.entries_retrieved,
-            response_length: self.response_length,
-            success: self.success,
-            rag_time_ms: self.rag_time_ms,
-            ai_time_ms: self.ai_time_ms,
-            total_time_ms: self.total_time_ms,
-            no_rag_match: self.no_rag_match,
-            rag_match_score: self.rag_match_score,
-            page_url: self.page_url.as_deref(),
-            page_title: self.page_title.as_deref(),
-            referrer: self.referrer.as_deref(),
-            error_type: self.error_type.as_deref(),
-            error_message: self.error_message.as_deref(),
+macro_rules! event_types {
+    ($( $(#[$doc:meta])* $field:ident $variant:ident $name:literal : $kind:ident $(($($rule:tt)*))?, )*) => {
+        /// One analytics event. Every field but `timestamp` and `event_type` is optional: absent
+        /// and `null` mean "not known", never zero. The optional fields are declared once, in
+        /// the crate's schema table (`schema.rs`).
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct Event {
+            /// When it happened (stored in UTC; RFC 3339 on the wire).
+            pub timestamp: DateTime<Utc>,
+            /// What happened.
+            pub event_type: EventType,
+            $( $(#[$doc])* pub $field: Option<owned!($kind)>, )*
         }
-    }
-}
 
-impl EventRef<'_> {
-    /// An owned copy.
-    pub fn to_event(&self) -> Event {
-        let own = |s: Option<&str>| s.map(str::to_owned);
-        Event {
-            timestamp: self.timestamp,
-            event_type: self.event_type.clone(),
-            session_id: own(self.session_id),
-            message_number: self.message_number,
-            question: own(self.question),
-            topic: own(self.topic),
-            entries_retrieved: self.entries_retrieved,
-            response_length: self.response_length,
-            success: self.success,
-            rag_time_ms: self.rag_time_ms,
-            ai_time_ms: self.ai_time_ms,
-            total_time_ms: self.total_time_ms,
-            no_rag_match: self.no_rag_match,
-            rag_match_score: self.rag_match_score,
-            page_url: own(self.page_url),
-            page_title: own(self.page_title),
-            referrer: own(self.referrer),
-            error_type: own(self.error_type),
-            error_message: own(self.error_message),
+        /// A borrowed view of one event: what the metrics read. The fast paths build it straight
+        /// from the input's bytes, without copying a string; [`Event::view`] gives one of an
+        /// owned event.
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub struct EventRef<'a> {
+            /// When it happened, in UTC.
+            pub timestamp: DateTime<Utc>,
+            /// What happened.
+            pub event_type: &'a EventType,
+            $( $(#[$doc])* pub $field: Option<borrowed!($kind, 'a)>, )*
         }
-    }
-}
 
-/// The schema's field names in schema order: the CSV header.
-pub const FIELDS: [&str; 19] = [
-    "timestamp",
-    "eventType",
-    "sessionId",
-    "messageNumber",
-    "question",
-    "topic",
-    "entriesRetrieved",
-    "responseLength",
-    "success",
-    "ragTimeMs",
-    "aiTimeMs",
-    "totalTimeMs",
-    "noRagMatch",
-    "ragMatchScore",
-    "pageUrl",
-    "pageTitle",
-    "referrer",
-    "errorType",
-    "errorMessage",
-];
+        impl Event {
+            /// An event with only the two required fields set.
+            pub fn new(timestamp: DateTime<Utc>, event_type: EventType) -> Event {
+                Event { timestamp, event_type, $( $field: None, )* }
+            }
 
-impl Event {
-    /// An event with only the two required fields set.
-    pub fn new(timestamp: DateTime<Utc>, event_type: EventType) -> Event {
-        Event {
-            timestamp,
-            event_type,
-            session_id: None,
-            message_number: None,
-            question: None,
-            topic: None,
-            entries_retrieved: None,
-            response_length: None,
-            success: None,
-            rag_time_ms: None,
-            ai_time_ms: None,
-            total_time_ms: None,
-            no_rag_match: None,
-            rag_match_score: None,
-            page_url: None,
-            page_title: None,
-            referrer: None,
-            error_type: None,
-            error_message: None,
+            /// The borrowed view of this event.
+            pub fn view(&self) -> EventRef<'_> {
+                EventRef {
+                    timestamp: self.timestamp,
+                    event_type: &self.event_type,
+                    $( $field: self.$field.as_ref().map(<$kind as Kind>::view), )*
+                }
+            }
         }
-    }
+
+        impl EventRef<'_> {
+            /// An owned copy.
+            pub fn to_event(&self) -> Event {
+                Event {
+                    timestamp: self.timestamp,
+                    event_type: self.event_type.clone(),
+                    $( $field: self.$field.map(<$kind as Kind>::own), )*
+                }
+            }
+        }
+
+        /// The event's JSON: the schema's names in schema order, absent fields left out.
+        impl Serialize for Event {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let present = 2 $( + usize::from(self.$field.is_some()) )*;
+                let mut out = serializer.serialize_struct("Event", present)?;
+                out.serialize_field("timestamp", &format_timestamp(&self.timestamp))?;
+                out.serialize_field("eventType", &self.event_type)?;
+                $(
+                    match &self.$field {
+                        Some(value) => <$kind as Kind>::serialize_field(&mut out, $name, value)?,
+                        None => out.skip_field($name)?,
+                    }
+                )*
+                out.end()
+            }
+        }
+    };
 }
+fields!(event_types);
 
 /// Formats a timestamp the way every output of this project does: RFC 3339 in UTC with `Z`,
 /// fractional seconds only when present.
 pub fn format_timestamp(ts: &DateTime<Utc>) -> String {
     ts.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-fn serialize_timestamp<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&format_timestamp(ts))
-}
-
-/// Durations as the spec writes them: `12`, not `12.0`; fractions only when there are some.
-fn serialize_ms<S: Serializer>(ms: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
-    match ms {
-        Some(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => s.serialize_i64(*v as i64),
-        Some(v) => s.serialize_f64(*v),
-        None => s.serialize_none(),
-    }
 }
 
 /// Parses an RFC 3339 timestamp with or without fractional seconds, `Z` or an offset.

@@ -7,9 +7,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Serialize, Serializer};
 
 use crate::daily::DailyAggregate;
-use crate::event::{Event, FIELDS, format_timestamp};
-use crate::record::neutralise_csv;
+use crate::event::{Event, format_timestamp};
 use crate::rollup::GapSummary;
+use crate::schema::kinds::{Count, Duration, Flag, Kind, Score, Text};
+use crate::schema::{FIELD_COUNT, FIELDS, fields};
+use crate::text::neutralise_csv;
 
 /// Writes one event as a line of NDJSON.
 pub fn write_ndjson_line<W: Write>(mut out: W, event: &Event) -> io::Result<()> {
@@ -34,35 +36,7 @@ impl<W: Write> CsvWriter<W> {
 
     /// Writes one event.
     pub fn write(&mut self, e: &Event) -> io::Result<()> {
-        let text = |v: &Option<String>| {
-            v.as_deref()
-                .map_or(String::new(), |s| neutralise_csv(s).into_owned())
-        };
-        let num = |v: Option<f64>| v.map_or(String::new(), |n| n.to_string());
-        let int = |v: Option<u64>| v.map_or(String::new(), |n| n.to_string());
-        let flag = |v: Option<bool>| v.map_or(String::new(), |b| b.to_string());
-        let row: [String; FIELDS.len()] = [
-            format_timestamp(&e.timestamp),
-            neutralise_csv(e.event_type.as_str()).into_owned(),
-            text(&e.session_id),
-            int(e.message_number),
-            text(&e.question),
-            text(&e.topic),
-            int(e.entries_retrieved),
-            int(e.response_length),
-            flag(e.success),
-            num(e.rag_time_ms),
-            num(e.ai_time_ms),
-            num(e.total_time_ms),
-            flag(e.no_rag_match),
-            num(e.rag_match_score),
-            text(&e.page_url),
-            text(&e.page_title),
-            text(&e.referrer),
-            text(&e.error_type),
-            text(&e.error_message),
-        ];
-        self.csv.write_record(&row).map_err(io::Error::other)
+        self.csv.write_record(csv_row(e)).map_err(io::Error::other)
     }
 
     /// Flushes and returns the inner writer.
@@ -70,6 +44,20 @@ impl<W: Write> CsvWriter<W> {
         self.csv.into_inner().map_err(|e| e.into_error())
     }
 }
+
+macro_rules! csv_row {
+    ($( $(#[$doc:meta])* $field:ident $variant:ident $name:literal : $kind:ident $(($($rule:tt)*))?, )*) => {
+        /// One event's CSV cells, in the order of [`FIELDS`]; an absent field is an empty cell.
+        fn csv_row(e: &Event) -> [String; FIELD_COUNT] {
+            [
+                format_timestamp(&e.timestamp),
+                neutralise_csv(e.event_type.as_str()).into_owned(),
+                $( e.$field.as_ref().map_or(String::new(), <$kind as Kind>::csv_cell), )*
+            ]
+        }
+    };
+}
+fields!(csv_row);
 
 /// One page of the worker's JSON export (`?format=json`).
 #[derive(Debug, Serialize)]

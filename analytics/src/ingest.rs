@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use regex_lite::Regex;
 
 use crate::event::{Event, EventType};
-use crate::record::{Field, RecordBuilder, Scalar};
+use crate::record::RecordBuilder;
+use crate::schema::scalar::Scalar;
+use crate::schema::{Field, fields};
 use crate::text::{one_line, truncate_chars};
 
 /// The largest request body accepted, in bytes.
@@ -47,17 +49,6 @@ impl IngestError {
             IngestError::TooLarge(_) => 413,
             IngestError::Invalid(_) => 400,
         }
-    }
-}
-
-/// Longest stored length of each text field, in characters; longer values are cut.
-pub fn max_chars(field: &str) -> usize {
-    match field {
-        "sessionId" => 128,
-        "question" | "errorMessage" => 500,
-        "topic" | "errorType" => 100,
-        "pageTitle" => 300,
-        _ => 2048,
     }
 }
 
@@ -121,62 +112,43 @@ fn fill(field: &mut Option<String>, header: Option<&str>) {
     }
 }
 
-/// Applies the privacy rules and caps to every text field.
-fn clean(event: &mut Event) {
-    for field in text_fields(event).into_iter().flatten() {
-        *field = one_line(field);
-    }
-    for (name, field) in [
-        ("pageUrl", &mut event.page_url),
-        ("referrer", &mut event.referrer),
-    ] {
-        if field.as_deref().is_some_and(|url| !web_or_relative(url)) {
-            *field = None;
-        }
-        if let Some(url) = field {
-            *url = truncate_chars(&strip_query(url), max_chars(name)).into_owned();
-        }
-    }
-    for (name, field) in [
-        ("question", &mut event.question),
-        ("errorMessage", &mut event.error_message),
-        ("pageTitle", &mut event.page_title),
-    ] {
-        if let Some(text) = field {
-            *text = truncate_chars(&scrub_pii(text), max_chars(name)).into_owned();
-        }
-    }
-    for (name, field) in [
-        ("sessionId", &mut event.session_id),
-        ("topic", &mut event.topic),
-        ("errorType", &mut event.error_type),
-    ] {
-        if let Some(text) = field {
-            *text = truncate_chars(text, max_chars(name)).into_owned();
-        }
-    }
-    // A field that cleaning emptied (only spaces or controls, a URL that was all query or
-    // fragment) is absent, as an empty string is in every reader: stored as `""`, it would
-    // read back as a different event.
-    for field in text_fields(event) {
-        if field.as_deref() == Some("") {
-            *field = None;
-        }
-    }
+/// What ingestion does to a text field before it is stored, besides making it one line and
+/// capping its length (both in the schema's table).
+#[derive(Debug, Clone, Copy)]
+enum TextRule {
+    /// A page URL or referrer: only `http(s)` URLs and paths, without query, fragment or
+    /// credentials, e-mail addresses and phone numbers in the path scrubbed.
+    Url,
+    /// Free text a visitor wrote or saw: e-mail addresses and phone numbers scrubbed.
+    Prose,
+    /// A short label set by the site or its backend: kept as is.
+    Label,
 }
 
-/// Every free-text field of an event.
-fn text_fields(event: &mut Event) -> [&mut Option<String>; 8] {
-    [
-        &mut event.page_url,
-        &mut event.referrer,
-        &mut event.question,
-        &mut event.error_message,
-        &mut event.page_title,
-        &mut event.session_id,
-        &mut event.topic,
-        &mut event.error_type,
-    ]
+macro_rules! ingest_rules {
+    ($( $(#[$doc:meta])* $field:ident $variant:ident $name:literal : $kind:ident $(($rule:ident, $max:literal))?, )*) => {
+        /// Applies the privacy rules and caps of the schema's table to every text field.
+        fn clean(event: &mut Event) {
+            $( $( clean_field(&mut event.$field, TextRule::$rule, $max); )? )*
+        }
+    };
+}
+fields!(ingest_rules);
+
+/// One text field cleaned: control characters become spaces, `rule` applies, the text is cut
+/// at `max_chars` characters. A field that cleaning emptied (only spaces or controls, a URL
+/// that was all query or fragment) is absent, as an empty string is in every reader: stored
+/// as `""`, it would read back as a different event.
+fn clean_field(field: &mut Option<String>, rule: TextRule, max_chars: usize) {
+    let Some(text) = field.as_deref() else { return };
+    let text = one_line(text);
+    let cleaned = match rule {
+        TextRule::Url if !web_or_relative(&text) => String::new(),
+        TextRule::Url => truncate_chars(&strip_query(&text), max_chars).into_owned(),
+        TextRule::Prose => truncate_chars(&scrub_pii(&text), max_chars).into_owned(),
+        TextRule::Label => truncate_chars(&text, max_chars).into_owned(),
+    };
+    *field = (!cleaned.is_empty()).then_some(cleaned);
 }
 
 /// Whether `url` is an `http(s)` URL or a path: other schemes (`javascript:`, `data:`, `file:`,

@@ -37,6 +37,7 @@ mod parallel;
 mod read;
 mod record;
 mod rollup;
+mod schema;
 mod session;
 mod stats;
 mod summary;
@@ -45,7 +46,7 @@ mod window;
 mod zone;
 
 pub use daily::DailyAggregate;
-pub use event::{Event, EventRef, EventType, FIELDS, format_timestamp, parse_timestamp};
+pub use event::{Event, EventRef, EventType, format_timestamp, parse_timestamp};
 pub use export::{CsvWriter, Envelope, ExportCursor, write_ndjson_line};
 pub use ingest::{IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, scrub_pii, strip_query};
 pub use insights::{CLUSTER_SIMILARITY, FUNNEL_STEPS, TOP_SUGGESTIONS, jaccard, question_tokens};
@@ -56,13 +57,12 @@ pub use metrics::{
 };
 pub use parallel::{Aggregate, AggregateOptions, BLOCK_BYTES, aggregate};
 pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, read_export};
-pub use record::{
-    MAX_DURATION_MS, Rejection, SkipReason, neutralise_csv, parse_json_event, unneutralise_csv,
-    with_json_event,
-};
+pub use record::{Rejection, SkipReason, parse_json_event, with_json_event};
 pub use rollup::{DayRollup, GapRecord, GapSummary, merge_gap, rollup_day};
+pub use schema::FIELDS;
+pub use schema::kinds::MAX_DURATION_MS;
 pub use stats::{nearest_rank, ratio};
 pub use summary::*;
-pub use text::{clean_text, escape_html, truncate_chars};
+pub use text::{clean_text, escape_html, neutralise_csv, truncate_chars, unneutralise_csv};
 pub use window::Window;
 pub use zone::Zone;

@@ -799,7 +799,7 @@ fn csv_rows_end(bytes: &[u8], rows: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::FIELDS;
+    use crate::schema::FIELDS;
     use proptest::prelude::*;
 
     /// Cells that each field's parser may take or refuse, and formula-escaped text.

@@ -51,6 +51,32 @@ pub fn truncate_chars(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// Makes a text cell safe to open in a spreadsheet: a cell that starts with `=`, `+`, `-`, `@`,
+/// tab or CR (a formula to Excel or LibreOffice), or with the escape `'` itself, gets a leading
+/// `'`. [`unneutralise_csv`] reverses it, so export → import is lossless.
+pub fn neutralise_csv(cell: &str) -> Cow<'_, str> {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'') => Cow::Owned(format!("'{cell}")),
+        _ => Cow::Borrowed(cell),
+    }
+}
+
+/// Reverses [`neutralise_csv`]: a leading `'` is dropped only when what follows is something
+/// `neutralise_csv` escapes, so a cell such as `'Sup` from another producer stays intact.
+pub fn unneutralise_csv(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest)
+            if matches!(
+                rest.as_bytes().first(),
+                Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\'')
+            ) =>
+        {
+            rest
+        }
+        _ => cell,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +98,19 @@ mod tests {
     fn truncation_counts_characters_not_bytes() {
         assert_eq!(truncate_chars("ééé", 2), "éé");
         assert_eq!(truncate_chars("ab", 2), "ab");
+    }
+
+    #[test]
+    fn csv_neutralisation_round_trips() {
+        for cell in ["=1+1", "+x", "-3", "@SUM", "\tx", "'quoted", "plain", ""] {
+            let out = neutralise_csv(cell);
+            assert_eq!(unneutralise_csv(&out), cell);
+        }
+        assert_eq!(neutralise_csv("=HYPERLINK()"), "'=HYPERLINK()");
+        assert_eq!(
+            unneutralise_csv("'Sup dude"),
+            "'Sup dude",
+            "a plain apostrophe stays"
+        );
     }
 }

@@ -4,7 +4,8 @@ use std::io::Read;
 
 use super::sink::{Location, ReadError, ReadInfo, Sink, Skipped};
 use crate::event::Event;
-use crate::record::{Field, RecordBuilder, Rejection, SkipReason};
+use crate::record::{RecordBuilder, Rejection, SkipReason};
+use crate::schema::{FIELD_COUNT, Field};
 
 /// The fields of a CSV export's columns, from its header row.
 #[derive(Debug)]
@@ -13,7 +14,7 @@ pub(crate) struct CsvColumns(Vec<Option<Field>>);
 impl CsvColumns {
     /// The columns' fields, when no field has two columns: then a row may take the fast path.
     pub(crate) fn distinct(&self) -> Option<&[Option<Field>]> {
-        let mut seen = [false; crate::event::FIELDS.len()];
+        let mut seen = [false; FIELD_COUNT];
         for field in self.0.iter().flatten() {
             if std::mem::replace(&mut seen[*field as usize], true) {
                 return None;
@@ -39,7 +40,7 @@ impl CsvColumns {
             if !columns.contains(&Some(required)) {
                 return Err(ReadError::NotAnExport(format!(
                     "the CSV header has no `{}` column",
-                    crate::event::FIELDS[required as usize]
+                    required.name()
                 )));
             }
         }
@@ -95,10 +96,7 @@ pub(crate) fn csv_row(columns: &CsvColumns, row: &csv::ByteRecord) -> Result<Eve
         let text = std::str::from_utf8(cell).map_err(|_| {
             Rejection::new(
                 SkipReason::InvalidCsvRow,
-                format!(
-                    "`{}` is not valid UTF-8",
-                    crate::event::FIELDS[*field as usize]
-                ),
+                format!("`{}` is not valid UTF-8", field.name()),
             )
         })?;
         builder.set_text(*field, text);

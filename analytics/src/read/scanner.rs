@@ -85,7 +85,7 @@ pub(crate) struct ElementAt {
 }
 
 /// What the JSON reader does with each element of the events array and with the envelope's
-/// daily aggregates: a [`Sink`] parses them at once; the parallel reader batches them.
+/// daily aggregates: a [`super::Sink`] parses them at once; the parallel reader batches them.
 pub(crate) trait Elements {
     /// One element's bytes, exactly as in the input.
     fn element(&mut self, bytes: &[u8], at: ElementAt) -> Result<(), ReadError>;
