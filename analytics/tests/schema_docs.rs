@@ -19,5 +19,8 @@ fn the_readme_lists_every_field_of_the_schema_in_order() {
         .split(',')
         .map(|name| name.trim().trim_end_matches('.').trim_matches('`'))
         .collect();
-    assert_eq!(listed, FIELDS, "README `## Event schema` against the schema table");
+    assert_eq!(
+        listed, FIELDS,
+        "README `## Event schema` against the schema table"
+    );
 }

@@ -194,3 +194,76 @@ pub(crate) fn fast_json_event<'a>(text: &'a str, slot: &'a mut EventType) -> Opt
     *slot = EventType::parse(name);
     typed.view(slot)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::{CsvColumns, csv_row};
+    use proptest::prelude::*;
+
+    /// Cells that each field's parser may take or refuse, and formula-escaped text.
+    fn cell() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "",
+            " ",
+            "2026-11-01T10:00:00Z",
+            "2026-11-01T10:00:00.5Z",
+            " 2026-11-01T10:00:00+01:00",
+            "2026-02-30T10:00:00Z",
+            "message_sent",
+            " widget_loaded ",
+            "'=1+1",
+            "'Sup",
+            "x",
+            "0",
+            " 7 ",
+            "-1",
+            "3.5",
+            "1e3",
+            "NaN",
+            "inf",
+            "1000000001",
+            "18446744073709551615",
+            "18446744073709551616",
+            "true",
+            "FALSE",
+            " True ",
+            "yes",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The CSV fast path takes a row only as the general path would.
+        #[test]
+        fn fast_csv_rows_equal_the_general_path(
+            header in prop::collection::vec(0..FIELDS.len() + 1, 2..8),
+            cells in prop::collection::vec(cell(), 8),
+            extra in 0usize..2,
+        ) {
+            let mut names: Vec<&str> = vec!["timestamp", "eventType"];
+            names.extend(header.iter().map(|&i| FIELDS.get(i).copied().unwrap_or("other")));
+            let mut text = names.join(",");
+            text.push('\n');
+            let mut row: Vec<String> = vec![cells[0].clone(), cells[1].clone()];
+            row.extend(cells.iter().cycle().skip(2).take(names.len() - 2 + extra).cloned());
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            writer.write_record(&row).expect("write");
+            text.push_str(&String::from_utf8(writer.into_inner().expect("flush")).expect("utf-8"));
+            let header = text.lines().next().expect("header").as_bytes();
+            let (columns, _) = CsvColumns::from_header(header).expect("has both columns");
+            let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+            let mut record = csv::ByteRecord::new();
+            prop_assert!(reader.read_byte_record(&mut record).expect("read"));
+            let general = csv_row(&columns, &record);
+            if let Some(fields) = columns.distinct() {
+                let mut slot = EventType::MessageSent;
+                if let Some(view) = fast_csv_event(fields, &record, &mut slot) {
+                    prop_assert_eq!(Ok(view.to_event()), general, "{}", text);
+                }
+            }
+        }
+    }
+}
