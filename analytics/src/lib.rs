@@ -25,6 +25,7 @@
 //! assert_eq!(summary.conversation_volume.messages, 1);
 //! ```
 
+mod clusters;
 mod daily;
 mod event;
 mod export;
@@ -45,11 +46,12 @@ mod text;
 mod window;
 mod zone;
 
+pub use clusters::{CLUSTER_SIMILARITY, jaccard, question_tokens};
 pub use daily::DailyAggregate;
 pub use event::{Event, EventRef, EventType, format_timestamp, parse_timestamp};
 pub use export::{CsvWriter, Envelope, ExportCursor, write_ndjson_line};
 pub use ingest::{IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, scrub_pii, strip_query};
-pub use insights::{CLUSTER_SIMILARITY, FUNNEL_STEPS, TOP_SUGGESTIONS, jaccard, question_tokens};
+pub use insights::{FUNNEL_STEPS, TOP_SUGGESTIONS};
 pub use keys::*;
 pub use metrics::{
     HISTOGRAM_BOUNDS_MS, Metrics, RECENT_ERRORS, SUMMARY_SCHEMA_VERSION, TOP_GAPS, TOP_PAGES,

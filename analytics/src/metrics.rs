@@ -9,10 +9,11 @@ use std::collections::{BTreeMap, BinaryHeap, HashSet};
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Utc};
 
+use crate::clusters::{GapItem, cluster_gaps};
 use crate::daily::DailyAggregate;
 use crate::event::{Event, EventRef, EventType, format_timestamp};
 use crate::hash::{Map, Set};
-use crate::insights::{GapItem, Insights, cluster_gaps};
+use crate::insights::Insights;
 use crate::record::SkipReason;
 use crate::session::Sessions;
 use crate::stats::{nearest_rank_counted, ratio};
