@@ -2,6 +2,7 @@
 //! percentiles, the days of the window, the previous period.
 
 use super::*;
+use crate::summary::GapCluster;
 
 impl Metrics {
     /// The bounds of the window: the requested range, or the first and last event times.
@@ -15,9 +16,12 @@ impl Metrics {
         }
     }
 
-    /// Computes the summary.
+    /// Computes the summary: every section from its own accumulators. `self` is taken apart
+    /// field by field, so an accumulator added to [`Metrics`] and forgotten here does not
+    /// compile.
     pub fn finish(mut self, generated_at: DateTime<Utc>) -> Summary {
         let (from, to, days) = self.bounds(generated_at);
+        let messages_over_time = self.over_time(from, to);
         // The previous period counts when the input reaches back to its first day.
         let previous = self.previous.take().filter(|p| match p.window {
             Window::Range { from, .. } => self
@@ -25,114 +29,35 @@ impl Metrics {
                 .is_some_and(|t| t < from + TimeDelta::days(1)),
             Window::All => false,
         });
-        let previous_gaps: Option<HashSet<String>> =
-            previous.as_ref().map(|p| p.gaps.keys().cloned().collect());
-        let gap_clusters = cluster_gaps(
-            self.gaps
-                .iter()
-                .map(|(normalized, gap)| GapItem {
-                    normalized: normalized.clone(),
-                    question: gap.phrasings.best().unwrap_or(normalized).to_owned(),
-                    count: gap.count,
-                    first: gap.first,
-                    last: gap.last,
-                })
-                .collect(),
-            previous_gaps.as_ref(),
-        );
-        let previous_period = previous.map(|p| Box::new(p.finish(generated_at)));
-        let funnel = self.insights.funnel();
-        let suggestions = self.insights.suggestions();
-        let activity = self.insights.activity();
-        let messages_over_time = self.over_time(from, to);
-        let messages = self.messages;
-
-        let mut events_by_type: BTreeMap<String, u64> = BTreeMap::new();
-        for (kind, n) in self.events_by_type {
-            events_by_type.insert(kind.as_str().to_owned(), n);
-        }
-
-        let mut topic_distribution: Vec<TopicCount> = self
-            .topics
-            .into_iter()
-            .map(|(topic, count)| TopicCount {
-                topic,
-                count,
-                share: ratio(count, messages),
-            })
-            .collect();
-        topic_distribution.sort_by(|a, b| b.count.cmp(&a.count).then(a.topic.cmp(&b.topic)));
-
-        let mut knowledge_gaps: Vec<KnowledgeGap> = self
-            .gaps
-            .into_iter()
-            .map(|(normalized, gap)| KnowledgeGap {
-                question: gap.phrasings.best().unwrap_or(&normalized).to_owned(),
-                normalized,
-                count: gap.count,
-                first_seen: format_timestamp(&gap.first),
-                last_seen: format_timestamp(&gap.last),
-            })
-            .collect();
-        knowledge_gaps.sort_by(|a, b| b.count.cmp(&a.count).then(a.normalized.cmp(&b.normalized)));
-        knowledge_gaps.truncate(TOP_GAPS);
-
-        let [rag, ai, total] = self.insights.all_times();
-        let (avg_rag_time_ms, rag_time_ms) = timing(&rag);
-        let (avg_ai_time_ms, ai_time_ms) = timing(&ai);
-        let total_time_histogram = histogram(&total);
-        let (avg_total_time_ms, total_time_ms) = timing(&total);
-
-        let mut by_type: Vec<ErrorTypeCount> = self
-            .errors_by_type
-            .into_iter()
-            .map(|(error_type, count)| ErrorTypeCount { error_type, count })
-            .collect();
-        by_type.sort_by(|a, b| b.count.cmp(&a.count).then(a.error_type.cmp(&b.error_type)));
-        let recent = self
-            .recent
-            .into_sorted_vec()
-            .into_iter()
-            .map(|Reverse(r)| r.error)
-            .collect();
-
-        let mut top_pages: Vec<PageCount> = self
-            .pages
-            .into_iter()
-            .map(|(page_url, page)| PageCount {
-                page_title: page.titles.best().map(str::to_owned),
-                page_url,
-                messages: page.messages,
-                sessions: page.sessions.len() as u64,
-            })
-            .collect();
-        top_pages.sort_by(|a, b| {
-            b.messages
-                .cmp(&a.messages)
-                .then(a.page_url.cmp(&b.page_url))
-        });
-        top_pages.truncate(TOP_PAGES);
-
-        let messaging_sessions = self.insights.messaging_sessions();
-        let mut source_sessions: Vec<u64> = self
-            .sources
-            .iter()
-            .map(|(_, also)| also.len() as u64)
-            .collect();
-        for &first in self.first_sources.iter().filter(|&&first| first != 0) {
-            source_sessions[first as usize - 1] += 1;
-        }
-        let mut top_sources: Vec<SourceCount> = self
-            .sources
-            .into_iter()
-            .zip(source_sessions)
-            .map(|((source, _), sessions)| SourceCount { source, sessions })
-            .collect();
-        top_sources.sort_by(|a, b| b.sessions.cmp(&a.sessions).then(a.source.cmp(&b.source)));
-        top_sources.truncate(TOP_PAGES);
-
-        let skipped_total = self.skipped.values().sum();
-        let latency_trend = self.insights.latency_trend();
+        let Metrics {
+            window,
+            events_read,
+            events_in_window,
+            skipped,
+            first_ts: _,
+            last_ts: _,
+            messages,
+            bubble_opens,
+            events_by_type,
+            sessions,
+            first_sources,
+            daily: _,
+            topics,
+            gaps,
+            error_count,
+            errors_by_type,
+            recent,
+            rate_limited,
+            pages,
+            sources,
+            source_ids: _,
+            referrer_sources: _,
+            insights,
+            previous: _,
+            earliest_read: _,
+        } = self;
+        let gap_clusters = clusters(&gaps, previous.as_deref());
+        let messaging_sessions = insights.messaging_sessions();
         Summary {
             schema_version: SUMMARY_SCHEMA_VERSION,
             generated_at: format_timestamp(&generated_at),
@@ -140,55 +65,53 @@ impl Metrics {
                 from: format_timestamp(&from),
                 to: format_timestamp(&to),
                 days,
-                from_data: self.window == Window::All,
+                from_data: window == Window::All,
             },
             conversation_volume: ConversationVolume {
                 messages,
-                sessions: self.sessions.len() as u64,
+                sessions: sessions.len() as u64,
                 messaging_sessions,
                 messages_per_session: ratio(messages, messaging_sessions),
-                bubble_opens: self.bubble_opens,
-                events_by_type,
+                bubble_opens,
+                events_by_type: events_by_type
+                    .into_iter()
+                    .map(|(kind, n)| (kind.as_str().to_owned(), n))
+                    .collect(),
             },
             messages_over_time,
-            topic_distribution,
-            knowledge_gaps,
-            performance: Performance {
-                avg_rag_time_ms,
-                avg_ai_time_ms,
-                avg_total_time_ms,
-                rag_time_ms,
-                ai_time_ms,
-                total_time_ms,
-                total_time_histogram,
-            },
+            topic_distribution: topic_distribution(topics, messages),
+            knowledge_gaps: knowledge_gaps(gaps),
+            performance: performance(&insights),
             errors: Errors {
-                error_count: self.error_count,
-                error_rate: ratio(self.error_count, messages),
-                by_type,
-                recent,
-                rate_limited: self.rate_limited,
+                error_count,
+                error_rate: ratio(error_count, messages),
+                by_type: errors_by_type_sorted(errors_by_type),
+                recent: recent
+                    .into_sorted_vec()
+                    .into_iter()
+                    .map(|Reverse(r)| r.error)
+                    .collect(),
+                rate_limited,
             },
             pages_and_sources: PagesAndSources {
-                top_pages,
-                top_sources,
+                top_pages: top_pages(pages),
+                top_sources: top_sources(sources, &first_sources),
             },
-            funnel,
-            suggestions,
+            funnel: insights.funnel(),
+            suggestions: insights.suggestions(),
             gap_clusters,
-            latency_trend,
-            activity,
+            latency_trend: insights.latency_trend(),
+            activity: insights.activity(),
             data_quality: DataQuality {
-                events_read: self.events_read,
-                events_in_window: self.events_in_window,
-                skipped: skipped_total,
-                skipped_by_reason: self
-                    .skipped
+                events_read,
+                events_in_window,
+                skipped: skipped.values().sum(),
+                skipped_by_reason: skipped
                     .into_iter()
                     .map(|(reason, n)| (reason.as_str().to_owned(), n))
                     .collect(),
             },
-            previous_period,
+            previous_period: previous.map(|p| Box::new(p.finish(generated_at))),
         }
     }
 
@@ -230,6 +153,119 @@ impl Metrics {
 }
 
 /// Whole days from `from` to `to`, rounded up.
+/// Near-duplicate gaps grouped; a cluster is new when none of its members was asked in the
+/// `previous` period.
+fn clusters(gaps: &Map<String, GapAcc>, previous: Option<&Metrics>) -> Vec<GapCluster> {
+    let previous_gaps: Option<HashSet<String>> = previous.map(|p| p.gaps.keys().cloned().collect());
+    cluster_gaps(
+        gaps.iter()
+            .map(|(normalized, gap)| GapItem {
+                normalized: normalized.clone(),
+                question: gap.phrasings.best().unwrap_or(normalized).to_owned(),
+                count: gap.count,
+                first: gap.first,
+                last: gap.last,
+            })
+            .collect(),
+        previous_gaps.as_ref(),
+    )
+}
+
+/// Every topic with its share of the messages, most asked first.
+fn topic_distribution(topics: Map<String, u64>, messages: u64) -> Vec<TopicCount> {
+    let mut rows: Vec<TopicCount> = topics
+        .into_iter()
+        .map(|(topic, count)| TopicCount {
+            topic,
+            count,
+            share: ratio(count, messages),
+        })
+        .collect();
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.topic.cmp(&b.topic)));
+    rows
+}
+
+/// The [`TOP_GAPS`] most asked gaps, each under its most asked phrasing.
+fn knowledge_gaps(gaps: Map<String, GapAcc>) -> Vec<KnowledgeGap> {
+    let mut rows: Vec<KnowledgeGap> = gaps
+        .into_iter()
+        .map(|(normalized, gap)| KnowledgeGap {
+            question: gap.phrasings.best().unwrap_or(&normalized).to_owned(),
+            normalized,
+            count: gap.count,
+            first_seen: format_timestamp(&gap.first),
+            last_seen: format_timestamp(&gap.last),
+        })
+        .collect();
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.normalized.cmp(&b.normalized)));
+    rows.truncate(TOP_GAPS);
+    rows
+}
+
+/// Averages, percentiles and the histogram of the three durations.
+fn performance(insights: &Insights) -> Performance {
+    let [rag, ai, total] = insights.all_times();
+    let (avg_rag_time_ms, rag_time_ms) = timing(&rag);
+    let (avg_ai_time_ms, ai_time_ms) = timing(&ai);
+    let (avg_total_time_ms, total_time_ms) = timing(&total);
+    Performance {
+        avg_rag_time_ms,
+        avg_ai_time_ms,
+        avg_total_time_ms,
+        rag_time_ms,
+        ai_time_ms,
+        total_time_ms,
+        total_time_histogram: histogram(&total),
+    }
+}
+
+/// Every error type, most frequent first.
+fn errors_by_type_sorted(errors_by_type: Map<String, u64>) -> Vec<ErrorTypeCount> {
+    let mut rows: Vec<ErrorTypeCount> = errors_by_type
+        .into_iter()
+        .map(|(error_type, count)| ErrorTypeCount { error_type, count })
+        .collect();
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.error_type.cmp(&b.error_type)));
+    rows
+}
+
+/// The [`TOP_PAGES`] pages with the most messages.
+fn top_pages(pages: Map<String, PageAcc>) -> Vec<PageCount> {
+    let mut rows: Vec<PageCount> = pages
+        .into_iter()
+        .map(|(page_url, page)| PageCount {
+            page_title: page.titles.best().map(str::to_owned),
+            page_url,
+            messages: page.messages,
+            sessions: page.sessions.len() as u64,
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.messages
+            .cmp(&a.messages)
+            .then(a.page_url.cmp(&b.page_url))
+    });
+    rows.truncate(TOP_PAGES);
+    rows
+}
+
+/// The [`TOP_PAGES`] sources with the most sessions: a session counts under its first source
+/// (`first_sources`) and under every other it also came from.
+fn top_sources(sources: Vec<(String, Set<u32>)>, first_sources: &[u32]) -> Vec<SourceCount> {
+    let mut sessions: Vec<u64> = sources.iter().map(|(_, also)| also.len() as u64).collect();
+    for &first in first_sources.iter().filter(|&&first| first != 0) {
+        sessions[first as usize - 1] += 1;
+    }
+    let mut rows: Vec<SourceCount> = sources
+        .into_iter()
+        .zip(sessions)
+        .map(|((source, _), sessions)| SourceCount { source, sessions })
+        .collect();
+    rows.sort_by(|a, b| b.sessions.cmp(&a.sessions).then(a.source.cmp(&b.source)));
+    rows.truncate(TOP_PAGES);
+    rows
+}
+
 fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
     let secs = (to - from).num_seconds().max(0);
     u32::try_from((secs + 86_399) / 86_400).unwrap_or(u32::MAX)
