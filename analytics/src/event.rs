@@ -8,7 +8,7 @@ use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
 use crate::schema::fields;
-use crate::schema::kinds::{Count, Duration, Flag, Kind, Score, Text, borrowed, owned};
+use crate::schema::kinds::{self, borrowed, owned};
 
 /// What happened. The seven types of the spec; any other name is kept as [`EventType::Other`]
 /// so that unknown types are counted instead of rejected.
@@ -133,7 +133,7 @@ macro_rules! event_types {
                 EventRef {
                     timestamp: self.timestamp,
                     event_type: &self.event_type,
-                    $( $field: self.$field.as_ref().map(<$kind as Kind>::view), )*
+                    $( $field: self.$field.as_ref().map(<kinds::$kind as kinds::Kind>::view), )*
                 }
             }
         }
@@ -144,7 +144,7 @@ macro_rules! event_types {
                 Event {
                     timestamp: self.timestamp,
                     event_type: self.event_type.clone(),
-                    $( $field: self.$field.map(<$kind as Kind>::own), )*
+                    $( $field: self.$field.map(<kinds::$kind as kinds::Kind>::own), )*
                 }
             }
         }
@@ -158,7 +158,7 @@ macro_rules! event_types {
                 out.serialize_field("eventType", &self.event_type)?;
                 $(
                     match &self.$field {
-                        Some(value) => <$kind as Kind>::serialize_field(&mut out, $name, value)?,
+                        Some(value) => <kinds::$kind as kinds::Kind>::serialize_field(&mut out, $name, value)?,
                         None => out.skip_field($name)?,
                     }
                 )*

@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 use crate::daily::DailyAggregate;
 use crate::event::{Event, format_timestamp};
 use crate::rollup::GapSummary;
-use crate::schema::kinds::{Count, Duration, Flag, Kind, Score, Text};
+use crate::schema::kinds;
 use crate::schema::{FIELD_COUNT, FIELDS, fields};
 use crate::text::neutralise_csv;
 
@@ -36,7 +36,9 @@ impl<W: Write> CsvWriter<W> {
 
     /// Writes one event.
     pub fn write(&mut self, e: &Event) -> io::Result<()> {
-        self.csv.write_record(csv_row(e)).map_err(io::Error::other)
+        self.csv
+            .write_record(csv_cells(e))
+            .map_err(io::Error::other)
     }
 
     /// Flushes and returns the inner writer.
@@ -45,19 +47,19 @@ impl<W: Write> CsvWriter<W> {
     }
 }
 
-macro_rules! csv_row {
+macro_rules! csv_cells {
     ($( $(#[$doc:meta])* $field:ident $variant:ident $name:literal : $kind:ident $(($($rule:tt)*))?, )*) => {
         /// One event's CSV cells, in the order of [`FIELDS`]; an absent field is an empty cell.
-        fn csv_row(e: &Event) -> [String; FIELD_COUNT] {
+        fn csv_cells(e: &Event) -> [String; FIELD_COUNT] {
             [
                 format_timestamp(&e.timestamp),
                 neutralise_csv(e.event_type.as_str()).into_owned(),
-                $( e.$field.as_ref().map_or(String::new(), <$kind as Kind>::csv_cell), )*
+                $( e.$field.as_ref().map_or(String::new(), <kinds::$kind as kinds::Kind>::csv_cell), )*
             ]
         }
     };
 }
-fields!(csv_row);
+fields!(csv_cells);
 
 /// One page of the worker's JSON export (`?format=json`).
 #[derive(Debug, Serialize)]

@@ -113,7 +113,7 @@ fn fill(field: &mut Option<String>, header: Option<&str>) {
 }
 
 /// What ingestion does to a text field before it is stored, besides making it one line and
-/// capping its length (both in the schema's table).
+/// capping it at the length the schema's table gives. Each text field names its rule there.
 #[derive(Debug, Clone, Copy)]
 enum TextRule {
     /// A page URL or referrer: only `http(s)` URLs and paths, without query, fragment or

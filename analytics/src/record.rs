@@ -10,7 +10,7 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAcces
 use chrono::{DateTime, Utc};
 
 use crate::event::{Event, EventRef, EventType, parse_timestamp};
-use crate::schema::kinds::{Count, Duration, Flag, Kind, Score, Text};
+use crate::schema::kinds;
 use crate::schema::scalar::Scalar;
 use crate::schema::{Field, fields};
 use crate::text::unneutralise_csv;
@@ -27,8 +27,8 @@ macro_rules! builder_setters {
                 $(
                     Field::$variant => {
                         event.$field = match value {
-                            Raw::Json(value) => <$kind as Kind>::from_json($name, value)?,
-                            Raw::Text(cell) => Some(<$kind as Kind>::from_text($name, cell)?),
+                            Raw::Json(value) => <kinds::$kind as kinds::Kind>::from_json($name, value)?,
+                            Raw::Text(cell) => Some(<kinds::$kind as kinds::Kind>::from_text($name, cell)?),
                         }
                     }
                 )*

@@ -16,16 +16,25 @@
 //! | `field_names!` | here | [`Field`], [`FIELDS`], [`Field::ALL`] |
 //! | `builder_setters!` | `record.rs` | the general path's checks of each field |
 //! | `fast_paths!` | `record/fast.rs` | the fast JSON and CSV paths |
-//! | `csv_row!` | `export.rs` | one CSV row of an event |
+//! | `csv_cells!` | `export.rs` | one CSV row of an event |
 //! | `ingest_rules!` | `ingest.rs` | what ingestion does to each text field |
 
 pub(crate) mod flat;
 pub(crate) mod kinds;
 pub(crate) mod scalar;
 
+use flat::same_name;
+
 /// The table of the schema's optional fields, in schema order (the CSV column order), handed
 /// to `$expand`. One line per field: `rust_name Variant "wireName": Kind`, a text field adding
-/// `(ingestion rule, most characters kept)`.
+/// `(ingestion rule, most characters kept)`. Every expansion matches the table with this
+/// pattern (`ingest_rules!` names the text fields' two extra tokens):
+///
+/// ```text
+/// $( $(#[$doc:meta])* $field:ident $variant:ident $name:literal : $kind:ident $(($($rule:tt)*))?, )*
+/// ```
+///
+/// `$kind` is the name of a type in `kinds`, which expansions write `kinds::$kind`.
 macro_rules! fields {
     ($expand:ident) => {
         $expand! {
@@ -81,6 +90,9 @@ macro_rules! field_names {
         /// The number of the schema's fields.
         pub(crate) const FIELD_COUNT: usize = 2 + [$( $name ),*].len();
 
+        // The fast JSON path marks the fields it has seen in a `u32`.
+        const _: () = assert!(FIELD_COUNT <= 32, "the fast path's `seen` bits hold 32 fields");
+
         /// The schema's field names in schema order: the CSV header.
         pub const FIELDS: [&str; FIELD_COUNT] = ["timestamp", "eventType", $( $name, )*];
 
@@ -131,24 +143,6 @@ impl Field {
     /// The field's name on the wire and in the CSV header.
     pub(crate) fn name(self) -> &'static str {
         FIELDS[self as usize]
-    }
-}
-
-/// `a == b` for names of at most 16 bytes, as at most two 8-byte comparisons of overlapping
-/// words (no call into `memcmp`, which costs more than the comparison here).
-pub(crate) fn same_name(a: &[u8], b: &[u8]) -> bool {
-    let word = |s: &[u8], from: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[from..from + 8]);
-        u64::from_le_bytes(w)
-    };
-    let n = a.len();
-    if n != b.len() {
-        false
-    } else if (8..=16).contains(&n) {
-        word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
-    } else {
-        a == b
     }
 }
 

@@ -152,7 +152,6 @@ impl Metrics {
     }
 }
 
-/// Whole days from `from` to `to`, rounded up.
 /// Near-duplicate gaps grouped; a cluster is new when none of its members was asked in the
 /// `previous` period.
 fn clusters(gaps: &Map<String, GapAcc>, previous: Option<&Metrics>) -> Vec<GapCluster> {
@@ -266,6 +265,7 @@ fn top_sources(sources: Vec<(String, Set<u32>)>, first_sources: &[u32]) -> Vec<S
     rows
 }
 
+/// Whole days from `from` to `to`, rounded up.
 fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
     let secs = (to - from).num_seconds().max(0);
     u32::try_from((secs + 86_399) / 86_400).unwrap_or(u32::MAX)

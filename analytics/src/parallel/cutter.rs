@@ -11,7 +11,7 @@ use crate::read::{
     BatchTarget, Buffer, CsvColumns, ElementAt, Elements, ReadError, ReadInfo, read_json,
 };
 
-use super::job::{Job, Kind};
+use super::job::{Job, Records};
 
 /// The reading side: fills buffers from the input and sends blocks of whole records.
 pub(super) struct Cutter<'d> {
@@ -31,7 +31,7 @@ impl Cutter<'_> {
             .unwrap_or_else(|_| Vec::with_capacity(self.block_bytes + self.block_bytes / 4))
     }
 
-    fn send(&mut self, bytes: Vec<u8>, kind: Kind) -> Result<(), ReadError> {
+    fn send(&mut self, bytes: Vec<u8>, kind: Records) -> Result<(), ReadError> {
         let block = self.next_block;
         self.next_block += 1;
         self.jobs
@@ -64,7 +64,7 @@ impl Cutter<'_> {
         mut reader: R,
         mut carry: Vec<u8>,
         mut cut: impl FnMut(&[u8]) -> Option<usize>,
-        kind: impl Fn() -> Kind,
+        kind: impl Fn() -> Records,
     ) -> Result<(), ReadError> {
         let mut want = self.block_bytes;
         loop {
@@ -99,7 +99,7 @@ impl Cutter<'_> {
             reader,
             Vec::new(),
             |buf| memchr::memrchr(b'\n', buf).map(|at| at + 1),
-            || Kind::Lines,
+            || Records::Lines,
         )
     }
 
@@ -134,7 +134,7 @@ impl Cutter<'_> {
             // Not right after the LF of a CRLF: a whole-input read counts that LF into the
             // next row, so it stays in the next row's block.
             |buf| csv_rows_end(buf, usize::MAX).filter(|&end| !(end == 1 && buf[0] == b'\n')),
-            || Kind::Csv(Arc::clone(&columns)),
+            || Records::Csv(Arc::clone(&columns)),
         )
     }
 
@@ -245,7 +245,7 @@ impl Batch<'_, '_> {
         let next = self.cutter.buffer();
         let bytes = std::mem::replace(&mut self.bytes, next);
         let elements = std::mem::take(&mut self.elements);
-        self.cutter.send(bytes, Kind::Elements(elements))
+        self.cutter.send(bytes, Records::Elements(elements))
     }
 }
 

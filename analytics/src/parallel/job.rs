@@ -10,10 +10,10 @@ use crate::read::{CsvColumns, ElementAt};
 pub(super) struct Job {
     pub(super) block: u64,
     pub(super) bytes: Vec<u8>,
-    pub(super) kind: Kind,
+    pub(super) kind: Records,
 }
 
-pub(super) enum Kind {
+pub(super) enum Records {
     /// NDJSON lines; the block ends with a newline unless it is the last.
     Lines,
     /// CSV rows of the given columns; the block ends with a row unless it is the last.

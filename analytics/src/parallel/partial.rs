@@ -13,7 +13,7 @@ use crate::read::{
 };
 use crate::record::{Rejection, fast_csv_event, fast_json_event, parse_json_event};
 
-use super::job::{BlockCount, Job, Kind};
+use super::job::{BlockCount, Job, Records};
 
 /// One worker's share.
 pub(super) struct Partial {
@@ -49,9 +49,9 @@ impl Partial {
             let Ok(mut job) = job else { break };
             if self.fatal.is_none() {
                 let count = match &job.kind {
-                    Kind::Lines => self.lines(job.block, &job.bytes),
-                    Kind::Csv(columns) => self.csv(job.block, &job.bytes, columns),
-                    Kind::Elements(elements) => self.elements(job.block, &job.bytes, elements),
+                    Records::Lines => self.lines(job.block, &job.bytes),
+                    Records::Csv(columns) => self.csv(job.block, &job.bytes, columns),
+                    Records::Elements(elements) => self.elements(job.block, &job.bytes, elements),
                 };
                 self.counts.push(count);
             }

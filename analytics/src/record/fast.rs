@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::event::{EventRef, EventType, parse_timestamp};
 use crate::schema::flat::Flat;
-use crate::schema::kinds::{Count, Duration, Flag, Kind, Score, Text};
+use crate::schema::kinds;
 use crate::schema::{FIELD_COUNT, FIELDS, Field, fields};
 use crate::text::unneutralise_csv;
 
@@ -21,7 +21,7 @@ macro_rules! fast_paths {
         struct Typed<'a> {
             timestamp: Option<&'a str>,
             event_type: Option<&'a str>,
-            $( $field: Option<<$kind as Kind>::Borrowed<'a>>, )*
+            $( $field: Option<<kinds::$kind as kinds::Kind>::Borrowed<'a>>, )*
         }
 
         impl<'a> Typed<'a> {
@@ -31,7 +31,7 @@ macro_rules! fast_paths {
                     // Required: `null` is the general path's to name.
                     Field::Timestamp => self.timestamp = Some(scan.string()?),
                     Field::EventType => self.event_type = Some(scan.string()?),
-                    $( Field::$variant => self.$field = <$kind as Kind>::fast_json(scan)?, )*
+                    $( Field::$variant => self.$field = <kinds::$kind as kinds::Kind>::fast_json(scan)?, )*
                 }
                 Some(())
             }
@@ -82,7 +82,7 @@ macro_rules! fast_paths {
                 $(
                     $field: match cell(Field::$variant) {
                         None => None,
-                        Some(c) => Some(<$kind as Kind>::fast_text(c)?),
+                        Some(c) => Some(<kinds::$kind as kinds::Kind>::fast_text(c)?),
                     },
                 )*
             })

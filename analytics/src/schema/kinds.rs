@@ -24,7 +24,9 @@ pub(crate) struct Duration;
 /// A score: any finite number.
 pub(crate) struct Score;
 
-/// The Rust type of a value of each kind, as [`crate::Event`] holds it.
+/// The Rust type of a value of each kind, as [`crate::Event`] holds it. It says again what
+/// [`Kind::Owned`] says because a public field cannot name the crate's own trait; where the
+/// two disagree, `Event::view` does not compile.
 macro_rules! owned {
     (Text) => {
         String
@@ -44,7 +46,8 @@ macro_rules! owned {
 }
 pub(crate) use owned;
 
-/// The type of a value of each kind as [`crate::EventRef`] borrows it.
+/// The type of a value of each kind as [`crate::EventRef`] borrows it ([`Kind::Borrowed`],
+/// for the same reason as [`owned!`]).
 macro_rules! borrowed {
     (Text, $life:lifetime) => { &$life str };
     ($kind:ident, $life:lifetime) => { $crate::schema::kinds::owned!($kind) };
