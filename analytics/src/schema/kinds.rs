@@ -64,7 +64,7 @@ const MAX_COUNT: u64 = 1 << 53;
 /// The rules of one kind of value.
 pub(crate) trait Kind {
     /// The value as an event owns it.
-    type Owned;
+    type Owned: Serialize + std::fmt::Display;
     /// The value as a view borrows it.
     type Borrowed<'a>: Copy;
 
@@ -86,14 +86,19 @@ pub(crate) trait Kind {
     /// unchanged, else `None`.
     fn fast_text(cell: &str) -> Option<Self::Borrowed<'_>>;
 
-    /// The value as an export's CSV cell.
-    fn csv_cell(value: &Self::Owned) -> String;
-    /// Writes the value as the field `name` of an event's JSON.
+    /// The value as an export's CSV cell: as Rust displays it, unless the kind says otherwise.
+    fn csv_cell(value: &Self::Owned) -> String {
+        value.to_string()
+    }
+    /// Writes the value as the field `name` of an event's JSON: as serde writes it, unless the
+    /// kind says otherwise.
     fn serialize_field<S: SerializeStruct>(
         out: &mut S,
         name: &'static str,
         value: &Self::Owned,
-    ) -> Result<(), S::Error>;
+    ) -> Result<(), S::Error> {
+        out.serialize_field(name, value)
+    }
 }
 
 impl Kind for Text {
@@ -129,13 +134,6 @@ impl Kind for Text {
     fn csv_cell(value: &String) -> String {
         neutralise_csv(value).into_owned()
     }
-    fn serialize_field<S: SerializeStruct>(
-        out: &mut S,
-        name: &'static str,
-        value: &String,
-    ) -> Result<(), S::Error> {
-        out.serialize_field(name, value)
-    }
 }
 
 impl Kind for Count {
@@ -169,16 +167,6 @@ impl Kind for Count {
         cell.trim().parse::<u64>().ok()
     }
 
-    fn csv_cell(value: &u64) -> String {
-        value.to_string()
-    }
-    fn serialize_field<S: SerializeStruct>(
-        out: &mut S,
-        name: &'static str,
-        value: &u64,
-    ) -> Result<(), S::Error> {
-        out.serialize_field(name, value)
-    }
 }
 
 fn not_a_count(name: &str) -> String {
@@ -218,16 +206,6 @@ impl Kind for Flag {
         }
     }
 
-    fn csv_cell(value: &bool) -> String {
-        value.to_string()
-    }
-    fn serialize_field<S: SerializeStruct>(
-        out: &mut S,
-        name: &'static str,
-        value: &bool,
-    ) -> Result<(), S::Error> {
-        out.serialize_field(name, value)
-    }
 }
 
 fn not_a_flag(name: &str) -> String {
@@ -263,16 +241,6 @@ impl Kind for Score {
         cell.trim().parse::<f64>().ok().filter(|n| n.is_finite())
     }
 
-    fn csv_cell(value: &f64) -> String {
-        value.to_string()
-    }
-    fn serialize_field<S: SerializeStruct>(
-        out: &mut S,
-        name: &'static str,
-        value: &f64,
-    ) -> Result<(), S::Error> {
-        out.serialize_field(name, value)
-    }
 }
 
 fn not_a_number(name: &str) -> String {
@@ -310,9 +278,6 @@ impl Kind for Duration {
         Score::fast_text(cell).filter(|n| (0.0..=MAX_DURATION_MS).contains(n))
     }
 
-    fn csv_cell(value: &f64) -> String {
-        value.to_string()
-    }
     /// `12`, not `12.0`, as the spec writes durations; fractions only when there are some.
     fn serialize_field<S: SerializeStruct>(
         out: &mut S,
