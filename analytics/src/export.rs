@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Serialize, Serializer};
 
 use crate::daily::DailyAggregate;
@@ -138,6 +138,50 @@ impl ExportCursor {
     }
 }
 
+/// How far a cursor's window end may be ahead of the clock that checks it: the first page's
+/// clock and a later page's may be different machines' clocks.
+pub const CURSOR_CLOCK_SLACK: TimeDelta = TimeDelta::minutes(5);
+
+impl ExportCursor {
+    /// The window `[from, to)` of `days` days this cursor continues, when it is one an export
+    /// running at `now` can have handed out: its window ended no later than `now` (plus
+    /// [`CURSOR_CLOCK_SLACK`]), at most `max_days` days ago, and its day lies in the window.
+    /// Anything else is an error naming the parameter: never a panic, whatever the numbers.
+    pub fn window(
+        &self,
+        days: u32,
+        max_days: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(DateTime<Utc>, DateTime<Utc>), String> {
+        let to = self.window_end;
+        let stale = || {
+            format!(
+                "`cursor` continues an export whose window ended at {}; a cursor is valid for \
+                 {max_days} days after its first page: start again without `cursor`",
+                format_timestamp(&to)
+            )
+        };
+        let oldest = now.checked_sub_signed(TimeDelta::days(i64::from(max_days)));
+        let newest = now.checked_add_signed(CURSOR_CLOCK_SLACK);
+        if oldest.is_none_or(|oldest| to < oldest) || newest.is_none_or(|newest| to > newest) {
+            return Err(stale());
+        }
+        let from = to
+            .checked_sub_signed(TimeDelta::days(i64::from(days)))
+            .ok_or_else(stale)?;
+        if self.day < from.date_naive() || self.day > to.date_naive() {
+            return Err(format!(
+                "`cursor` names the day {}, outside its window {} to {}: start again without \
+                 `cursor`",
+                self.day,
+                format_timestamp(&from),
+                format_timestamp(&to)
+            ));
+        }
+        Ok((from, to))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +240,44 @@ mod tests {
         assert_eq!(keep.0, events);
         assert_eq!(keep.1, daily);
         assert_eq!(info.next_cursor.as_deref(), Some("2026-11-25~x"));
+    }
+
+    #[test]
+    fn a_cursor_continues_only_a_window_an_export_can_have_handed_out() {
+        let now = parse_timestamp("2026-11-26T06:00:00.123Z").expect("time");
+        let cursor = |day: &str, window_end: DateTime<Utc>| ExportCursor {
+            window_end,
+            day: NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("date"),
+            kv_cursor: None,
+        };
+        let ok = cursor("2026-11-20", now - TimeDelta::hours(1));
+        assert_eq!(
+            ok.window(30, 90, now),
+            Ok((
+                now - TimeDelta::hours(1) - TimeDelta::days(30),
+                now - TimeDelta::hours(1)
+            ))
+        );
+        // The crafted cursor of the hardening review: a window end 264,000 years back.
+        let crafted = ExportCursor::decode("2026-01-01~-8334601228800000").expect("decodes");
+        let far_future = ExportCursor::decode("2026-01-01~8000000000000000").expect("decodes");
+        for (what, bad) in [
+            ("crafted", crafted),
+            ("far future", far_future),
+            ("stale", cursor("2026-08-01", now - TimeDelta::days(91))),
+            ("ahead", cursor("2026-11-26", now + TimeDelta::minutes(6))),
+            ("day before", cursor("2026-10-26", now)),
+            ("day after", cursor("2026-11-27", now)),
+        ] {
+            let err = bad.window(30, 90, now).expect_err(what);
+            assert!(err.contains("`cursor`"), "{what}: {err}");
+        }
+        let min = DateTime::<Utc>::MIN_UTC;
+        assert!(cursor("2026-11-26", now).window(30, 90, min).is_err());
+        assert!(
+            cursor("2026-11-26", now)
+                .window(30, 90, DateTime::<Utc>::MAX_UTC)
+                .is_err()
+        );
     }
 }

@@ -3,22 +3,24 @@
 //! addresses and phone numbers in free text are replaced before anything is stored.
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
-use regex_lite::Regex;
+use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 
 use crate::event::{Event, EventType};
+use crate::keys::short_hash;
 use crate::record::RecordBuilder;
 use crate::schema::scalar::Scalar;
 use crate::schema::{Field, fields};
+use crate::scrub::scrub_pii;
 use crate::text::{one_line, truncate_chars};
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
 
 /// Page context sent as request headers (`X-Page-URL`, `X-Page-Title`, `X-Referrer`,
-/// `X-Session-ID`); each fills its field when the body does not set it.
+/// `X-Session-ID`), each filling its field when the body does not set it; and the worker's key
+/// for the pseudonyms of session ids not of the tracker's form.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PageContext<'a> {
     /// `X-Page-URL`.
@@ -29,6 +31,9 @@ pub struct PageContext<'a> {
     pub referrer: Option<&'a str>,
     /// `X-Session-ID`.
     pub session_id: Option<&'a str>,
+    /// The secret that keys the hash replacing a session id not of the tracker's form
+    /// (`IP_HASH_SALT`, or the worker's derived salt); without one the hash is unkeyed.
+    pub hash_key: Option<&'a str>,
 }
 
 /// Why an event was refused.
@@ -99,7 +104,7 @@ pub fn parse_ingest(
     fill(&mut event.page_title, context.page_title);
     fill(&mut event.referrer, context.referrer);
     fill(&mut event.session_id, context.session_id);
-    clean(&mut event);
+    clean(&mut event, context.hash_key.unwrap_or_default());
     Ok(event)
 }
 
@@ -117,19 +122,22 @@ fn fill(field: &mut Option<String>, header: Option<&str>) {
 #[derive(Debug, Clone, Copy)]
 enum TextRule {
     /// A page URL or referrer: only `http(s)` URLs and paths, without query, fragment or
-    /// credentials, e-mail addresses and phone numbers in the path scrubbed.
+    /// credentials, e-mail addresses and phone numbers in the path (percent-decoded) scrubbed.
     Url,
-    /// Free text a visitor wrote or saw: e-mail addresses and phone numbers scrubbed.
+    /// Free text, whoever wrote it (the visitor, the site, the chat backend): e-mail addresses
+    /// and phone numbers scrubbed.
     Prose,
-    /// A short label set by the site or its backend: kept as is.
-    Label,
+    /// A session id: kept in the tracker's form (`session-<epoch>-<random>`), anything else
+    /// (an e-mail address, a customer number) replaced by a keyed hash that still tells
+    /// sessions apart.
+    Session,
 }
 
 macro_rules! ingest_rules {
     ($( $(#[$doc:meta])* $field:ident $variant:ident $name:literal : $kind:ident $(($rule:ident, $max:literal))?, )*) => {
         /// Applies the privacy rules and caps of the schema's table to every text field.
-        fn clean(event: &mut Event) {
-            $( $( clean_field(&mut event.$field, TextRule::$rule, $max); )? )*
+        fn clean(event: &mut Event, hash_key: &str) {
+            $( $( clean_field(&mut event.$field, TextRule::$rule, $max, hash_key); )? )*
         }
     };
 }
@@ -139,16 +147,40 @@ fields!(ingest_rules);
 /// at `max_chars` characters. A field that cleaning emptied (only spaces or controls, a URL
 /// that was all query or fragment) is absent, as an empty string is in every reader: stored
 /// as `""`, it would read back as a different event.
-fn clean_field(field: &mut Option<String>, rule: TextRule, max_chars: usize) {
+fn clean_field(field: &mut Option<String>, rule: TextRule, max_chars: usize, hash_key: &str) {
     let Some(text) = field.as_deref() else { return };
     let text = one_line(text);
     let cleaned = match rule {
         TextRule::Url if !web_or_relative(&text) => String::new(),
         TextRule::Url => truncate_chars(&strip_query(&text), max_chars).into_owned(),
         TextRule::Prose => truncate_chars(&scrub_pii(&text), max_chars).into_owned(),
-        TextRule::Label => truncate_chars(&text, max_chars).into_owned(),
+        TextRule::Session if text.is_empty() || tracker_session(&text) => {
+            truncate_chars(&text, max_chars).into_owned()
+        }
+        TextRule::Session => pseudonym(&text, hash_key),
     };
     *field = (!cleaned.is_empty()).then_some(cleaned);
+}
+
+/// A session id as the tracker makes it: `session-`, epoch time, `-`, letters and digits.
+pub fn tracker_session(id: &str) -> bool {
+    let Some((epoch, random)) = id.strip_prefix("session-").and_then(|r| r.split_once('-')) else {
+        return false;
+    };
+    (1..=16).contains(&epoch.len())
+        && epoch.bytes().all(|b| b.is_ascii_digit())
+        && (1..=32).contains(&random.len())
+        && random.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The stand-in for a session id not of the tracker's form: `h-` and 16 hex digits of a hash
+/// keyed by `key`. Distinct ids stay distinct (sessions are still counted right); the id
+/// itself is not kept.
+fn pseudonym(id: &str, key: &str) -> String {
+    format!(
+        "h-{}",
+        short_hash(format!("session\u{0}{key}\u{0}{id}").as_bytes())
+    )
 }
 
 /// Whether `url` is an `http(s)` URL or a path: other schemes (`javascript:`, `data:`, `file:`,
@@ -161,8 +193,9 @@ fn web_or_relative(url: &str) -> bool {
 }
 
 /// A URL without its query string, fragment and credentials (they can carry e-mail addresses,
-/// tokens and campaign ids), with any e-mail address or phone number in the path scrubbed;
-/// text that is not a URL is cut at its first `?` or `#` and scrubbed.
+/// tokens and campaign ids), with any e-mail address or phone number in the path scrubbed,
+/// also when percent-encoded (`/unsubscribe/john.doe%40example.com`); text that is not a URL
+/// is cut at its first `?` or `#` and scrubbed the same way.
 pub fn strip_query(url: &str) -> String {
     if let Ok(mut parsed) = url::Url::parse(url.trim())
         && parsed.has_host()
@@ -171,40 +204,43 @@ pub fn strip_query(url: &str) -> String {
         parsed.set_fragment(None);
         let _ = parsed.set_username("");
         let _ = parsed.set_password(None);
+        if let Some(path) = scrub_decoded(parsed.path()) {
+            parsed.set_path(&path);
+        }
         return scrub_pii(parsed.as_str()).into_owned();
     }
     let end = url.find(['?', '#']).unwrap_or(url.len());
-    scrub_pii(&url[..end]).into_owned()
+    let path = &url[..end];
+    match scrub_decoded(path) {
+        Some(scrubbed) => scrubbed,
+        None => scrub_pii(path).into_owned(),
+    }
 }
 
-static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-        .expect("valid e-mail pattern")
-});
+/// What a scrubbed path has percent-encoded again: what a path cannot hold as is, and `%`
+/// itself, so that decoding it gives back exactly the scrubbed text.
+const PATH_ENCODE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
 
-/// A run of digits with the separators phone numbers are written with.
-static PHONE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\+?\(?\d[\d\s().\-]{5,}\d").expect("valid phone pattern"));
-
-/// Replaces e-mail addresses with `[email]` and phone numbers with `[phone]`. A phone number is
-/// a run of 9 or more digits (spaces, dots, dashes and brackets allowed between them; two
-/// numbers side by side are one run and scrubbed together), or 7 or more after a leading `+`:
-/// long enough to leave years, dates, prices and times alone. Card numbers go too.
-pub fn scrub_pii(text: &str) -> Cow<'_, str> {
-    let without_email = EMAIL.replace_all(text, "[email]");
-    let scrubbed = PHONE.replace_all(&without_email, |caps: &regex_lite::Captures<'_>| {
-        let candidate = &caps[0];
-        let digits = candidate.chars().filter(char::is_ascii_digit).count();
-        let international = candidate.starts_with('+');
-        if digits >= 9 || (international && digits >= 7) {
-            "[phone]".to_owned()
-        } else {
-            candidate.to_owned()
+/// A percent-encoded path scrubbed after decoding, when decoding shows personal data the
+/// encoded text hides; encoded again, so that a decoded `?` or `#` cannot start a query or a
+/// fragment.
+fn scrub_decoded(path: &str) -> Option<String> {
+    let decoded = percent_decode_str(path).decode_utf8_lossy();
+    match scrub_pii(&decoded) {
+        Cow::Owned(scrubbed) if decoded != path => {
+            Some(utf8_percent_encode(&scrubbed, PATH_ENCODE).to_string())
         }
-    });
-    match (&without_email, scrubbed) {
-        (Cow::Borrowed(_), Cow::Borrowed(_)) => Cow::Borrowed(text),
-        (_, scrubbed) => Cow::Owned(scrubbed.into_owned()),
+        _ => None,
     }
 }
 
@@ -295,10 +331,11 @@ mod tests {
             page_url: Some("https://site.dev/a?utm=x#top"),
             page_title: Some("A"),
             referrer: Some("https://www.google.com/search?q=me@x.com"),
-            session_id: Some("s-header"),
+            session_id: Some("session-1764100000000-header1"),
+            hash_key: None,
         };
         let e = parse_ingest(
-            br#"{"eventType":"widget_loaded","sessionId":"s-body"}"#,
+            br#"{"eventType":"widget_loaded","sessionId":"session-1764100000000-body1"}"#,
             &context,
             now(),
         )
@@ -306,7 +343,7 @@ mod tests {
         assert_eq!(e.page_url.as_deref(), Some("https://site.dev/a"));
         assert_eq!(e.page_title.as_deref(), Some("A"));
         assert_eq!(e.referrer.as_deref(), Some("https://www.google.com/search"));
-        assert_eq!(e.session_id.as_deref(), Some("s-body"));
+        assert_eq!(e.session_id.as_deref(), Some("session-1764100000000-body1"));
     }
 
     #[test]

@@ -57,10 +57,38 @@ pub fn gap_key(normalized: &str) -> String {
     format!("{GAP_PREFIX}{}", short_hash(normalized.as_bytes()))
 }
 
-/// `ip:{hash}`: the rate-limit key of a client IP, salted so the address cannot be recovered
-/// from it. The address itself is never stored anywhere.
+/// `ip:{hash}`: the rate-limit key of a client, salted so the address cannot be recovered
+/// from it. The address itself is never stored anywhere. An IPv6 client is keyed by its /64
+/// ([`client_network`]): one subscriber line holds 2^64 addresses.
 pub fn ip_key(salt: &str, ip: &str) -> String {
-    format!("ip:{}", short_hash(format!("{salt}\u{0}{ip}").as_bytes()))
+    let network = client_network(ip);
+    format!(
+        "ip:{}",
+        short_hash(format!("{salt}\u{0}{network}").as_bytes())
+    )
+}
+
+/// The network a client address stands for: an IPv4 address itself (an IPv4-mapped IPv6
+/// address too), an IPv6 address's /64, and anything unparsable as given, trimmed.
+pub fn client_network(ip: &str) -> String {
+    match ip.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(prefix))
+            }
+        },
+        Err(_) => ip.trim().to_owned(),
+    }
+}
+
+/// A salt for [`ip_key`] derived from another secret (the dashboard password or the backend's
+/// token), for a deployment without `IP_HASH_SALT`: the keys stay unrecoverable to anyone
+/// without that secret, and changing it starts the counters afresh.
+pub fn derived_salt(secret: &str) -> String {
+    short_hash(format!("chatbot-analytics client key\u{0}{secret}").as_bytes())
 }
 
 /// `authlock:{ip key}`: present while a client that failed Basic Auth too often is locked out
@@ -75,7 +103,7 @@ pub fn session_key(session_id: &str) -> String {
 }
 
 /// The first 16 hex digits of the SHA-256 of `bytes`.
-fn short_hash(bytes: &[u8]) -> String {
+pub(crate) fn short_hash(bytes: &[u8]) -> String {
     Sha256::digest(bytes)[..8]
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -185,5 +213,32 @@ mod tests {
         assert!(!m.complete);
         assert!(m.json.len() <= METADATA_LIMIT, "{}", m.json.len());
         assert_eq!(event_from_metadata(&m.json), None, "the value must be read");
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64_and_ipv4_by_their_address() {
+        assert_eq!(client_network("203.0.113.7"), "203.0.113.7");
+        assert_eq!(client_network(" ::ffff:203.0.113.7 "), "203.0.113.7");
+        assert_eq!(
+            client_network("2001:db8:1:2:aaaa:bbbb:cccc:dddd"),
+            "2001:db8:1:2::/64"
+        );
+        let a = ip_key("salt", "2001:db8:1:2::1");
+        assert_eq!(
+            a,
+            ip_key("salt", "2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            "one /64"
+        );
+        assert_ne!(a, ip_key("salt", "2001:db8:1:3::1"), "the next /64");
+        assert_ne!(ip_key("salt", "203.0.113.7"), ip_key("salt", "203.0.113.8"));
+        assert_eq!(client_network("not an address"), "not an address");
+    }
+
+    #[test]
+    fn a_derived_salt_depends_on_its_secret_and_shows_nothing_of_it() {
+        let salt = derived_salt("correct horse");
+        assert_eq!(salt, derived_salt("correct horse"));
+        assert_ne!(salt, derived_salt("correct horse!"));
+        assert!(!salt.contains("horse"));
     }
 }

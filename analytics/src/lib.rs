@@ -25,6 +25,7 @@
 //! assert_eq!(summary.conversation_volume.messages, 1);
 //! ```
 
+mod body;
 mod clusters;
 mod daily;
 mod event;
@@ -35,10 +36,12 @@ mod insights;
 mod keys;
 mod metrics;
 mod parallel;
+mod published;
 mod read;
 mod record;
 mod rollup;
 mod schema;
+mod scrub;
 mod session;
 mod stats;
 mod summary;
@@ -46,11 +49,14 @@ mod text;
 mod window;
 mod zone;
 
+pub use body::{BodyTooLarge, BoundedBody};
 pub use clusters::{CLUSTER_SIMILARITY, jaccard, question_tokens};
 pub use daily::DailyAggregate;
 pub use event::{Event, EventRef, EventType, format_timestamp, parse_timestamp};
 pub use export::{CsvWriter, Envelope, ExportCursor, write_ndjson_line};
-pub use ingest::{IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, scrub_pii, strip_query};
+pub use ingest::{
+    IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, strip_query, tracker_session,
+};
 pub use insights::{FUNNEL_STEPS, TOP_SUGGESTIONS};
 pub use keys::*;
 pub use metrics::{
@@ -58,11 +64,13 @@ pub use metrics::{
     normalize_question, referrer_source,
 };
 pub use parallel::{Aggregate, AggregateOptions, BLOCK_BYTES, aggregate};
+pub use published::refused_markup;
 pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, read_export};
 pub use record::{Rejection, SkipReason, parse_json_event, with_json_event};
 pub use rollup::{DayRollup, GapRecord, GapSummary, merge_gap, rollup_day};
 pub use schema::FIELDS;
 pub use schema::kinds::MAX_DURATION_MS;
+pub use scrub::{EMAIL_MARK, PHONE_MARK, scrub_pii};
 pub use stats::{nearest_rank, ratio};
 pub use summary::*;
 pub use text::{clean_text, escape_html, neutralise_csv, truncate_chars, unneutralise_csv};

@@ -39,13 +39,13 @@ macro_rules! fields {
     ($expand:ident) => {
         $expand! {
             /// Random per-browser session identifier.
-            session_id SessionId "sessionId": Text(Label, 128),
+            session_id SessionId "sessionId": Text(Session, 128),
             /// Position of the message in its session, from 1.
             message_number MessageNumber "messageNumber": Count,
             /// The user's question (scrubbed of PII by the worker).
             question Question "question": Text(Prose, 500),
             /// Topic chosen by retrieval.
-            topic Topic "topic": Text(Label, 100),
+            topic Topic "topic": Text(Prose, 100),
             /// Number of knowledge entries retrieved.
             entries_retrieved EntriesRetrieved "entriesRetrieved": Count,
             /// Length of the answer in characters.
@@ -69,7 +69,7 @@ macro_rules! fields {
             /// The page's referrer.
             referrer Referrer "referrer": Text(Url, 2048),
             /// Machine-readable error kind when `success` is false.
-            error_type ErrorType "errorType": Text(Label, 100),
+            error_type ErrorType "errorType": Text(Prose, 100),
             /// Human-readable error text when `success` is false.
             error_message ErrorMessage "errorMessage": Text(Prose, 500),
         }

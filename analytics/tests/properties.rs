@@ -853,6 +853,7 @@ proptest! {
             page_title: page_title.as_deref(),
             referrer: referrer.as_deref(),
             session_id: session_id.as_deref(),
+            hash_key: Some("property-test key"),
         };
         match parse_ingest(&body, &context, now) {
             Ok(event) => check_ingested(&event, now)?,

@@ -5,9 +5,9 @@
 #![forbid(unsafe_code)]
 
 use analytics::{
-    CsvWriter, Event, Format, IngestError, MAX_BODY_BYTES, PageContext, ReadError, ReadInfo,
-    SCHEMA_VERSION, Sink, Skipped, parse_ingest, parse_json_event, read_export, scrub_pii,
-    write_ndjson_line,
+    BodyTooLarge, BoundedBody, CsvWriter, Event, Format, IngestError, MAX_BODY_BYTES, PageContext,
+    ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, parse_ingest, parse_json_event,
+    read_export, scrub_pii, write_ndjson_line,
 };
 use chrono::{DateTime, Utc};
 
@@ -166,6 +166,7 @@ pub fn check_ingest(data: &[u8]) {
         page_title: header(1),
         referrer: header(2),
         session_id: header(3),
+        hash_key: Some("fuzz key"),
     };
     let event = match parse_ingest(body, &context, now()) {
         Ok(event) => event,
@@ -236,4 +237,55 @@ pub fn check_ingest(data: &[u8]) {
         Ok(&event),
         "stored and read back"
     );
+}
+
+/// A request body cut into chunks: the first byte sets the limit (0 to 255 bytes, so that the
+/// limit is often crossed), each following byte the length of the next chunk of the rest. The
+/// reader keeps exactly the body while it is within the limit, answers "too large" exactly
+/// when it is not, and never holds more than the limit.
+pub fn check_body(data: &[u8]) {
+    let Some((&limit, rest)) = data.split_first() else {
+        return;
+    };
+    let limit = usize::from(limit);
+    let (lengths, body) = rest.split_at(rest.len() / 2);
+    let mut reader = BoundedBody::new(limit);
+    let mut fed = 0;
+    let mut outcome = Ok(());
+    for &length in lengths.iter().chain(std::iter::once(&u8::MAX)) {
+        if fed == body.len() {
+            break;
+        }
+        let chunk = &body[fed..(fed + usize::from(length)).min(body.len())];
+        fed += chunk.len();
+        outcome = reader.push(chunk);
+        if outcome.is_err() {
+            break;
+        }
+    }
+    // The last chunk feeds the rest, so a body within the limit is always read whole.
+    if fed < body.len() && outcome.is_ok() {
+        outcome = reader.push(&body[fed..]);
+        fed = body.len();
+    }
+    match outcome {
+        Ok(()) => {
+            assert_eq!(fed, body.len());
+            assert!(
+                body.len() <= limit,
+                "{} bytes accepted over {limit}",
+                body.len()
+            );
+            assert_eq!(reader.into_bytes(), body);
+        }
+        Err(BodyTooLarge { limit: reported }) => {
+            assert_eq!(reported, limit);
+            assert!(
+                fed > limit,
+                "refused at {fed} bytes with a limit of {limit}"
+            );
+            let kept = reader.into_bytes();
+            assert!(kept.len() <= limit && body.starts_with(&kept));
+        }
+    }
 }

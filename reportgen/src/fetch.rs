@@ -12,7 +12,7 @@ use anyhow::{Context, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 
 /// Events asked for per page: one KV list call on the worker.
 const PAGE_EVENTS: usize = 1000;
@@ -108,6 +108,9 @@ impl Remote {
             .timeout(REQUEST_TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("reportgen/", env!("CARGO_PKG_VERSION")))
+            // The export and the published report come from and go to the URL given, nowhere
+            // else: a redirect is an answer to report, not to follow.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("setting up the HTTP client")
     }
@@ -509,10 +512,26 @@ fn classify(remote: &Remote, response: Response) -> Failure {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let body = response.text().unwrap_or_default();
     let said = worker_message(&body);
     let url = &remote.base;
     match status {
+        s if s.is_redirection() => Failure::Fatal(anyhow!(
+            "{url}: the worker answered {s}, redirecting to {}; reportgen follows no redirect \
+             (the export is read from, and the report sent to, the URL given): if that is the \
+             worker, give its URL with --url",
+            location.map_or_else(
+                || "nowhere (no Location header)".to_owned(),
+                |l| format!(
+                    "{:?}",
+                    analytics::truncate_chars(&analytics::clean_text(&l), 200)
+                )
+            )
+        )),
         StatusCode::UNAUTHORIZED => Failure::Fatal(anyhow!(
             "{url}: the worker refused the password (401): check ANALYTICS_PASSWORD \
              (or the variable named by --password-env)"

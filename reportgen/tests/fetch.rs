@@ -764,3 +764,56 @@ fn more_days_than_a_worker_exports_are_refused_before_any_request() {
         seen.lock().unwrap()
     );
 }
+
+#[test]
+fn a_redirect_is_reported_not_followed_for_the_export_and_for_publishing() {
+    let page = envelope(&[&event("2026-11-01T10:00:00Z", "message_sent")], None);
+    // Where a redirect would lead: it must see no request at all.
+    let (elsewhere, elsewhere_seen) = serve(vec![json(200, &page), json(201, "{}")]);
+    let redirect = |status: u16| {
+        Reply::Full(
+            status,
+            vec![("Location", format!("{elsewhere}/analytics/export"))],
+            String::new(),
+        )
+    };
+    for status in [301, 302, 307, 308] {
+        let (url, _) = serve(vec![redirect(status)]);
+        let out = out_dir(&format!("redirect-export-{status}"));
+        let o = run(&url, &out, &["-q"], Some("pw"));
+        assert_eq!(o.status.code(), Some(2), "{status}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&status.to_string())
+                && err.contains(&elsewhere)
+                && err.contains("redirect"),
+            "{status}: {err}"
+        );
+        assert!(
+            !out.join("2026-11-26").exists(),
+            "{status}: no report from a redirect"
+        );
+    }
+    // The export is read, then publishing is redirected: the report goes nowhere else and the
+    // run says so, keeping its snapshot.
+    let (url, seen) = serve(vec![json(200, &page), redirect(307)]);
+    let out = out_dir("redirect-publish");
+    let o = run(&url, &out, &["--publish", "-q"], Some("pw"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("publishing") && err.contains(&elsewhere),
+        "{err}"
+    );
+    assert!(!err.contains("published to"), "{err}");
+    assert!(seen.lock().unwrap()[1].starts_with("PUT /analytics/report "));
+    assert!(
+        out.join("2026-11-26/index.html").exists(),
+        "the snapshot stays"
+    );
+    assert!(
+        elsewhere_seen.lock().unwrap().is_empty(),
+        "the other host got {:?}",
+        elsewhere_seen.lock().unwrap()
+    );
+}

@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -70,6 +71,51 @@ fn strip_scheme<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
     let header = header.trim_start();
     let (given, rest) = header.split_at_checked(scheme.len())?;
     (given.eq_ignore_ascii_case(scheme) && rest.starts_with(' ')).then(|| &rest[1..])
+}
+
+/// The cookie that marks a browser which has logged in to the dashboard before.
+pub const DEVICE_COOKIE: &str = "analytics_device";
+
+/// How long a browser stays known: a year.
+pub const DEVICE_COOKIE_SECS: u64 = 365 * 24 * 60 * 60;
+
+/// The device cookie's MAC of `id`, keyed by the dashboard password (changing the password
+/// forgets every device).
+fn device_mac(password: &str, id: &str) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(password.as_bytes()).expect("HMAC takes any key length");
+    mac.update(b"analytics device\0");
+    mac.update(id.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The `Set-Cookie` value that makes the browser a known device with id `id` (any short
+/// token: the MAC, not the id, is what cannot be forged).
+pub fn device_cookie(password: &str, id: &str) -> String {
+    format!(
+        "{DEVICE_COOKIE}={id}.{}; Path=/analytics; Max-Age={DEVICE_COOKIE_SECS}; HttpOnly; Secure; \
+         SameSite=Strict",
+        device_mac(password, id)
+    )
+}
+
+/// The id of the known device a request's `Cookie` header names, when its MAC is right.
+/// A login from a known device is counted against that device, not against the address it
+/// comes from: someone failing logins on the admin's network locks out the network, not the
+/// admin's browser.
+pub fn known_device(cookie_header: Option<&str>, password: &str) -> Option<String> {
+    let value = cookie_header?
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == DEVICE_COOKIE)?
+        .1;
+    let (id, mac) = value.split_once('.')?;
+    let well_formed = (8..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit());
+    (well_formed && same_secret(mac, &device_mac(password, id))).then(|| id.to_owned())
 }
 
 #[cfg(test)]
@@ -145,5 +191,31 @@ mod tests {
         );
         assert_eq!(parse_basic("Basic"), None);
         assert_eq!(parse_basic("Basic YWJj"), None, "no colon");
+    }
+
+    #[test]
+    fn a_device_cookie_is_known_only_with_its_mac_and_the_same_password() {
+        let set = device_cookie("pw", "0123456789abcdef");
+        let pair = set.split(';').next().expect("name=value");
+        assert!(
+            set.contains("HttpOnly") && set.contains("Secure") && set.contains("Path=/analytics")
+        );
+        let header = format!("other=1; {pair}; last=2");
+        assert_eq!(
+            known_device(Some(&header), "pw").as_deref(),
+            Some("0123456789abcdef")
+        );
+        assert_eq!(known_device(Some(&header), "new password"), None);
+        let forged = pair.replace("0123456789abcdef", "0123456789abcdee");
+        assert_eq!(known_device(Some(&forged), "pw"), None);
+        for bad in [
+            "",
+            "analytics_device=",
+            "analytics_device=abc",
+            "analytics_device=zz.zz",
+        ] {
+            assert_eq!(known_device(Some(bad), "pw"), None, "{bad}");
+        }
+        assert_eq!(known_device(None, "pw"), None);
     }
 }

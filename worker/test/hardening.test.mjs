@@ -531,3 +531,215 @@ describe("KV failures: a 503 with one line, the detail in the log, no crash", ()
     }
   });
 });
+
+// ---- Second round: findings of the second security review, one test each ---------------
+
+/**
+ * A body of `total` bytes sent chunked, with no Content-Length, produced only as the reader
+ * pulls it. Returns the stream and a function telling how many bytes were pulled so far.
+ */
+function chunkedBody(total, chunkBytes = 64 * 1024) {
+  const chunk = new Uint8Array(chunkBytes).fill(0x61);
+  let pulled = 0;
+  const stream = new ReadableStream({
+    pull(controller) {
+      if (pulled >= total) return controller.close();
+      pulled += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  return { stream, pulled: () => pulled };
+}
+
+describe("second round: bodies are cut at their limit, however they are sent", () => {
+  let w;
+  before(async () => {
+    w = await start();
+  });
+  after(async () => w?.stop());
+
+  test("30 MiB chunked without Content-Length to the ingestion route: 413 after 8 KiB", async () => {
+    const { stream } = chunkedBody(30 * 1024 * 1024);
+    const res = await w.fetch("/analytics-event", { method: "POST", headers: { "Content-Type": "application/json" }, body: stream, duplex: "half" });
+    const text = await res.text();
+    assert.equal(res.status, 413, text);
+    // "more than": the reader stopped at the limit; before, the whole body was read and its
+    // size given ("the request body is 31457316 bytes").
+    assert.match(JSON.parse(text).error, /the request body is more than 8192 bytes; at most 8192 are accepted/);
+    assert.equal((await w.snapshot("event:")).length, 0, "nothing stored");
+  });
+
+  test("a report over 10 MiB sent chunked is 413, and the published report stays", async () => {
+    const auth = { Authorization: w.basic() };
+    const html = "<!DOCTYPE html><html><body>kept</body></html>";
+    assert.equal((await w.fetch("/analytics/report", { method: "PUT", headers: auth, body: html })).status, 201);
+    const { stream } = chunkedBody(11 * 1024 * 1024);
+    const res = await w.fetch("/analytics/report", { method: "PUT", headers: auth, body: stream, duplex: "half" });
+    const text = await res.text();
+    assert.equal(res.status, 413, text);
+    assert.match(JSON.parse(text).error, /more than 10485760 bytes/);
+    assert.equal(await (await w.fetch("/analytics", { headers: auth })).text(), html);
+  });
+
+  test("an event just at the limit, sent chunked, is read whole", async () => {
+    const event = JSON.stringify({ eventType: "bubble_opened", sessionId: "session-1764100000000-chunked" });
+    const padded = event.slice(0, -1) + `,"x":"${"y".repeat(8192 - event.length - 7)}"}`;
+    assert.equal(padded.length, 8192);
+    const bytes = new TextEncoder().encode(padded);
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let at = 0; at < bytes.length; at += 1000) controller.enqueue(bytes.slice(at, at + 1000));
+        controller.close();
+      },
+    });
+    const res = await w.fetch("/analytics-event", { method: "POST", headers: { "Content-Type": "application/json" }, body: stream, duplex: "half" });
+    assert.equal(res.status, 204, await res.text());
+  });
+});
+
+describe("second round: a lockout keyed without an optional secret, by /64, and not against the admin's browser", () => {
+  const PASSWORD = "correct horse battery staple 7f3a";
+  let w;
+  before(async () => {
+    // No IP_HASH_SALT: before, every failure got 401 and per-IP limits were off.
+    w = await start({ bindings: { ANALYTICS_PASSWORD: PASSWORD, IP_HASH_SALT: undefined } });
+  });
+  after(async () => w?.stop());
+
+  async function login(ip, password, cookie) {
+    const headers = { Authorization: w.basic(password) };
+    if (cookie) headers.Cookie = cookie;
+    const res = await w.fetch("/analytics/data", { ip, headers });
+    return { status: res.status, body: await res.text(), setCookie: res.headers.get("Set-Cookie") };
+  }
+
+  test("without IP_HASH_SALT, 11 wrong passwords lock the address out", async () => {
+    const { result } = await inOneRatelimitWindow(60, async (n) => {
+      const ip = ["198.51.100.60", "198.51.100.61"][n];
+      const statuses = [];
+      for (let i = 0; i < 11; i++) statuses.push((await login(ip, `guess-${i}`)).status);
+      statuses.push((await login(ip, PASSWORD)).status);
+      return statuses;
+    });
+    assert.deepEqual(result, [...Array(10).fill(401), 429, 429]);
+    for (const lock of await w.keys("authlock:")) assert.doesNotMatch(lock.name, /198\.51/);
+  });
+
+  test("IPv6 clients are one client per /64: its other addresses are locked too, the next /64 is not", async () => {
+    const { result } = await inOneRatelimitWindow(60, async (n) => {
+      const net = ["2001:db8:60:1", "2001:db8:61:1"][n];
+      const statuses = [];
+      for (let i = 0; i < 11; i++) statuses.push((await login(`${net}::${(i + 1).toString(16)}`, `guess-${i}`)).status);
+      return { net, statuses, sibling: (await login(`${net}:ffff:ffff:ffff:fffe`, PASSWORD)).status };
+    });
+    assert.deepEqual(result.statuses, [...Array(10).fill(401), 429]);
+    assert.equal(result.sibling, 429, "another address of the same /64 is the same client");
+    assert.equal((await login(`${result.net.replace(/:1$/, ":2")}::1`, PASSWORD)).status, 200, "the next /64 is another client");
+  });
+
+  test("failures from the admin's network lock the network out, not the admin's known browser", async () => {
+    const { result } = await inOneRatelimitWindow(60, async (n) => {
+      const ip = ["198.51.100.70", "198.51.100.71"][n];
+      // The admin logs in once: the answer makes the browser a known device.
+      const first = await login(ip, PASSWORD);
+      const cookie = first.setCookie?.split(";")[0];
+      // Someone else on the same network guesses.
+      const guesses = [];
+      for (let i = 0; i < 11; i++) guesses.push((await login(ip, `guess-${i}`)).status);
+      return {
+        first,
+        cookie,
+        guesses,
+        withoutCookie: (await login(ip, PASSWORD)).status,
+        withCookie: await login(ip, PASSWORD, cookie),
+        forged: (await login(ip, PASSWORD, cookie.replace(/.$/, (c) => (c === "0" ? "1" : "0")))).status,
+      };
+    });
+    const { first, cookie, guesses, withoutCookie, withCookie, forged } = result;
+    assert.equal(first.status, 200);
+    assert.match(first.setCookie, /^analytics_device=[0-9a-f]+\.[0-9a-f]{64}; Path=\/analytics; .*HttpOnly; Secure; SameSite=Strict/);
+    assert.ok(cookie);
+    assert.deepEqual(guesses, [...Array(10).fill(401), 429], "the network is locked out");
+    assert.equal(withoutCookie, 429, "without the cookie, the right password waits");
+    assert.equal(withCookie.status, 200, `the known browser gets in: ${withCookie.body}`);
+    assert.equal(withCookie.setCookie, null, "a known browser gets no new cookie");
+    assert.equal(forged, 429, "a cookie with a wrong MAC is no cookie");
+  });
+});
+
+describe("second round: crafted cursors", () => {
+  let w;
+  before(async () => {
+    w = await start();
+  });
+  after(async () => w?.stop());
+
+  test("a crafted cursor is a 400 naming `cursor`, not a panic", async () => {
+    for (const cursor of ["2026-01-01~-8334601228800000", "2026-01-01~8000000000000000", "1900-01-01~0"]) {
+      const res = await w.fetch(`/analytics/export?cursor=${encodeURIComponent(cursor)}`, { headers: { Authorization: w.basic() } });
+      const text = await res.text();
+      assert.equal(res.status, 400, `${cursor}: ${text}`);
+      assert.match(JSON.parse(text).error, /`cursor`/);
+    }
+  });
+});
+
+describe("second round: personal data in the forms the review found stored as sent", () => {
+  let w;
+  before(async () => {
+    w = await start();
+  });
+  after(async () => w?.stop());
+
+  // Each of these was stored exactly as sent before the scrubber normalised text.
+  const PHONES = ["0151/23456789", "030 / 1234 5678", "0151–2345–6789", "0151\u00a02345\u00a06789", "０１５１２３４５６７８９"];
+  const EMAILS = ["john\u200b@example.com", "john＠example.com", "jürgen@müller.de"];
+
+  test("no phone number or address survives in any text field, the URL path or the session id", async () => {
+    const sent = [];
+    for (const [i, pii] of [...PHONES, ...EMAILS].entries()) {
+      const event = {
+        eventType: "message_sent",
+        sessionId: i === 0 ? "anna@example.com" : `session-1764100000000-pii${i}`,
+        question: `call or write ${pii} please`,
+        topic: `topic ${pii}`,
+        errorType: `type ${pii}`,
+        errorMessage: `failed for ${pii}`,
+        success: false,
+      };
+      const headers = {
+        "X-Page-URL": `https://site.example/unsubscribe/${encodeURIComponent(pii)}`,
+        "X-Page-Title": `Hello ${encodeURIComponent(pii)}`,
+      };
+      const res = await post(w, event, { token: INGEST_TOKEN, headers });
+      assert.equal(res.status, 204, res.body);
+      sent.push(pii);
+    }
+    const { events } = await exportJson(w);
+    assert.equal(events.length, sent.length);
+    const stored = JSON.stringify(events);
+    for (const pii of [...sent, "anna@example.com", "john.doe%40example.com", "23456789", "12345678", "example.com", "müller"]) {
+      assert.ok(!stored.includes(pii), `${JSON.stringify(pii)} survived: ${stored.slice(0, 400)}`);
+    }
+    // A session id not of the tracker's form is a keyed hash; the tracker's ids are kept.
+    const ids = events.map((e) => e.sessionId);
+    assert.equal(ids.filter((id) => /^h-[0-9a-f]{16}$/.test(id)).length, 1, ids.join(", "));
+    assert.equal(ids.filter((id) => /^session-1764100000000-pii\d$/.test(id)).length, sent.length - 1);
+    for (const e of events) {
+      for (const field of ["question", "topic", "errorType", "errorMessage", "pageTitle"]) {
+        assert.match(e[field], /\[(phone|email)\]/, `${field}: ${e[field]}`);
+      }
+      assert.match(e.pageUrl, /^https:\/\/site\.example\/unsubscribe\/\[(phone|email)\]$/);
+    }
+  });
+
+  test("years, dates, times, prices and versions are stored as written", async () => {
+    const question = "Since 1999, version 1.2.3 costs $1,299.99 from 2026-11-26 10:30 till 26.11.2026 14:30";
+    const res = await post(w, { eventType: "suggestion_clicked", sessionId: "session-1764100000000-keep1", question, topic: "pricing 2026" });
+    assert.equal(res.status, 204, res.body);
+    const { events } = await exportJson(w);
+    const kept = events.find((e) => e.sessionId === "session-1764100000000-keep1");
+    assert.equal(kept.question, question);
+    assert.equal(kept.topic, "pricing 2026");
+  });
+});

@@ -90,11 +90,12 @@ describe("300 events from one client IP with IP_LIMITER at 100 per 60 s", () => 
     assert.ok(refused.every((e) => e.retryAfter === "60"));
     assert.ok(refused.every((e) => JSON.parse(e.responseBody).error.includes("too many events")));
 
-    // One rate_limited event per IP and LIMIT_NOTES period, carrying a refused event's session.
+    // One rate_limited note per IP and LIMIT_NOTES period, naming the IP limit and carrying
+    // nothing a client sent.
     const notes = r.check.rateLimitedNotes;
     assert.equal(notes.length, 1);
     const refusedIds = new Set(refused.map((e) => e.id));
-    assert.ok(notes.every((n) => refusedIds.has(n.sessionId)));
+    assert.deepEqual(notes.map(({ timestamp, ...n }) => n), [{ eventType: "rate_limited", errorType: "worker_ip_limit" }]);
 
     // The export: the accepted events and the notes, nothing else.
     assert.equal(r.export.events, accepted + backend.length + notes.length);

@@ -198,14 +198,14 @@ describe("routes, auth, CORS and bad input", () => {
   });
 
   test("backend event types need the ingest token", async () => {
-    const event = { eventType: "message_sent", sessionId: "forge-1", question: "forged?" };
+    const event = { eventType: "message_sent", sessionId: "session-1764100000000-forge1", question: "forged?" };
     assert.equal((await send(w, event)).status, 401);
     const wrong = await send(w, event, { token: "nope" });
     assert.equal(wrong.status, 401);
     assert.match(wrong.headers.get("WWW-Authenticate"), /^Bearer/);
-    assert.equal((await send(w, { eventType: "rate_limited", sessionId: "forge-1" })).status, 401);
+    assert.equal((await send(w, { eventType: "rate_limited", sessionId: "session-1764100000000-forge1" })).status, 401);
     assert.equal((await send(w, event, { token: w.bindings.INGEST_TOKEN })).status, 204);
-    const stored = (await w.snapshot("event:")).filter((k) => k.value.includes("forge-1"));
+    const stored = (await w.snapshot("event:")).filter((k) => k.value.includes("session-1764100000000-forge1"));
     assert.equal(stored.length, 1, "only the authorised message is stored");
   });
 
@@ -227,13 +227,13 @@ describe("routes, auth, CORS and bad input", () => {
           "X-Page-URL": "https://site.example/about?email=jane@example.com#top",
           "X-Page-Title": "About",
           "X-Referrer": "https://www.google.com/search?q=secret",
-          "X-Session-ID": "ctx-1",
+          "X-Session-ID": "session-1764100000000-ctx1",
         },
       },
     );
     const after = Date.now();
     assert.equal(res.status, 204, res.body);
-    const [key] = (await w.snapshot("event:")).filter((k) => k.value.includes("ctx-1"));
+    const [key] = (await w.snapshot("event:")).filter((k) => k.value.includes("session-1764100000000-ctx1"));
     assert.match(key.name, /^event:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z:[0-9a-f]{12}$/);
     assertExpiresIn(key, 30 * DAY, before, after);
     const event = JSON.parse(key.value);
@@ -241,7 +241,7 @@ describe("routes, auth, CORS and bad input", () => {
     assert.equal(event.pageUrl, "https://site.example/about");
     assert.equal(event.referrer, "https://www.google.com/search");
     assert.equal(event.pageTitle, "About");
-    assert.equal(event.sessionId, "ctx-1");
+    assert.equal(event.sessionId, "session-1764100000000-ctx1");
     assert.equal(event.question, "Mail me at [email] or [phone]");
     assert.equal(event.errorMessage, "failed for [email]");
     const stamped = Date.parse(event.timestamp);
@@ -257,15 +257,15 @@ describe("routes, auth, CORS and bad input", () => {
     const errorMessage = "E".repeat(500);
     const res = await send(
       w,
-      { eventType: "message_sent", sessionId: "big-1", question, errorMessage, pageTitle: "T".repeat(300) },
+      { eventType: "message_sent", sessionId: "session-1764100000000-big1", question, errorMessage, pageTitle: "T".repeat(300) },
       { token: w.bindings.INGEST_TOKEN },
     );
     assert.equal(res.status, 204, res.body);
-    const [key] = (await w.snapshot("event:")).filter((k) => k.value.includes("big-1"));
+    const [key] = (await w.snapshot("event:")).filter((k) => k.value.includes("session-1764100000000-big1"));
     assert.equal(key.metadata.truncated, true);
     assert.ok(JSON.stringify(key.metadata).length <= 1024);
     const { text } = await admin(w, "/analytics/export?format=ndjson");
-    const exported = text.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.sessionId === "big-1");
+    const exported = text.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.sessionId === "session-1764100000000-big1");
     assert.equal(exported.question, question.trim(), "stored trimmed");
     assert.equal(exported.errorMessage, errorMessage);
   });
@@ -279,7 +279,9 @@ describe("routes, auth, CORS and bad input", () => {
   });
 
   test("a malformed export cursor is a 400, not a retryable 503", async () => {
-    for (const cursor of ["2026-11-26", "yesterday~1", "2026-11-26~soon~x"]) {
+    // The last two decode but name no window an export can have handed out (the first made
+    // the worker panic: `DateTime - TimeDelta` overflowed).
+    for (const cursor of ["2026-11-26", "yesterday~1", "2026-11-26~soon~x", "2026-01-01~-8334601228800000", "2020-01-01~1577923200000"]) {
       const { res, text } = await admin(w, `/analytics/export?cursor=${encodeURIComponent(cursor)}`);
       assert.equal(res.status, 400, `${cursor}: ${text}`);
       assert.match(JSON.parse(text).error, /cursor/);
@@ -313,6 +315,18 @@ describe("routes, auth, CORS and bad input", () => {
     const served2 = await admin(w, "/analytics");
     assert.equal(served2.text, accented);
     assert.equal(served2.res.headers.get("X-Report-Generated-At"), "2026-11-26T06:00:00Z");
+    // A refresh or a base URL, which the CSP does not govern, would send whoever opens
+    // /analytics elsewhere: refused, and the published report stays.
+    for (const markup of [
+      '<meta http-equiv="refresh" content="0;url=https://evil.example/">',
+      "<META HTTP-EQUIV=Refresh CONTENT='0; URL=//evil.example'>",
+      '<base href="https://evil.example/">',
+    ]) {
+      const bad = await admin(w, "/analytics/report", { method: "PUT", body: `<!DOCTYPE html><html><head>${markup}</head><body>x</body></html>` });
+      assert.equal(bad.res.status, 400, `${markup}: ${bad.text}`);
+      assert.match(JSON.parse(bad.text).error, /meta http-equiv|<base>/);
+      assert.equal((await admin(w, "/analytics")).text, accented, `${markup}: the published report stays`);
+    }
   });
 });
 
@@ -372,22 +386,25 @@ describe("rate limits", () => {
 
   // The limiter counts in windows aligned to the clock (60 s here): each sequence runs within
   // one (inOneRatelimitWindow), with fresh keys if it has to run again.
-  test("a session over its limit gets 429 and one rate_limited event", async () => {
+  test("a session over its limit gets 429 and one rate_limited note that carries nothing the client sent", async () => {
     const { result } = await inOneRatelimitWindow(60, async (n) => {
       const session = ["greedy", "greedy-again"][n];
       const ip = ["198.51.100.1", "198.51.100.101"][n];
+      const since = Date.now();
       const answers = [];
-      for (let i = 0; i < 6; i++) answers.push(await send(w, { eventType: "suggestion_clicked", sessionId: session }, { ip }));
-      return { session, stale: n === 0 ? null : "greedy", answers };
+      const injected = { pageTitle: "injected title", pageUrl: "https://site.example/injected", referrer: "https://injected.example/" };
+      for (let i = 0; i < 6; i++) answers.push(await send(w, { eventType: "suggestion_clicked", sessionId: session, ...injected }, { ip }));
+      return { since, answers };
     });
-    const { session, stale, answers } = result;
+    const { since, answers } = result;
     assert.deepEqual(answers.map((r) => r.status), [204, 204, 204, 429, 429, 429]);
     for (const r of answers.filter((r) => r.status === 429)) assert.equal(r.headers.get("Retry-After"), "60");
-    // The notes of a first run that crossed a window boundary (session "greedy") are not this run's.
+    // Notes of a first run that crossed a window boundary are older than this run's start.
     const events = (await w.snapshot("event:")).map((k) => JSON.parse(k.value));
-    const limited = events.filter((e) => e.eventType === "rate_limited" && (stale === null || e.sessionId !== stale));
+    const limited = events.filter((e) => e.eventType === "rate_limited" && Date.parse(e.timestamp) >= since);
     assert.equal(limited.length, 1, "recorded once per session per period");
-    assert.equal(limited[0].sessionId, session);
+    const { timestamp, ...note } = limited[0];
+    assert.deepEqual(note, { eventType: "rate_limited", errorType: "worker_session_limit" }, "which limit fired, and no field the client chose");
   });
 
   test("the chat backend's events are limited per session, not per its one IP", async () => {

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use worker::{Env, Request};
 
 use super::export::export;
-use super::{Handled, client_key, header, secret, store};
+use super::{Handled, client_key, header, random_suffix, secret, store};
 use crate::auth::{self, Verdict};
 use crate::http::{self, ApiError, Kind};
 use crate::now;
@@ -14,21 +14,41 @@ use crate::page;
 use crate::params;
 use crate::store::Store;
 
-/// Checks Basic Auth for the admin routes. A client (IP hash) that fails more often than the
+/// Checks Basic Auth for the admin routes. A client that fails more often than the
 /// `AUTH_FAILURES` limiter allows is locked out for [`AUTH_LOCK_SECS`]: 429 before its
-/// credentials are even looked at, so that guessing on cannot tell a right password.
-pub(crate) async fn require_admin(req: &Request, env: &Env, store: &Store) -> Result<(), ApiError> {
+/// credentials are even looked at, so that guessing on cannot tell a right password. The
+/// client is the browser when it carries a valid device cookie (set at its first successful
+/// login), else its network (IPv4 address or IPv6 /64): failures from the admin's network do
+/// not lock out the admin's browser. On success, the device cookie to set, if the browser has
+/// none yet.
+pub(crate) async fn require_admin(
+    req: &Request,
+    env: &Env,
+    store: &Store,
+) -> Result<Option<String>, ApiError> {
+    let password = secret(env, "ANALYTICS_PASSWORD");
+    let device = password
+        .as_deref()
+        .and_then(|p| auth::known_device(header(req, "Cookie").as_deref(), p));
     let locked_out = || {
+        let from = if device.is_some() {
+            "this browser"
+        } else {
+            "this address"
+        };
         ApiError::new(
             429,
             format!(
-                "too many failed logins from this address; try again in {} minutes",
+                "too many failed logins from {from}; try again in {} minutes",
                 AUTH_LOCK_SECS / 60
             ),
         )
         .with("Retry-After", AUTH_LOCK_SECS.to_string())
     };
-    let client = client_key(req, env);
+    let client = match &device {
+        Some(id) => Some(format!("device:{id}")),
+        None => client_key(req, env),
+    };
     let lock = client.as_deref().map(auth_lock_key);
     if let Some(lock) = &lock {
         let (value, _) = store.get_with_metadata(lock).await?;
@@ -36,11 +56,11 @@ pub(crate) async fn require_admin(req: &Request, env: &Env, store: &Store) -> Re
             return Err(locked_out());
         }
     }
-    match auth::check_basic(
-        header(req, "Authorization").as_deref(),
-        secret(env, "ANALYTICS_PASSWORD").as_deref(),
-    ) {
-        Verdict::Granted => Ok(()),
+    match auth::check_basic(header(req, "Authorization").as_deref(), password.as_deref()) {
+        Verdict::Granted => Ok(match (&device, &password) {
+            (None, Some(password)) => Some(auth::device_cookie(password, &random_suffix())),
+            _ => None,
+        }),
         Verdict::NotConfigured => Err(ApiError::new(
             503,
             "the dashboard is closed: ANALYTICS_PASSWORD is not set \
@@ -71,6 +91,17 @@ pub(crate) async fn require_admin(req: &Request, env: &Env, store: &Store) -> Re
     }
 }
 
+/// Adds the device cookie `require_admin` asked for, if any, to a successful answer.
+pub(crate) fn with_device_cookie(
+    response: worker::Response,
+    cookie: Option<String>,
+) -> worker::Response {
+    if let Some(cookie) = cookie {
+        let _ = response.headers().append("Set-Cookie", &cookie);
+    }
+    response
+}
+
 pub(crate) enum Admin {
     Dashboard,
     Data,
@@ -80,7 +111,7 @@ pub(crate) enum Admin {
 pub(crate) async fn admin(req: &Request, env: &Env, route: Admin) -> Handled {
     // One store for the request: the lockout check counts against its KV budget too.
     let store = store(env)?;
-    require_admin(req, env, &store).await?;
+    let cookie = require_admin(req, env, &store).await?;
     let url = req
         .url()
         .map_err(|e| ApiError::new(400, format!("bad URL: {e}")))?;
@@ -101,7 +132,7 @@ pub(crate) async fn admin(req: &Request, env: &Env, route: Admin) -> Handled {
     let _ = response
         .headers()
         .set("X-KV-Operations", &store.ops().to_string());
-    Ok(response)
+    Ok(with_device_cookie(response, cookie))
 }
 
 /// The live summary over the last `days` days.

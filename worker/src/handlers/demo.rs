@@ -1,9 +1,9 @@
 //! `POST /demo/chat` (development only): the demo's fake chat backend.
 
-use analytics::parse_ingest;
+use analytics::{MAX_BODY_BYTES, parse_ingest};
 use worker::{Env, Request};
 
-use super::{ContextHeaders, Handled, random_suffix, store};
+use super::{ContextHeaders, Handled, random_suffix, read_body, salt, store};
 use crate::frontend;
 use crate::http::{self, ApiError, Kind};
 use crate::now;
@@ -13,9 +13,8 @@ use crate::now;
 /// timings, as a real chat backend does through the authenticated ingestion route.
 pub(crate) async fn demo_chat(mut req: Request, env: &Env) -> Handled {
     let started = now();
-    let body: serde_json::Value = req
-        .json()
-        .await
+    let bytes = read_body(&mut req, MAX_BODY_BYTES).await?;
+    let body: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|_| ApiError::new(400, "send {\"question\": \"…\"} as JSON"))?;
     let question = body["question"]
         .as_str()
@@ -41,7 +40,8 @@ pub(crate) async fn demo_chat(mut req: Request, env: &Env) -> Handled {
         "responseLength": answer.len(),
     });
     let headers = ContextHeaders::read(&req);
-    let context = headers.context();
+    let salt = salt(env);
+    let context = headers.context(salt.as_deref());
     let event = parse_ingest(event.to_string().as_bytes(), &context, now())
         .map_err(|e| ApiError::new(e.status(), e.to_string()))?;
     store(env)?.put_event(&event, &random_suffix()).await?;

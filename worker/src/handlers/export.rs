@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::Handled;
 use crate::http::{self, ApiError, Kind};
-use crate::params::Query;
+use crate::params::{MAX_DAYS, Query};
 use crate::store::{Resume, Store};
 
 /// Operations an export page keeps in hand for reading events too large for metadata.
@@ -17,11 +17,15 @@ const EXPORT_RESERVE: u32 = 50;
 /// the window's end, just after the millisecond the request arrived (every event stamped up to
 /// then is in); its cursor carries it, so every page covers the same window.
 pub(crate) async fn export(store: &Store, now: DateTime<Utc>, query: &Query) -> Handled {
-    let to = query
-        .cursor
-        .as_ref()
-        .map_or_else(|| Window::end_after(now), |c| c.window_end);
-    let from = to - TimeDelta::days(i64::from(query.days));
+    let (from, to) = match &query.cursor {
+        Some(cursor) => cursor
+            .window(query.days, MAX_DAYS, now)
+            .map_err(|message| ApiError::new(400, message))?,
+        None => {
+            let to = Window::end_after(now);
+            (to - TimeDelta::days(i64::from(query.days)), to)
+        }
+    };
     let first_page = query.cursor.is_none();
     let (daily, gaps) = if first_page && query.format == Format::Json {
         (

@@ -1,9 +1,12 @@
 //! `POST /analytics-event`: validate, scrub, rate-limit, and store one event.
 
 use analytics::{Event, EventType, MAX_BODY_BYTES, parse_ingest, session_key};
+use chrono::{DateTime, Utc};
 use worker::{Env, Request};
 
-use super::{ContextHeaders, Handled, client_key, header, random_suffix, secret, store};
+use super::{
+    ContextHeaders, Handled, client_key, header, random_suffix, read_body, salt, secret, store,
+};
 use crate::auth::{self, Verdict};
 use crate::http::{self, ApiError};
 use crate::now;
@@ -35,12 +38,10 @@ pub(crate) async fn ingest(mut req: Request, env: &Env, allowed: &str) -> Handle
             format!("the request body is {length} bytes; at most {MAX_BODY_BYTES} are accepted"),
         ));
     }
-    let body = req
-        .bytes()
-        .await
-        .map_err(|e| ApiError::new(400, format!("cannot read the request body: {e}")))?;
+    let body = read_body(&mut req, MAX_BODY_BYTES).await?;
     let headers = ContextHeaders::read(&req);
-    let context = headers.context();
+    let salt = salt(env);
+    let context = headers.context(salt.as_deref());
     let now = now();
     let event =
         parse_ingest(&body, &context, now).map_err(|e| ApiError::new(e.status(), e.to_string()))?;
@@ -82,7 +83,7 @@ pub(crate) async fn ingest(mut req: Request, env: &Env, allowed: &str) -> Handle
 /// ever used as a salted hash, and only here: it is never stored. The chat backend (events
 /// that carried its token) sends from one server IP, so only its sessions are limited. A
 /// session (or IP) over its limit gets 429, and one `rate_limited` event per limiter period is
-/// recorded for it.
+/// recorded for it, naming the limit.
 async fn rate_limit(
     req: &Request,
     env: &Env,
@@ -99,10 +100,11 @@ async fn rate_limit(
         (
             "SESSION_LIMITER",
             event.session_id.as_deref().map(session_key),
+            SESSION_LIMIT_NOTE,
         ),
-        ("IP_LIMITER", ip),
+        ("IP_LIMITER", ip, IP_LIMIT_NOTE),
     ];
-    for (binding, key) in keys {
+    for (binding, key, limit) in keys {
         let (Some(key), Ok(limiter)) = (key, env.rate_limiter(binding)) else {
             continue;
         };
@@ -114,26 +116,30 @@ async fn rate_limit(
             }
         };
         if over {
-            note_rate_limited(env, store, event, key).await;
+            note_rate_limited(env, store, event.timestamp, key, limit).await;
             return Err(ApiError::new(429, "too many events; slow down").with("Retry-After", "60"));
         }
     }
     Ok(())
 }
 
-/// Records a `rate_limited` event, at most once per key per `LIMIT_NOTES` period.
-async fn note_rate_limited(env: &Env, store: &Store, event: &Event, key: String) {
+/// The `errorType` of the worker's own `rate_limited` note when a session went over its limit.
+pub(crate) const SESSION_LIMIT_NOTE: &str = "worker_session_limit";
+/// The `errorType` of the worker's own `rate_limited` note when a client IP went over its limit.
+pub(crate) const IP_LIMIT_NOTE: &str = "worker_ip_limit";
+
+/// Records a `rate_limited` event, at most once per key per `LIMIT_NOTES` period. It says
+/// which limit fired (`errorType`) and carries nothing the client sent: no session id, no page
+/// fields, so refused requests cannot write text of their choosing into the export.
+async fn note_rate_limited(env: &Env, store: &Store, at: DateTime<Utc>, key: String, limit: &str) {
     let Ok(notes) = env.rate_limiter("LIMIT_NOTES") else {
         return;
     };
     if !notes.limit(key).await.is_ok_and(|o| o.success) {
         return;
     }
-    let mut note = Event::new(event.timestamp, EventType::RateLimited);
-    note.session_id.clone_from(&event.session_id);
-    note.page_url.clone_from(&event.page_url);
-    note.page_title.clone_from(&event.page_title);
-    note.referrer.clone_from(&event.referrer);
+    let mut note = Event::new(at, EventType::RateLimited);
+    note.error_type = Some(limit.to_owned());
     if let Err(e) = store.put_event(&note, &random_suffix()).await {
         worker::console_error!("recording a rate_limited event failed: {e}");
     }

@@ -3,8 +3,8 @@
 use analytics::REPORT_KEY;
 use worker::{Env, Request};
 
-use super::admin::require_admin;
-use super::{Handled, header, store};
+use super::admin::{require_admin, with_device_cookie};
+use super::{Handled, header, read_body, store};
 use crate::http::{self, ApiError, Kind};
 use crate::now;
 
@@ -14,7 +14,7 @@ pub const MAX_REPORT_BYTES: usize = 10 * 1024 * 1024;
 /// `PUT /analytics/report`: stores the report `reportgen --publish` uploads.
 pub(crate) async fn publish(mut req: Request, env: &Env) -> Handled {
     let store = store(env)?;
-    require_admin(&req, env, &store).await?;
+    let cookie = require_admin(&req, env, &store).await?;
     let too_large = |n: usize| {
         ApiError::new(
             413,
@@ -26,13 +26,7 @@ pub(crate) async fn publish(mut req: Request, env: &Env) -> Handled {
     {
         return Err(too_large(length));
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|e| ApiError::new(400, format!("cannot read the report: {e}")))?;
-    if bytes.len() > MAX_REPORT_BYTES {
-        return Err(too_large(bytes.len()));
-    }
+    let bytes = read_body(&mut req, MAX_REPORT_BYTES).await?;
     let html =
         String::from_utf8(bytes).map_err(|_| ApiError::new(400, "the report is not UTF-8 text"))?;
     let start = html
@@ -45,6 +39,9 @@ pub(crate) async fn publish(mut req: Request, env: &Env) -> Handled {
             415,
             "the body is not an HTML report (it must start with <!DOCTYPE html>)",
         ));
+    }
+    if let Some(problem) = analytics::refused_markup(&html) {
+        return Err(ApiError::new(400, problem));
     }
     let generated_at = header(&req, "X-Report-Generated-At")
         .and_then(|t| analytics::parse_timestamp(&t))
@@ -69,5 +66,8 @@ pub(crate) async fn publish(mut req: Request, env: &Env) -> Handled {
         "publishedAt": published_at,
         "generatedAt": generated_at,
     });
-    Ok(http::body(201, Kind::Json, json.to_string().into_bytes()))
+    Ok(with_device_cookie(
+        http::body(201, Kind::Json, json.to_string().into_bytes()),
+        cookie,
+    ))
 }
