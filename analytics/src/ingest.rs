@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::event::{Event, EventType};
 use crate::keys::short_hash;
@@ -152,8 +152,8 @@ fn clean_field(field: &mut Option<String>, rule: TextRule, max_chars: usize, has
     let text = one_line(text);
     let cleaned = match rule {
         TextRule::Url if !web_or_relative(&text) => String::new(),
-        TextRule::Url => truncate_chars(&strip_query(&text), max_chars).into_owned(),
-        TextRule::Prose => truncate_chars(&scrub_pii(&text), max_chars).into_owned(),
+        TextRule::Url => settled(&text, max_chars, strip_query),
+        TextRule::Prose => settled(&text, max_chars, |t| scrub_pii(t).into_owned()),
         TextRule::Session if text.is_empty() || tracker_session(&text) => {
             truncate_chars(&text, max_chars).into_owned()
         }
@@ -162,15 +162,35 @@ fn clean_field(field: &mut Option<String>, rule: TextRule, max_chars: usize, has
     *field = (!cleaned.is_empty()).then_some(cleaned);
 }
 
-/// A session id as the tracker makes it: `session-`, epoch time, `-`, letters and digits.
+/// `text` cleaned by `clean` and cut at `max_chars`, again until cleaning changes nothing: a
+/// cut can turn what cleaning left alone into something it takes (a date cut in half leaves
+/// digits that join the ones before it), and what is stored must be what cleaning makes of it.
+fn settled(text: &str, max_chars: usize, clean: impl Fn(&str) -> String) -> String {
+    let mut out = truncate_chars(&clean(text), max_chars).into_owned();
+    for _ in 0..3 {
+        let again = truncate_chars(&clean(&out), max_chars).into_owned();
+        if again == out {
+            break;
+        }
+        out = again;
+    }
+    out
+}
+
+/// A session id as the tracker makes it (`analytics.js`, and the seed's backend): `session-`,
+/// epoch time in seconds (10 digits) or milliseconds (13), `-`, 9 lowercase letters or digits.
+/// Nothing else can hide in that shape.
 pub fn tracker_session(id: &str) -> bool {
     let Some((epoch, random)) = id.strip_prefix("session-").and_then(|r| r.split_once('-')) else {
         return false;
     };
-    (1..=16).contains(&epoch.len())
+    matches!(epoch.len(), 10 | 13)
+        && !epoch.starts_with('0')
         && epoch.bytes().all(|b| b.is_ascii_digit())
-        && (1..=32).contains(&random.len())
-        && random.bytes().all(|b| b.is_ascii_alphanumeric())
+        && random.len() == 9
+        && random
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// The stand-in for a session id not of the tracker's form: `h-` and 16 hex digits of a hash
@@ -193,7 +213,7 @@ fn web_or_relative(url: &str) -> bool {
 }
 
 /// A URL without its query string, fragment and credentials (they can carry e-mail addresses,
-/// tokens and campaign ids), with any e-mail address or phone number in the path scrubbed,
+/// tokens and campaign ids), with any e-mail address or phone number in its path scrubbed,
 /// also when percent-encoded (`/unsubscribe/john.doe%40example.com`); text that is not a URL
 /// is cut at its first `?` or `#` and scrubbed the same way.
 pub fn strip_query(url: &str) -> String {
@@ -204,26 +224,25 @@ pub fn strip_query(url: &str) -> String {
         parsed.set_fragment(None);
         let _ = parsed.set_username("");
         let _ = parsed.set_password(None);
-        if let Some(path) = scrub_decoded(parsed.path()) {
+        if let Some(path) = scrub_path(parsed.path()) {
             parsed.set_path(&path);
         }
-        return scrub_pii(parsed.as_str()).into_owned();
+        return parsed.into();
     }
     let end = url.find(['?', '#']).unwrap_or(url.len());
     let path = &url[..end];
-    match scrub_decoded(path) {
-        Some(scrubbed) => scrubbed,
-        None => scrub_pii(path).into_owned(),
-    }
+    scrub_path(path).unwrap_or_else(|| path.to_owned())
 }
 
-/// What a scrubbed path has percent-encoded again: what a path cannot hold as is, and `%`
-/// itself, so that decoding it gives back exactly the scrubbed text.
-const PATH_ENCODE: &AsciiSet = &CONTROLS
+/// What a scrubbed path segment has percent-encoded again: what a path cannot hold as is, `/`
+/// (a decoded `%2F` stays inside its segment) and `%` itself, so that decoding it gives back
+/// exactly the scrubbed text.
+const SEGMENT_ENCODE: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'#')
     .add(b'%')
+    .add(b'/')
     .add(b'<')
     .add(b'>')
     .add(b'?')
@@ -231,17 +250,22 @@ const PATH_ENCODE: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'}');
 
-/// A percent-encoded path scrubbed after decoding, when decoding shows personal data the
-/// encoded text hides; encoded again, so that a decoded `?` or `#` cannot start a query or a
-/// fragment.
-fn scrub_decoded(path: &str) -> Option<String> {
-    let decoded = percent_decode_str(path).decode_utf8_lossy();
-    match scrub_pii(&decoded) {
-        Cow::Owned(scrubbed) if decoded != path => {
-            Some(utf8_percent_encode(&scrubbed, PATH_ENCODE).to_string())
-        }
-        _ => None,
-    }
+/// A path with each segment scrubbed on its own (so `/blog/2024/05/12345-title` is not read as
+/// a phone number), encoded again, so that a decoded `?` or `#` cannot start a query or a
+/// fragment; `None` when no segment holds personal data.
+fn scrub_path(path: &str) -> Option<String> {
+    let mut changed = false;
+    let segments: Vec<Cow<'_, str>> = path
+        .split('/')
+        .map(|segment| match scrub_pii(segment) {
+            Cow::Owned(scrubbed) => {
+                changed = true;
+                Cow::Owned(utf8_percent_encode(&scrubbed, SEGMENT_ENCODE).to_string())
+            }
+            Cow::Borrowed(kept) => Cow::Borrowed(kept),
+        })
+        .collect();
+    changed.then(|| segments.join("/"))
 }
 
 #[cfg(test)]
@@ -331,11 +355,11 @@ mod tests {
             page_url: Some("https://site.dev/a?utm=x#top"),
             page_title: Some("A"),
             referrer: Some("https://www.google.com/search?q=me@x.com"),
-            session_id: Some("session-1764100000000-header1"),
+            session_id: Some("session-1764100000000-header001"),
             hash_key: None,
         };
         let e = parse_ingest(
-            br#"{"eventType":"widget_loaded","sessionId":"session-1764100000000-body1"}"#,
+            br#"{"eventType":"widget_loaded","sessionId":"session-1764100000000-body00001"}"#,
             &context,
             now(),
         )
@@ -343,7 +367,10 @@ mod tests {
         assert_eq!(e.page_url.as_deref(), Some("https://site.dev/a"));
         assert_eq!(e.page_title.as_deref(), Some("A"));
         assert_eq!(e.referrer.as_deref(), Some("https://www.google.com/search"));
-        assert_eq!(e.session_id.as_deref(), Some("session-1764100000000-body1"));
+        assert_eq!(
+            e.session_id.as_deref(),
+            Some("session-1764100000000-body00001")
+        );
     }
 
     #[test]
@@ -434,5 +461,37 @@ mod tests {
         assert_eq!(strip_query("https://a.dev/p#y?x"), "https://a.dev/p");
         assert_eq!(strip_query("https://a.dev"), "https://a.dev/");
         assert_eq!(strip_query("/relative"), "/relative");
+    }
+
+    #[test]
+    fn session_ids_not_of_the_trackers_form_become_keyed_hashes() {
+        for kept in [
+            "session-1764115382-5bys017z0",
+            "session-1764115382123-abcdefgh9",
+        ] {
+            assert!(tracker_session(kept), "{kept}");
+        }
+        for hashed in [
+            "anna@example.com",
+            "session-4111111111111111-x",
+            "session-015123456789-annamuell",
+            "session-1764115382-ANNAMUELL",
+            "session-1764115382-abc",
+            "cust-1234567",
+        ] {
+            assert!(!tracker_session(hashed), "{hashed}");
+            let context = PageContext {
+                session_id: Some(hashed),
+                hash_key: Some("key"),
+                ..PageContext::default()
+            };
+            let e =
+                parse_ingest(br#"{"eventType":"bubble_opened"}"#, &context, now()).expect("valid");
+            let id = e.session_id.expect("an id");
+            assert!(id.starts_with("h-") && id.len() == 18, "{hashed} → {id}");
+            assert_eq!(id, pseudonym(hashed, "key"), "stable");
+            assert_ne!(id, pseudonym(hashed, "other key"), "keyed");
+        }
+        assert_ne!(pseudonym("a", "key"), pseudonym("b", "key"));
     }
 }

@@ -7,22 +7,23 @@
 const ALLOWED_HTTP_EQUIV: [&str; 2] = ["content-security-policy", "content-type"];
 
 /// Why the worker refuses to serve `html` as the published report, or `None` when it may.
-/// Tags are found case-insensitively wherever they stand (a `<meta` inside a comment is
-/// refused too: a report that this project renders never has one, since every text it shows
-/// is escaped).
+/// Tags are read as an HTML tokenizer reads them: names case-insensitive, attribute values
+/// quoted or not, a `>` inside quotes not ending the tag. A `<meta` or `<base` is found
+/// wherever it stands (inside a comment too: a report this project renders never has one,
+/// since every text it shows is escaped).
 pub fn refused_markup(html: &str) -> Option<String> {
     let lower = html.to_ascii_lowercase();
     let mut at = 0;
     while let Some(found) = lower[at..].find('<') {
-        let start = at + found;
-        at = start + 1;
-        let rest = &lower[at..];
-        let name_end = rest
+        let start = at + found + 1;
+        let name_len = lower[start..]
             .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
-            .unwrap_or(rest.len());
-        let tag_end = rest.find('>').unwrap_or(rest.len());
-        let tag = &rest[name_end.min(tag_end)..tag_end];
-        match &rest[..name_end] {
+            .unwrap_or(lower.len() - start);
+        let name = &lower[start..start + name_len];
+        let attributes = attributes(&lower[start + name_len..]);
+        // Every `<` is looked at, also one inside another tag or a comment.
+        at = start;
+        match name {
             "base" => {
                 return Some(
                     "the report holds a <base> element, which would send its links elsewhere"
@@ -30,15 +31,16 @@ pub fn refused_markup(html: &str) -> Option<String> {
                 );
             }
             "meta" => {
-                if let Some(value) = http_equiv(tag)
-                    && !ALLOWED_HTTP_EQUIV.contains(&value)
-                {
-                    return Some(format!(
-                        "the report holds <meta http-equiv=\"{}\">: only {} may be set that way \
-                         (a refresh would send whoever opens /analytics elsewhere)",
-                        crate::truncate_chars(value, 40),
-                        ALLOWED_HTTP_EQUIV.join(" and ")
-                    ));
+                for (attribute, value) in attributes {
+                    let value = value.trim();
+                    if attribute == "http-equiv" && !ALLOWED_HTTP_EQUIV.contains(&value) {
+                        return Some(format!(
+                            "the report holds <meta http-equiv=\"{}\">: only {} may be set that \
+                             way (a refresh would send whoever opens /analytics elsewhere)",
+                            crate::truncate_chars(value, 40),
+                            ALLOWED_HTTP_EQUIV.join(" and ")
+                        ));
+                    }
                 }
             }
             _ => {}
@@ -47,31 +49,52 @@ pub fn refused_markup(html: &str) -> Option<String> {
     None
 }
 
-/// The value of the `http-equiv` attribute in a tag's lowercased attribute text, trimmed.
-fn http_equiv(attributes: &str) -> Option<&str> {
-    let mut rest = attributes;
-    loop {
-        let found = rest.find("http-equiv")?;
-        let before = rest[..found].chars().next_back();
-        rest = &rest[found + "http-equiv".len()..];
-        // The attribute's name, not the end of another one (`data-http-equiv`).
-        if before.is_some_and(|c| !(c.is_ascii_whitespace() || c == '/' || c == '"' || c == '\'')) {
-            continue;
+/// The attributes of a tag whose name has been read, up to its `>` (a `>` inside a quoted
+/// value does not end it): `(name, value)` each, an attribute without a value having an empty
+/// one.
+fn attributes(rest: &str) -> Vec<(&str, &str)> {
+    let bytes = rest.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    let skip = |i: &mut usize, stop: fn(u8) -> bool| {
+        while *i < bytes.len() && !stop(bytes[*i]) {
+            *i += 1;
         }
-        let value = rest.trim_start().strip_prefix('=')?.trim_start();
-        let value = match value.chars().next() {
-            Some(quote @ ('"' | '\'')) => {
-                let inner = &value[1..];
-                &inner[..inner.find(quote).unwrap_or(inner.len())]
+    };
+    loop {
+        skip(&mut i, |b| !(b.is_ascii_whitespace() || b == b'/'));
+        if i >= bytes.len() || bytes[i] == b'>' {
+            return found;
+        }
+        let name_start = i;
+        skip(&mut i, |b| {
+            b.is_ascii_whitespace() || matches!(b, b'=' | b'>' | b'/')
+        });
+        // A lone `=` or other oddity still moves on.
+        let name = &rest[name_start..i.max(name_start + 1).min(bytes.len())];
+        i = i.max(name_start + 1);
+        skip(&mut i, |b| !b.is_ascii_whitespace());
+        let mut value = "";
+        if i < bytes.len() && bytes[i] == b'=' {
+            i += 1;
+            skip(&mut i, |b| !b.is_ascii_whitespace());
+            match bytes.get(i) {
+                Some(&quote @ (b'"' | b'\'')) => {
+                    let value_start = i + 1;
+                    let close = rest[value_start..]
+                        .find(quote as char)
+                        .map_or(bytes.len(), |k| value_start + k);
+                    value = &rest[value_start..close];
+                    i = (close + 1).min(bytes.len());
+                }
+                _ => {
+                    let value_start = i;
+                    skip(&mut i, |b| b.is_ascii_whitespace() || b == b'>');
+                    value = &rest[value_start..i];
+                }
             }
-            _ => {
-                let end = value
-                    .find(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
-                    .unwrap_or(value.len());
-                &value[..end]
-            }
-        };
-        return Some(value.trim());
+        }
+        found.push((name.trim_end_matches('='), value));
     }
 }
 
@@ -90,6 +113,11 @@ mod tests {
             "<!doctype html><head><base href=\"https://evil.example/\"></head>",
             "<!doctype html><BASE\nhref=//evil.example>",
             "<!doctype html><!-- <meta http-equiv=refresh content=0> -->",
+            // A `>` inside a quoted value does not end the tag.
+            "<!doctype html><meta content=\"0;url=https://evil.example/?>\" http-equiv=\"refresh\">",
+            // `http-equiv` inside another attribute's value is not the attribute.
+            "<!doctype html><meta name=\"a http-equiv=content-type b\" http-equiv=\"refresh\" content=\"0\">",
+            "<!doctype html><meta http-equiv=refresh/>",
         ] {
             assert!(refused_markup(html).is_some(), "{html}");
         }

@@ -7,7 +7,7 @@ use analytics::{
     CsvWriter, Envelope, Event, EventType, ExportCursor, FIELDS, Format, IngestError,
     MAX_BODY_BYTES, PageContext, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, Zone,
     clean_text, escape_html, neutralise_csv, normalize_question, parse_ingest, parse_json_event,
-    read_export, scrub_pii, unneutralise_csv, write_ndjson_line,
+    read_export, scrub_pii, strip_query, unneutralise_csv, write_ndjson_line,
 };
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use proptest::prelude::*;
@@ -817,13 +817,23 @@ fn check_ingested(event: &Event, now: DateTime<Utc>) -> Result<(), TestCaseError
     }
     for (name, text) in [
         ("question", &event.question),
+        ("topic", &event.topic),
+        ("errorType", &event.error_type),
         ("errorMessage", &event.error_message),
         ("pageTitle", &event.page_title),
-        ("pageUrl", &event.page_url),
-        ("referrer", &event.referrer),
     ] {
         let Some(text) = text else { continue };
         prop_assert_eq!(scrub_pii(text), text.as_str(), "{} keeps PII", name);
+    }
+    // A stored URL is what cleaning makes of it: its path scrubbed segment by segment.
+    for (name, url) in [("pageUrl", &event.page_url), ("referrer", &event.referrer)] {
+        let Some(url) = url else { continue };
+        prop_assert_eq!(
+            &strip_query(url),
+            url,
+            "{} is not what cleaning makes of it",
+            name
+        );
     }
     // The worker stores the event as JSON and reads it back with `parse_json_event`.
     let mut stored = Vec::new();

@@ -7,7 +7,10 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 /// Invisible characters that can be slipped into an address or a number.
-const INVISIBLE: [char; 5] = ['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}'];
+const INVISIBLE: [char; 10] = [
+    '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{034F}', '\u{2060}', '\u{2063}', '\u{FE0F}',
+    '\u{180B}', '\u{FEFF}',
+];
 
 /// `text` with invisible characters inserted at the positions `at` (taken modulo its length).
 fn with_invisible(text: &str, at: &[(usize, usize)]) -> String {
@@ -24,7 +27,7 @@ fn local_part() -> impl Strategy<Value = String> {
     prop::collection::vec(
         select(vec![
             'a', 'j', 'o', 'z', 'A', 'Q', '0', '7', 'ä', 'ö', 'ü', 'ß', 'é', 'ñ', 'и', 'ж', '漢',
-            'δ', '.', '_', '+', '-',
+            'δ', '.', '_', '+', '-', '\'', '&', 'क', '\u{094D}', 'ष', 'น', '\u{0E49}',
         ]),
         1..12,
     )
@@ -37,7 +40,9 @@ fn local_part() -> impl Strategy<Value = String> {
 
 fn label() -> impl Strategy<Value = String> {
     prop::collection::vec(
-        select(vec!['a', 'm', 'x', '0', '9', 'ü', 'ö', 'п', 'р', '例', '-']),
+        select(vec![
+            'a', 'm', 'x', '0', '9', 'ü', 'ö', 'п', 'р', '例', '-', 'ह', '\u{094D}', 'द',
+        ]),
         1..10,
     )
     .prop_map(|chars| format!("d{}", chars.into_iter().collect::<String>()))
@@ -55,8 +60,8 @@ fn email() -> impl Strategy<Value = String> {
         .prop_map(|(local, at, labels, tld)| format!("{local}{at}{}.{tld}", labels.join(".")))
 }
 
-/// A phone number: 9 to 14 digits in groups (7 or more after a `+`), ASCII or fullwidth
-/// digits, with the separators people type between the groups.
+/// A phone number: 9 or more digits in groups (7 or more after a `+`), ASCII, fullwidth,
+/// Bengali or Thai digits, with the separators people type between the groups.
 fn phone() -> impl Strategy<Value = String> {
     (
         any::<bool>(),
@@ -68,11 +73,11 @@ fn phone() -> impl Strategy<Value = String> {
             ]),
             6,
         ),
-        any::<bool>(),
+        0u32..4,
     )
         .prop_filter_map(
             "enough digits",
-            |(international, groups, separators, fullwidth)| {
+            |(international, groups, separators, script)| {
                 let digits: usize = groups.iter().map(Vec::len).sum();
                 if digits < 9 && !(international && digits >= 7) {
                     return None;
@@ -83,13 +88,9 @@ fn phone() -> impl Strategy<Value = String> {
                 if groups.iter().all(year) {
                     return None;
                 }
-                let digit = |d: u32| {
-                    if fullwidth {
-                        char::from_u32(0xFF10 + d).expect("fullwidth digit")
-                    } else {
-                        char::from_digit(d, 10).expect("digit")
-                    }
-                };
+                // ASCII, fullwidth, Bengali or Thai digits.
+                let zero = [u32::from('0'), 0xFF10, 0x09E6, 0x0E50][script as usize];
+                let digit = |d: u32| char::from_u32(zero + d).expect("a digit");
                 let mut text = if international {
                     "+".to_owned()
                 } else {
@@ -116,8 +117,8 @@ fn phone() -> impl Strategy<Value = String> {
 }
 
 /// Whether `text` holds a date the scrubber leaves alone, not inside a longer run of digits:
-/// `YYYY-MM-DD`, or `D.M.YYYY` / `M/D/YYYY` with one- or two-digit parts, the year from 1900 to
-/// 2099 and the parts plausible.
+/// `YYYY-MM-DD` (or with `/` or `.`), `YYYYMMDD`, or `D.M.Y` / `M/D/Y` / `D-M-Y` with one- or
+/// two-digit day and month and a two- or four-digit year, the parts plausible.
 fn holds_date(text: &str) -> bool {
     let b = text.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
@@ -132,22 +133,32 @@ fn holds_date(text: &str) -> bool {
         if !edge(i.checked_sub(1)) {
             return false;
         }
-        let iso = b.get(i + 4) == Some(&b'-')
-            && b.get(i + 7) == Some(&b'-')
+        let year_first = matches!(b.get(i + 4), Some(b'-' | b'/' | b'.'))
+            && b.get(i + 7) == b.get(i + 4)
             && year(num(i..i + 4))
             && part(num(i + 5..i + 7), 12)
             && part(num(i + 8..i + 10), 31)
             && edge(Some(i + 10));
+        let compact = year(num(i..i + 4))
+            && part(num(i + 4..i + 6), 12)
+            && part(num(i + 6..i + 8), 31)
+            && edge(Some(i + 8));
         let written = [(1, 1), (1, 2), (2, 1), (2, 2)].iter().any(|&(x, y)| {
-            let sep = b.get(i + x).copied();
-            matches!(sep, Some(b'.' | b'/'))
-                && b.get(i + x + y + 1).copied() == sep
-                && part(num(i..i + x), 31)
-                && part(num(i + x + 1..i + x + 1 + y), 31)
-                && year(num(i + x + y + 2..i + x + y + 6))
-                && edge(Some(i + x + y + 6))
+            [4, 2].iter().any(|&year_len| {
+                let sep = b.get(i + x).copied();
+                let (first, second) = (num(i..i + x), num(i + x + 1..i + x + 1 + y));
+                let end = i + x + y + 2 + year_len;
+                matches!(sep, Some(b'.' | b'/' | b'-'))
+                    && b.get(i + x + y + 1).copied() == sep
+                    && part(first, 31)
+                    && part(second, 31)
+                    && (part(first, 12) || part(second, 12))
+                    && (year_len == 2 && num(i + x + y + 2..end).is_some()
+                        || year(num(i + x + y + 2..end)))
+                    && edge(Some(end))
+            })
         });
-        iso || written
+        year_first || compact || written
     })
 }
 
@@ -200,6 +211,13 @@ fn harmless() -> impl Strategy<Value = String> {
             .prop_map(|(d, m, y, h, min)| format!("{d}.{m}.{y} {h:02}:{min:02}")),
         (1u32..13, 1u32..29, 1900u32..2100, 0u32..24, 0u32..60)
             .prop_map(|(m, d, y, h, min)| format!("{m}/{d}/{y} {h}:{min:02}")),
+        (1900u32..2100, 1u32..13, 1u32..29).prop_map(|(y, m, d)| format!("{y}/{m:02}/{d:02}")),
+        (1900u32..2100, 1u32..13, 1u32..29, 1u32..29)
+            .prop_map(|(y, m, d, e)| format!("{y}{m:02}{d:02}-{y}{m:02}{e:02}")),
+        (1u32..29, 1u32..13, 0u32..100, 1u32..29)
+            .prop_map(|(d, m, y, e)| format!("{d:02}.{m:02}.{y:02}-{e:02}.{m:02}.{y:02}")),
+        (1u32..29, 1u32..13, 1900u32..2100)
+            .prop_map(|(d, m, y)| format!("{d:02}-{m:02}-{y} - {d:02}-{m:02}-{y}")),
         (1u32..10_000, 0u32..100).prop_map(|(a, c)| format!("${a},{c:02}")),
         (1u32..1000, 0u32..1000, 0u32..100).prop_map(|(a, b, c)| format!("{a}.{b:03},{c:02} €")),
         (0u32..30, 0u32..30, 0u32..300).prop_map(|(a, b, c)| format!("v{a}.{b}.{c}")),
@@ -225,10 +243,14 @@ proptest! {
         (before, address, after) in (before(), email(), after()),
         invisible in prop::collection::vec((any::<usize>(), any::<usize>()), 0..3),
     ) {
+        let (local, domain) = address.split_once(['@', '＠']).expect("an address");
+        let (local, domain) = (local.to_owned(), domain.to_owned());
         let address = with_invisible(&address, &invisible);
         let text = format!("{before}{address}{after}");
         let scrubbed = scrub_pii(&text);
         prop_assert!(!scrubbed.contains('@'), "{text:?} → {scrubbed:?}");
+        // Nothing of it is left, not a part of a name cut at a mark or a quote.
+        prop_assert!(!scrubbed.contains(&local) && !scrubbed.contains(&domain), "{text:?} → {scrubbed:?}");
         prop_assert!(scrubbed.contains(EMAIL_MARK), "{text:?} → {scrubbed:?}");
         prop_assert_eq!(scrub_pii(&scrubbed), scrubbed.clone(), "idempotent");
     }
@@ -266,5 +288,20 @@ proptest! {
     #[test]
     fn years_dates_times_prices_and_versions_are_left_alone(text in harmless()) {
         prop_assert_eq!(scrub_pii(&text), text.as_str());
+    }
+}
+
+proptest! {
+    /// The published-report check reads any text without panicking (it runs on every upload),
+    /// and a refresh slipped anywhere into a report is always found.
+    #[test]
+    fn the_published_report_check_never_panics_and_finds_a_refresh(
+        text in "(<|>|\"|'|=| |/|meta|base|http-equiv|refresh|[a-zé€漢]){0,40}",
+        at in any::<usize>(),
+    ) {
+        let _ = analytics::refused_markup(&text);
+        let cut = (0..=text.len()).filter(|&i| text.is_char_boundary(i)).nth(at % (text.chars().count() + 1)).unwrap_or(0);
+        let injected = format!("{}<meta http-equiv=\"refresh\" content=\"0\">{}", &text[..cut], &text[cut..]);
+        prop_assert!(analytics::refused_markup(&injected).is_some(), "{injected:?}");
     }
 }

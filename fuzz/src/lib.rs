@@ -7,7 +7,7 @@
 use analytics::{
     BodyTooLarge, BoundedBody, CsvWriter, Event, Format, IngestError, MAX_BODY_BYTES, PageContext,
     ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, parse_ingest, parse_json_event,
-    read_export, scrub_pii, write_ndjson_line,
+    read_export, scrub_pii, strip_query, write_ndjson_line,
 };
 use chrono::{DateTime, Utc};
 
@@ -222,13 +222,22 @@ pub fn check_ingest(data: &[u8]) {
     }
     for (name, text) in [
         ("question", &event.question),
+        ("topic", &event.topic),
+        ("errorType", &event.error_type),
         ("errorMessage", &event.error_message),
         ("pageTitle", &event.page_title),
-        ("pageUrl", &event.page_url),
-        ("referrer", &event.referrer),
     ] {
         let Some(text) = text else { continue };
         assert_eq!(scrub_pii(text), text.as_str(), "{name} keeps PII");
+    }
+    // A stored URL is what cleaning makes of it: its path scrubbed segment by segment.
+    for (name, url) in [("pageUrl", &event.page_url), ("referrer", &event.referrer)] {
+        let Some(url) = url else { continue };
+        assert_eq!(
+            &strip_query(url),
+            url,
+            "{name} is not what cleaning makes of it"
+        );
     }
     let mut stored = Vec::new();
     write_ndjson_line(&mut stored, &event).expect("write to a Vec");

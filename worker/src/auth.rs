@@ -79,12 +79,14 @@ pub const DEVICE_COOKIE: &str = "analytics_device";
 /// How long a browser stays known: a year.
 pub const DEVICE_COOKIE_SECS: u64 = 365 * 24 * 60 * 60;
 
-/// The device cookie's MAC of `id`, keyed by the dashboard password (changing the password
-/// forgets every device).
-fn device_mac(password: &str, id: &str) -> String {
+/// The device cookie's MAC of `id`: HMAC-SHA256 keyed by the worker's salt, over the
+/// password's digest and the id. Without the salt nothing can be learnt from a cookie, not even
+/// a way to test password guesses; changing the password forgets every device.
+fn device_mac(salt: &str, password: &str, id: &str) -> String {
     let mut mac =
-        Hmac::<Sha256>::new_from_slice(password.as_bytes()).expect("HMAC takes any key length");
+        Hmac::<Sha256>::new_from_slice(salt.as_bytes()).expect("HMAC takes any key length");
     mac.update(b"analytics device\0");
+    mac.update(&Sha256::digest(password.as_bytes()));
     mac.update(id.as_bytes());
     mac.finalize()
         .into_bytes()
@@ -94,12 +96,13 @@ fn device_mac(password: &str, id: &str) -> String {
 }
 
 /// The `Set-Cookie` value that makes the browser a known device with id `id` (any short
-/// token: the MAC, not the id, is what cannot be forged).
-pub fn device_cookie(password: &str, id: &str) -> String {
+/// token: the MAC, not the id, is what cannot be forged). `SameSite=Lax`: a link to
+/// `/analytics` followed from mail or chat carries it, and it grants nothing by itself.
+pub fn device_cookie(salt: &str, password: &str, id: &str) -> String {
     format!(
         "{DEVICE_COOKIE}={id}.{}; Path=/analytics; Max-Age={DEVICE_COOKIE_SECS}; HttpOnly; Secure; \
-         SameSite=Strict",
-        device_mac(password, id)
+         SameSite=Lax",
+        device_mac(salt, password, id)
     )
 }
 
@@ -107,7 +110,7 @@ pub fn device_cookie(password: &str, id: &str) -> String {
 /// A login from a known device is counted against that device, not against the address it
 /// comes from: someone failing logins on the admin's network locks out the network, not the
 /// admin's browser.
-pub fn known_device(cookie_header: Option<&str>, password: &str) -> Option<String> {
+pub fn known_device(cookie_header: Option<&str>, salt: &str, password: &str) -> Option<String> {
     let value = cookie_header?
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
@@ -115,7 +118,7 @@ pub fn known_device(cookie_header: Option<&str>, password: &str) -> Option<Strin
         .1;
     let (id, mac) = value.split_once('.')?;
     let well_formed = (8..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit());
-    (well_formed && same_secret(mac, &device_mac(password, id))).then(|| id.to_owned())
+    (well_formed && same_secret(mac, &device_mac(salt, password, id))).then(|| id.to_owned())
 }
 
 #[cfg(test)]
@@ -194,28 +197,31 @@ mod tests {
     }
 
     #[test]
-    fn a_device_cookie_is_known_only_with_its_mac_and_the_same_password() {
-        let set = device_cookie("pw", "0123456789abcdef");
+    fn a_device_cookie_is_known_only_with_its_mac_the_same_salt_and_password() {
+        let set = device_cookie("salt", "pw", "0123456789abcdef");
         let pair = set.split(';').next().expect("name=value");
         assert!(
             set.contains("HttpOnly") && set.contains("Secure") && set.contains("Path=/analytics")
         );
+        assert!(set.contains("SameSite=Lax"));
         let header = format!("other=1; {pair}; last=2");
+        let known = |h: &str, salt: &str, pw: &str| known_device(Some(h), salt, pw);
         assert_eq!(
-            known_device(Some(&header), "pw").as_deref(),
+            known(&header, "salt", "pw").as_deref(),
             Some("0123456789abcdef")
         );
-        assert_eq!(known_device(Some(&header), "new password"), None);
+        assert_eq!(known(&header, "salt", "new password"), None);
+        assert_eq!(known(&header, "other salt", "pw"), None);
         let forged = pair.replace("0123456789abcdef", "0123456789abcdee");
-        assert_eq!(known_device(Some(&forged), "pw"), None);
+        assert_eq!(known(&forged, "salt", "pw"), None);
         for bad in [
             "",
             "analytics_device=",
             "analytics_device=abc",
             "analytics_device=zz.zz",
         ] {
-            assert_eq!(known_device(Some(bad), "pw"), None, "{bad}");
+            assert_eq!(known(bad, "salt", "pw"), None, "{bad}");
         }
-        assert_eq!(known_device(None, "pw"), None);
+        assert_eq!(known_device(None, "salt", "pw"), None);
     }
 }

@@ -2,7 +2,7 @@
 //! store and of `analytics`, and the outcome into a response. Here: what they share (reading
 //! headers and secrets, opening the store, the client's key).
 
-use analytics::{BoundedBody, PageContext, derived_salt, ip_key};
+use analytics::{BoundedBody, PageContext, ip_key};
 use futures_util::StreamExt;
 use worker::{Env, Request, Response};
 
@@ -66,7 +66,21 @@ pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>
         body.push(&chunk.map_err(unreadable)?)
             .map_err(|e| ApiError::new(413, e.to_string()))?;
     }
-    Ok(body.into_bytes())
+    let body = body.into_bytes();
+    // The runtime ends an aborted upload as if it were complete: a body shorter than its
+    // `Content-Length` was cut short, and is not taken for the whole.
+    if let Some(length) = header(req, "Content-Length").and_then(|l| l.trim().parse::<usize>().ok())
+        && body.len() != length
+    {
+        return Err(ApiError::new(
+            400,
+            format!(
+                "the request body ended after {} of the {length} bytes its Content-Length announced",
+                body.len()
+            ),
+        ));
+    }
+    Ok(body)
 }
 
 pub(crate) fn truncate(text: &str, max: usize) -> String {
@@ -94,31 +108,18 @@ fn random_suffix() -> String {
     format!("{a:08x}{b:04x}")
 }
 
-/// The worker's salt: `IP_HASH_SALT`, or without it one derived from `ANALYTICS_PASSWORD` (else
-/// `INGEST_TOKEN`), so that per-client keys and session pseudonyms never depend on an optional
-/// secret. `None` only when no secret is set at all.
-fn salt(env: &Env) -> Option<String> {
-    secret(env, "IP_HASH_SALT").or_else(|| {
-        ["ANALYTICS_PASSWORD", "INGEST_TOKEN"]
-            .into_iter()
-            .find_map(|name| secret(env, name))
-            .map(|s| derived_salt(&s))
-    })
+/// The worker's salt: `IP_HASH_SALT`, or without it the random one the worker made for itself
+/// and keeps in KV (`secret:salt`), so that client keys, session pseudonyms and device cookies
+/// never depend on an optional secret, nor on a guessable one.
+async fn salt(env: &Env, store: &Store) -> Result<String, ApiError> {
+    match secret(env, "IP_HASH_SALT") {
+        Some(salt) => Ok(salt),
+        None => Ok(store.own_salt().await?),
+    }
 }
 
 /// The salted hash of the client's network (its IPv4 address or IPv6 /64, `ip:{hash}`): the
 /// key of its rate limits and of its login lockout. The IP itself is never stored.
-fn client_key(req: &Request, env: &Env) -> Option<String> {
-    let ip = header(req, "CF-Connecting-IP")?;
-    match salt(env) {
-        Some(salt) => Some(ip_key(&salt, &ip)),
-        None => {
-            // No secret at all: no key that cannot be reversed, so no per-IP limits (and no
-            // dashboard, which needs ANALYTICS_PASSWORD).
-            worker::console_warn!(
-                "no IP_HASH_SALT, ANALYTICS_PASSWORD or INGEST_TOKEN: per-IP limits are off"
-            );
-            None
-        }
-    }
+fn client_key(req: &Request, salt: &str) -> Option<String> {
+    header(req, "CF-Connecting-IP").map(|ip| ip_key(salt, &ip))
 }

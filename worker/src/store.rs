@@ -6,8 +6,8 @@ use std::cell::Cell;
 
 use analytics::{
     AGGREGATE_TTL_SECS, DAILY_PREFIX, DailyAggregate, EVENT_TTL_SECS, Event, GAP_PREFIX, GapRecord,
-    GapSummary, event_day_prefix, event_from_metadata, event_json, event_key, event_key_time,
-    event_metadata, parse_json_event,
+    GapSummary, SALT_KEY, event_day_prefix, event_from_metadata, event_json, event_key,
+    event_key_time, event_metadata, parse_json_event,
 };
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use serde_json::Value;
@@ -33,6 +33,12 @@ pub enum StoreError {
     /// KV refused a list cursor a client handed back.
     #[error("the export cursor is not valid (it must be passed back as the export gave it)")]
     BadCursor,
+}
+
+impl From<worker::wasm_bindgen::JsValue> for StoreError {
+    fn from(e: worker::wasm_bindgen::JsValue) -> Self {
+        StoreError::Kv(format!("the runtime's random generator failed: {e:?}"))
+    }
 }
 
 impl From<worker::KvError> for StoreError {
@@ -306,4 +312,42 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// The worker's own salt ([`SALT_KEY`]): read, or made from 32 random bytes and kept (no
+    /// TTL) when there is none yet. Two first requests at once may each make one; the last
+    /// write wins, and keys made with the other only count apart until every isolate reads it.
+    /// An isolate reads it from KV once and keeps it.
+    pub async fn own_salt(&self) -> StoreResult<String> {
+        if let Some(salt) = OWN_SALT.with(|cached| cached.borrow().clone()) {
+            return Ok(salt);
+        }
+        let salt = match self.get_with_metadata(SALT_KEY).await? {
+            (Some(salt), _) => salt,
+            (None, _) => {
+                let salt = random_hex(32)?;
+                self.charge("writing")?;
+                self.kv.put(SALT_KEY, salt.clone())?.execute().await?;
+                salt
+            }
+        };
+        OWN_SALT.with(|cached| *cached.borrow_mut() = Some(salt.clone()));
+        Ok(salt)
+    }
+}
+
+thread_local! {
+    /// The worker's own salt, once this isolate has read (or made) it.
+    static OWN_SALT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `bytes` random bytes from the runtime's cryptographic generator (`crypto.getRandomValues`),
+/// as hex.
+fn random_hex(bytes: u32) -> StoreResult<String> {
+    use worker::js_sys::{Function, Reflect, Uint8Array, global};
+    use worker::wasm_bindgen::JsCast;
+    let crypto = Reflect::get(&global(), &"crypto".into())?;
+    let fill: Function = Reflect::get(&crypto, &"getRandomValues".into())?.dyn_into()?;
+    let array = Uint8Array::new_with_length(bytes);
+    fill.call1(&crypto, &array)?;
+    Ok(array.to_vec().iter().map(|b| format!("{b:02x}")).collect())
 }

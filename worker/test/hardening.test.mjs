@@ -183,7 +183,7 @@ describe("hostile text through ingestion, the export, the live page and the repo
     let i = 0;
     for (const text of HOSTILE) {
       i++;
-      const session = `session-1764100000000-hostile${i}`;
+      const session = `session-1764100000000-hostile${String(i).padStart(2, "0")}`;
       const headerText = HEADER_SAFE[i % HEADER_SAFE.length];
       const headers = {
         "X-Page-URL": `https://site.example/p${i}?token=secret#frag`,
@@ -219,10 +219,10 @@ describe("hostile text through ingestion, the export, the live page and the repo
     const long = await post(w, { eventType: "message_sent", question: "B".repeat(10000) }, { token: INGEST_TOKEN });
     assert.equal(long.status, 413);
     assert.match(long.body, /at most 8192 are accepted/);
-    const res = await post(w, { eventType: "bubble_opened", sessionId: "session-1764100000000-js" }, { headers: { "X-Page-URL": "javascript:alert(1)" } });
+    const res = await post(w, { eventType: "bubble_opened", sessionId: "session-1764100000000-js0000000" }, { headers: { "X-Page-URL": "javascript:alert(1)" } });
     assert.equal(res.status, 204, res.body);
     const { events } = await exportJson(w);
-    const stored = events.find((e) => e.sessionId === "session-1764100000000-js");
+    const stored = events.find((e) => e.sessionId === "session-1764100000000-js0000000");
     assert.ok(stored, "stored");
     assert.ok(!String(stored.pageUrl ?? "").startsWith("javascript:"), `pageUrl ${stored.pageUrl}`);
   });
@@ -559,13 +559,16 @@ describe("second round: bodies are cut at their limit, however they are sent", (
   after(async () => w?.stop());
 
   test("30 MiB chunked without Content-Length to the ingestion route: 413 after 8 KiB", async () => {
-    const { stream } = chunkedBody(30 * 1024 * 1024);
+    const total = 30 * 1024 * 1024;
+    const { stream, pulled } = chunkedBody(total);
     const res = await w.fetch("/analytics-event", { method: "POST", headers: { "Content-Type": "application/json" }, body: stream, duplex: "half" });
     const text = await res.text();
     assert.equal(res.status, 413, text);
     // "more than": the reader stopped at the limit; before, the whole body was read and its
     // size given ("the request body is 31457316 bytes").
     assert.match(JSON.parse(text).error, /the request body is more than 8192 bytes; at most 8192 are accepted/);
+    // The answer came before the client had sent it all: the worker stopped reading.
+    assert.ok(pulled() < total, `the client had produced ${pulled()} of ${total} bytes when answered`);
     assert.equal((await w.snapshot("event:")).length, 0, "nothing stored");
   });
 
@@ -582,7 +585,7 @@ describe("second round: bodies are cut at their limit, however they are sent", (
   });
 
   test("an event just at the limit, sent chunked, is read whole", async () => {
-    const event = JSON.stringify({ eventType: "bubble_opened", sessionId: "session-1764100000000-chunked" });
+    const event = JSON.stringify({ eventType: "bubble_opened", sessionId: "session-1764100000000-chunked01" });
     const padded = event.slice(0, -1) + `,"x":"${"y".repeat(8192 - event.length - 7)}"}`;
     assert.equal(padded.length, 8192);
     const bytes = new TextEncoder().encode(padded);
@@ -623,6 +626,10 @@ describe("second round: a lockout keyed without an optional secret, by /64, and 
     });
     assert.deepEqual(result, [...Array(10).fill(401), 429, 429]);
     for (const lock of await w.keys("authlock:")) assert.doesNotMatch(lock.name, /198\.51/);
+    // The key comes from a random salt the worker made and keeps, not from the password.
+    const [salt] = await w.snapshot("secret:salt");
+    assert.match(salt.value, /^[0-9a-f]{64}$/);
+    assert.equal(salt.expiration, null, "kept without a TTL");
   });
 
   test("IPv6 clients are one client per /64: its other addresses are locked too, the next /64 is not", async () => {
@@ -657,7 +664,7 @@ describe("second round: a lockout keyed without an optional secret, by /64, and 
     });
     const { first, cookie, guesses, withoutCookie, withCookie, forged } = result;
     assert.equal(first.status, 200);
-    assert.match(first.setCookie, /^analytics_device=[0-9a-f]+\.[0-9a-f]{64}; Path=\/analytics; .*HttpOnly; Secure; SameSite=Strict/);
+    assert.match(first.setCookie, /^analytics_device=[0-9a-f]+\.[0-9a-f]{64}; Path=\/analytics; .*HttpOnly; Secure; SameSite=Lax/);
     assert.ok(cookie);
     assert.deepEqual(guesses, [...Array(10).fill(401), 429], "the network is locked out");
     assert.equal(withoutCookie, 429, "without the cookie, the right password waits");
@@ -700,17 +707,17 @@ describe("second round: personal data in the forms the review found stored as se
     for (const [i, pii] of [...PHONES, ...EMAILS].entries()) {
       const event = {
         eventType: "message_sent",
-        sessionId: i === 0 ? "anna@example.com" : `session-1764100000000-pii${i}`,
+        sessionId: i === 0 ? "anna@example.com" : `session-1764100000000-pii00000${i}`,
         question: `call or write ${pii} please`,
         topic: `topic ${pii}`,
         errorType: `type ${pii}`,
         errorMessage: `failed for ${pii}`,
         success: false,
       };
-      const headers = {
-        "X-Page-URL": `https://site.example/unsubscribe/${encodeURIComponent(pii)}`,
-        "X-Page-Title": `Hello ${encodeURIComponent(pii)}`,
-      };
+      // The page URL in the body, percent-encoded as a browser sends it (a header would be
+      // decoded once on its way in); the title in a header.
+      event.pageUrl = `https://site.example/unsubscribe/${encodeURIComponent(pii)}`;
+      const headers = { "X-Page-Title": `Hello ${encodeURIComponent(pii)}` };
       const res = await post(w, event, { token: INGEST_TOKEN, headers });
       assert.equal(res.status, 204, res.body);
       sent.push(pii);
@@ -718,13 +725,13 @@ describe("second round: personal data in the forms the review found stored as se
     const { events } = await exportJson(w);
     assert.equal(events.length, sent.length);
     const stored = JSON.stringify(events);
-    for (const pii of [...sent, "anna@example.com", "john.doe%40example.com", "23456789", "12345678", "example.com", "müller"]) {
+    for (const pii of [...sent, ...sent.map(encodeURIComponent), "anna@example.com", "%40", "23456789", "example.com", "müller"]) {
       assert.ok(!stored.includes(pii), `${JSON.stringify(pii)} survived: ${stored.slice(0, 400)}`);
     }
     // A session id not of the tracker's form is a keyed hash; the tracker's ids are kept.
     const ids = events.map((e) => e.sessionId);
     assert.equal(ids.filter((id) => /^h-[0-9a-f]{16}$/.test(id)).length, 1, ids.join(", "));
-    assert.equal(ids.filter((id) => /^session-1764100000000-pii\d$/.test(id)).length, sent.length - 1);
+    assert.equal(ids.filter((id) => /^session-1764100000000-pii00000\d$/.test(id)).length, sent.length - 1);
     for (const e of events) {
       for (const field of ["question", "topic", "errorType", "errorMessage", "pageTitle"]) {
         assert.match(e[field], /\[(phone|email)\]/, `${field}: ${e[field]}`);
@@ -735,10 +742,10 @@ describe("second round: personal data in the forms the review found stored as se
 
   test("years, dates, times, prices and versions are stored as written", async () => {
     const question = "Since 1999, version 1.2.3 costs $1,299.99 from 2026-11-26 10:30 till 26.11.2026 14:30";
-    const res = await post(w, { eventType: "suggestion_clicked", sessionId: "session-1764100000000-keep1", question, topic: "pricing 2026" });
+    const res = await post(w, { eventType: "suggestion_clicked", sessionId: "session-1764100000000-keep00001", question, topic: "pricing 2026" });
     assert.equal(res.status, 204, res.body);
     const { events } = await exportJson(w);
-    const kept = events.find((e) => e.sessionId === "session-1764100000000-keep1");
+    const kept = events.find((e) => e.sessionId === "session-1764100000000-keep00001");
     assert.equal(kept.question, question);
     assert.equal(kept.topic, "pricing 2026");
   });

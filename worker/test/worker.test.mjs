@@ -198,14 +198,14 @@ describe("routes, auth, CORS and bad input", () => {
   });
 
   test("backend event types need the ingest token", async () => {
-    const event = { eventType: "message_sent", sessionId: "session-1764100000000-forge1", question: "forged?" };
+    const event = { eventType: "message_sent", sessionId: "session-1764100000000-forge0001", question: "forged?" };
     assert.equal((await send(w, event)).status, 401);
     const wrong = await send(w, event, { token: "nope" });
     assert.equal(wrong.status, 401);
     assert.match(wrong.headers.get("WWW-Authenticate"), /^Bearer/);
-    assert.equal((await send(w, { eventType: "rate_limited", sessionId: "session-1764100000000-forge1" })).status, 401);
+    assert.equal((await send(w, { eventType: "rate_limited", sessionId: "session-1764100000000-forge0001" })).status, 401);
     assert.equal((await send(w, event, { token: w.bindings.INGEST_TOKEN })).status, 204);
-    const stored = (await w.snapshot("event:")).filter((k) => k.value.includes("session-1764100000000-forge1"));
+    const stored = (await w.snapshot("event:")).filter((k) => k.value.includes("session-1764100000000-forge0001"));
     assert.equal(stored.length, 1, "only the authorised message is stored");
   });
 
@@ -227,13 +227,13 @@ describe("routes, auth, CORS and bad input", () => {
           "X-Page-URL": "https://site.example/about?email=jane@example.com#top",
           "X-Page-Title": "About",
           "X-Referrer": "https://www.google.com/search?q=secret",
-          "X-Session-ID": "session-1764100000000-ctx1",
+          "X-Session-ID": "session-1764100000000-ctx000001",
         },
       },
     );
     const after = Date.now();
     assert.equal(res.status, 204, res.body);
-    const [key] = (await w.snapshot("event:")).filter((k) => k.value.includes("session-1764100000000-ctx1"));
+    const [key] = (await w.snapshot("event:")).filter((k) => k.value.includes("session-1764100000000-ctx000001"));
     assert.match(key.name, /^event:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z:[0-9a-f]{12}$/);
     assertExpiresIn(key, 30 * DAY, before, after);
     const event = JSON.parse(key.value);
@@ -241,7 +241,7 @@ describe("routes, auth, CORS and bad input", () => {
     assert.equal(event.pageUrl, "https://site.example/about");
     assert.equal(event.referrer, "https://www.google.com/search");
     assert.equal(event.pageTitle, "About");
-    assert.equal(event.sessionId, "session-1764100000000-ctx1");
+    assert.equal(event.sessionId, "session-1764100000000-ctx000001");
     assert.equal(event.question, "Mail me at [email] or [phone]");
     assert.equal(event.errorMessage, "failed for [email]");
     const stamped = Date.parse(event.timestamp);
@@ -257,15 +257,15 @@ describe("routes, auth, CORS and bad input", () => {
     const errorMessage = "E".repeat(500);
     const res = await send(
       w,
-      { eventType: "message_sent", sessionId: "session-1764100000000-big1", question, errorMessage, pageTitle: "T".repeat(300) },
+      { eventType: "message_sent", sessionId: "session-1764100000000-big000001", question, errorMessage, pageTitle: "T".repeat(300) },
       { token: w.bindings.INGEST_TOKEN },
     );
     assert.equal(res.status, 204, res.body);
-    const [key] = (await w.snapshot("event:")).filter((k) => k.value.includes("session-1764100000000-big1"));
+    const [key] = (await w.snapshot("event:")).filter((k) => k.value.includes("session-1764100000000-big000001"));
     assert.equal(key.metadata.truncated, true);
     assert.ok(JSON.stringify(key.metadata).length <= 1024);
     const { text } = await admin(w, "/analytics/export?format=ndjson");
-    const exported = text.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.sessionId === "session-1764100000000-big1");
+    const exported = text.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.sessionId === "session-1764100000000-big000001");
     assert.equal(exported.question, question.trim(), "stored trimmed");
     assert.equal(exported.errorMessage, errorMessage);
   });

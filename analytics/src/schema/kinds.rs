@@ -166,7 +166,6 @@ impl Kind for Count {
     fn fast_text(cell: &str) -> Option<u64> {
         cell.trim().parse::<u64>().ok()
     }
-
 }
 
 fn not_a_count(name: &str) -> String {
@@ -205,7 +204,6 @@ impl Kind for Flag {
             _ => None,
         }
     }
-
 }
 
 fn not_a_flag(name: &str) -> String {
@@ -240,7 +238,6 @@ impl Kind for Score {
     fn fast_text(cell: &str) -> Option<f64> {
         cell.trim().parse::<f64>().ok().filter(|n| n.is_finite())
     }
-
 }
 
 fn not_a_number(name: &str) -> String {

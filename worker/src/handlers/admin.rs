@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use worker::{Env, Request};
 
 use super::export::export;
-use super::{Handled, client_key, header, random_suffix, secret, store};
+use super::{Handled, client_key, header, random_suffix, salt, secret, store};
 use crate::auth::{self, Verdict};
 use crate::http::{self, ApiError, Kind};
 use crate::now;
@@ -27,9 +27,10 @@ pub(crate) async fn require_admin(
     store: &Store,
 ) -> Result<Option<String>, ApiError> {
     let password = secret(env, "ANALYTICS_PASSWORD");
+    let salt = salt(env, store).await?;
     let device = password
         .as_deref()
-        .and_then(|p| auth::known_device(header(req, "Cookie").as_deref(), p));
+        .and_then(|p| auth::known_device(header(req, "Cookie").as_deref(), &salt, p));
     let locked_out = || {
         let from = if device.is_some() {
             "this browser"
@@ -47,7 +48,7 @@ pub(crate) async fn require_admin(
     };
     let client = match &device {
         Some(id) => Some(format!("device:{id}")),
-        None => client_key(req, env),
+        None => client_key(req, &salt),
     };
     let lock = client.as_deref().map(auth_lock_key);
     if let Some(lock) = &lock {
@@ -58,7 +59,7 @@ pub(crate) async fn require_admin(
     }
     match auth::check_basic(header(req, "Authorization").as_deref(), password.as_deref()) {
         Verdict::Granted => Ok(match (&device, &password) {
-            (None, Some(password)) => Some(auth::device_cookie(password, &random_suffix())),
+            (None, Some(password)) => Some(auth::device_cookie(&salt, password, &random_suffix())),
             _ => None,
         }),
         Verdict::NotConfigured => Err(ApiError::new(

@@ -40,11 +40,12 @@ pub(crate) async fn demo_chat(mut req: Request, env: &Env) -> Handled {
         "responseLength": answer.len(),
     });
     let headers = ContextHeaders::read(&req);
-    let salt = salt(env);
-    let context = headers.context(salt.as_deref());
+    let store = store(env)?;
+    let salt = salt(env, &store).await?;
+    let context = headers.context(Some(&salt));
     let event = parse_ingest(event.to_string().as_bytes(), &context, now())
         .map_err(|e| ApiError::new(e.status(), e.to_string()))?;
-    store(env)?.put_event(&event, &random_suffix()).await?;
+    store.put_event(&event, &random_suffix()).await?;
     let json = serde_json::json!({ "answer": answer }).to_string();
     Ok(http::body(200, Kind::Json, json.into_bytes()))
 }

@@ -40,8 +40,9 @@ pub(crate) async fn ingest(mut req: Request, env: &Env, allowed: &str) -> Handle
     }
     let body = read_body(&mut req, MAX_BODY_BYTES).await?;
     let headers = ContextHeaders::read(&req);
-    let salt = salt(env);
-    let context = headers.context(salt.as_deref());
+    let store = store(env)?;
+    let salt = salt(env, &store).await?;
+    let context = headers.context(Some(&salt));
     let now = now();
     let event =
         parse_ingest(&body, &context, now).map_err(|e| ApiError::new(e.status(), e.to_string()))?;
@@ -73,8 +74,7 @@ pub(crate) async fn ingest(mut req: Request, env: &Env, allowed: &str) -> Handle
             }
         }
     }
-    let store = store(env)?;
-    rate_limit(&req, env, &store, &event, from_backend).await?;
+    rate_limit(&req, env, &store, &event, from_backend, &salt).await?;
     store.put_event(&event, &random_suffix()).await?;
     Ok(http::empty(204))
 }
@@ -90,11 +90,12 @@ async fn rate_limit(
     store: &Store,
     event: &Event,
     from_backend: bool,
+    salt: &str,
 ) -> Result<(), ApiError> {
     let ip = if from_backend {
         None
     } else {
-        client_key(req, env)
+        client_key(req, salt)
     };
     let keys = [
         (
