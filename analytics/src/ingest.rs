@@ -165,17 +165,22 @@ fn clean_field(field: &mut Option<String>, rule: TextRule, max_chars: usize, has
 /// `text` cleaned by `clean` and cut at `max_chars`, again until cleaning changes nothing: a
 /// cut can turn what cleaning left alone into something it takes (a date cut in half leaves
 /// digits that join the ones before it), and what is stored must be what cleaning makes of it.
+/// Text that does not settle within a few rounds (encoded over and over, each round of
+/// decoding showing more) is not stored: the field is left out.
 fn settled(text: &str, max_chars: usize, clean: impl Fn(&str) -> String) -> String {
     let mut out = truncate_chars(&clean(text), max_chars).into_owned();
-    for _ in 0..3 {
+    for _ in 0..SETTLE_ROUNDS {
         let again = truncate_chars(&clean(&out), max_chars).into_owned();
         if again == out {
-            break;
+            return out;
         }
         out = again;
     }
-    out
+    String::new()
 }
+
+/// Rounds of cleaning a field may take to settle.
+const SETTLE_ROUNDS: usize = 4;
 
 /// A session id as the tracker makes it (`analytics.js`, and the seed's backend): `session-`,
 /// epoch time in seconds (10 digits) or milliseconds (13), `-`, 9 lowercase letters or digits.
