@@ -101,6 +101,22 @@ pub(crate) trait Kind {
     }
 }
 
+/// The types, `view` and `own` of a kind whose value is `Copy`: the value itself, borrowed or
+/// not.
+macro_rules! copied {
+    ($ty:ty) => {
+        type Owned = $ty;
+        type Borrowed<'a> = $ty;
+
+        fn view(value: &$ty) -> $ty {
+            *value
+        }
+        fn own(value: $ty) -> $ty {
+            value
+        }
+    };
+}
+
 impl Kind for Text {
     type Owned = String;
     type Borrowed<'a> = &'a str;
@@ -137,15 +153,7 @@ impl Kind for Text {
 }
 
 impl Kind for Count {
-    type Owned = u64;
-    type Borrowed<'a> = u64;
-
-    fn view(value: &u64) -> u64 {
-        *value
-    }
-    fn own(value: u64) -> u64 {
-        value
-    }
+    copied!(u64);
 
     fn from_json(name: &str, value: Scalar<'_>) -> Result<Option<u64>, String> {
         match value {
@@ -173,15 +181,7 @@ fn not_a_count(name: &str) -> String {
 }
 
 impl Kind for Flag {
-    type Owned = bool;
-    type Borrowed<'a> = bool;
-
-    fn view(value: &bool) -> bool {
-        *value
-    }
-    fn own(value: bool) -> bool {
-        value
-    }
+    copied!(bool);
 
     fn from_json(name: &str, value: Scalar<'_>) -> Result<Option<bool>, String> {
         match value {
@@ -211,15 +211,7 @@ fn not_a_flag(name: &str) -> String {
 }
 
 impl Kind for Score {
-    type Owned = f64;
-    type Borrowed<'a> = f64;
-
-    fn view(value: &f64) -> f64 {
-        *value
-    }
-    fn own(value: f64) -> f64 {
-        value
-    }
+    copied!(f64);
 
     fn from_json(name: &str, value: Scalar<'_>) -> Result<Option<f64>, String> {
         match value {
@@ -245,15 +237,7 @@ fn not_a_number(name: &str) -> String {
 }
 
 impl Kind for Duration {
-    type Owned = f64;
-    type Borrowed<'a> = f64;
-
-    fn view(value: &f64) -> f64 {
-        *value
-    }
-    fn own(value: f64) -> f64 {
-        value
-    }
+    copied!(f64);
 
     fn from_json(name: &str, value: Scalar<'_>) -> Result<Option<f64>, String> {
         match Score::from_json(name, value) {
