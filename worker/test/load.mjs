@@ -21,9 +21,10 @@
 //   const r = await runLoad({ events: 2000, concurrency: 50 });
 //   r.check.ok; r.statuses; r.latency.p99; r.export.pages; r.check.problems
 //
-// Each event carries a unique `sessionId` in the spec's format `session-{epochMillis}-{random}`
-// (here `{random}` = a random run tag + the event's index): ingestion only trims and caps it
-// (128 characters) and never scrubs it, so it is the event's identity in the export.
+// Each event carries a unique `sessionId` in the tracker's exact form `session-{epochMillis}-{random}`
+// (here `{random}` = 4 characters of a random run tag + the event's index in 5): ingestion keeps
+// an id of that form as it is (any other is replaced by a keyed hash), so it is the event's
+// identity in the export.
 
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
@@ -38,7 +39,9 @@ const TOPICS = ["skills", "projects", "experience", "contact"];
  * cleaning (URL queries stripped, context headers filling absent fields).
  */
 export function makeEvents(n, { messageEvery = 5, ips = 1, now = Date.now() } = {}) {
-  const tag = Math.random().toString(36).slice(2, 8).padEnd(6, "0");
+  // Nine characters after the epoch, as the tracker makes them (4 random + 5 of the index):
+  // an id of any other form would be stored as a keyed hash.
+  const tag = Math.random().toString(36).slice(2, 6).padEnd(4, "0");
   const events = [];
   for (let i = 0; i < n; i++) {
     const id = `session-${now}-${tag}${i.toString(36).padStart(5, "0")}`;
