@@ -32,7 +32,7 @@ pub struct PageContext<'a> {
     /// `X-Session-ID`.
     pub session_id: Option<&'a str>,
     /// The secret that keys the hash replacing a session id not of the tracker's form
-    /// (`IP_HASH_SALT`, or the worker's derived salt); without one the hash is unkeyed.
+    /// (`IP_HASH_SALT`, or the random salt the worker keeps); without one the hash is unkeyed.
     pub hash_key: Option<&'a str>,
 }
 
@@ -153,7 +153,8 @@ fn clean_field(field: &mut Option<String>, rule: TextRule, max_chars: usize, has
     let cleaned = match rule {
         TextRule::Url if !web_or_relative(&text) => String::new(),
         TextRule::Url => settled(&text, max_chars, strip_query),
-        TextRule::Prose => settled(&text, max_chars, |t| scrub_pii(t).into_owned()),
+        // Decoding can bring back control characters: the stored text is one line again.
+        TextRule::Prose => settled(&text, max_chars, |t| one_line(&scrub_pii(t))),
         TextRule::Session if text.is_empty() || tracker_session(&text) => {
             truncate_chars(&text, max_chars).into_owned()
         }
@@ -184,7 +185,7 @@ const SETTLE_ROUNDS: usize = 4;
 
 /// A session id as the tracker makes it (`analytics.js`, and the seed's backend): `session-`,
 /// epoch time in seconds (10 digits) or milliseconds (13), `-`, 9 lowercase letters or digits.
-/// Nothing else can hide in that shape.
+/// Little else fits that shape (a nine-digit number after a plausible epoch would).
 pub fn tracker_session(id: &str) -> bool {
     let Some((epoch, random)) = id.strip_prefix("session-").and_then(|r| r.split_once('-')) else {
         return false;

@@ -11,10 +11,10 @@
 //! False positives are kept low on purpose: a phone number needs 9 digits or more (7 after a
 //! leading `+`), a date or a time stops a run of digits, and runs that are only years are left
 //! alone, so years, dates, times, prices and version numbers of up to three parts stay as they
-//! were written. Four-part numbers (`10.0.19045.3693`, IPv4 addresses) and lists of five or
-//! more small numbers read like phone numbers and are scrubbed. Text without personal data is
-//! returned exactly as given; text with some is returned in its matched form, with the data
-//! replaced.
+//! were written. Numbers of nine digits or more read like phone numbers however they are
+//! grouped (`10.0.19045.3693`, `1.234.567.890`, lists of five or more small numbers) and are
+//! scrubbed. Text without personal data is returned exactly as given; text with some is
+//! returned in its matched form, with the data replaced.
 
 use std::borrow::Cow;
 
@@ -35,6 +35,24 @@ const DECODE_ROUNDS: usize = 3;
 /// between them; two numbers side by side are one run and scrubbed together. Card numbers go
 /// too. Idempotent: scrubbing scrubbed text changes nothing.
 pub fn scrub_pii(text: &str) -> Cow<'_, str> {
+    match scrub_once(text) {
+        Cow::Borrowed(_) => Cow::Borrowed(text),
+        // What one pass leaves may still hide something behind an escape: pass again, until
+        // nothing changes.
+        Cow::Owned(mut out) => {
+            for _ in 0..DECODE_ROUNDS {
+                match scrub_once(&out) {
+                    Cow::Borrowed(_) => break,
+                    Cow::Owned(again) => out = again,
+                }
+            }
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// One pass of [`scrub_pii`]: the text as it is, then decoded as long as decoding changes it.
+fn scrub_once(text: &str) -> Cow<'_, str> {
     if let Some(scrubbed) = scrubbed(text) {
         return Cow::Owned(scrubbed);
     }
@@ -110,29 +128,32 @@ fn ignorable(c: char) -> bool {
 /// `(at)`, `[at]`, `{at}` and `<at>` (any case, spaces around them or not) as `@`, and the
 /// same forms of `dot` as `.`; `None` when there are none.
 fn spell_out(text: &str) -> Option<String> {
+    const TOKENS: [(&str, char); 8] = [
+        ("(at)", '@'),
+        ("[at]", '@'),
+        ("{at}", '@'),
+        ("<at>", '@'),
+        ("(dot)", '.'),
+        ("[dot]", '.'),
+        ("{dot}", '.'),
+        ("<dot>", '.'),
+    ];
     let lower = text.to_ascii_lowercase();
-    if !["at", "dot"].iter().any(|w| {
-        ["(", "[", "{", "<"]
-            .iter()
-            .any(|o| lower.contains(&format!("{o}{w}")))
-    }) {
+    if !TOKENS.iter().any(|(token, _)| lower.contains(token)) {
         return None;
     }
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     'scan: while at < text.len() {
-        for (word, replacement) in [("at", '@'), ("dot", '.')] {
-            for (open, close) in [('(', ')'), ('[', ']'), ('{', '}'), ('<', '>')] {
-                let token = format!("{open}{word}{close}");
-                if lower[at..].starts_with(&token) {
-                    while out.ends_with(' ') {
-                        out.pop();
-                    }
-                    out.push(replacement);
-                    at += token.len();
-                    at += lower[at..].len() - lower[at..].trim_start_matches(' ').len();
-                    continue 'scan;
+        for (token, replacement) in TOKENS {
+            if lower[at..].starts_with(token) {
+                while out.ends_with(' ') {
+                    out.pop();
                 }
+                out.push(replacement);
+                at += token.len();
+                at += lower[at..].len() - lower[at..].trim_start_matches(' ').len();
+                continue 'scan;
             }
         }
         let c = text[at..].chars().next().expect("at a character boundary");
@@ -172,7 +193,7 @@ fn top_level(label: &str) -> bool {
 }
 
 /// Every e-mail address replaced by [`EMAIL_MARK`]. Spaces around the `@` count when there
-/// is one on each side (`john @ example.com`), not when an `@handle` follows a word.
+/// are some on each side (`john @ example.com`), not when an `@handle` follows a word.
 fn replace_emails(text: &str) -> Cow<'_, str> {
     let mut out = String::new();
     let mut copied = 0;
@@ -180,9 +201,11 @@ fn replace_emails(text: &str) -> Cow<'_, str> {
         if at < copied {
             continue;
         }
-        let spaced = text[..at].ends_with(' ') && text[at + 1..].starts_with(' ');
-        let local_end = if spaced { at - 1 } else { at };
-        let domain_start = if spaced { at + 2 } else { at + 1 };
+        let space_before = at - text[..at].trim_end_matches(' ').len();
+        let space_after = text[at + 1..].len() - text[at + 1..].trim_start_matches(' ').len();
+        let spaced = space_before > 0 && space_after > 0;
+        let local_end = if spaced { at - space_before } else { at };
+        let domain_start = if spaced { at + 1 + space_after } else { at + 1 };
         if local_end < copied {
             continue;
         }
@@ -201,7 +224,11 @@ fn replace_emails(text: &str) -> Cow<'_, str> {
             .map_or(after.len(), |(i, _)| i);
         let domain = after[..domain_len].trim_end_matches(['.', '-', '\u{3002}']);
         let labels: Vec<&str> = domain.split(['.', '\u{3002}']).collect();
-        let well_formed = labels.len() >= 2 && labels.iter().all(|l| !l.is_empty());
+        // `logo@2x.png`: an image at a pixel density, not an address.
+        let density = labels[0].strip_suffix('x').is_some_and(|n| {
+            !n.is_empty() && n.len() <= 2 && n.bytes().all(|b| b.is_ascii_digit())
+        });
+        let well_formed = labels.len() >= 2 && labels.iter().all(|l| !l.is_empty()) && !density;
         if start == local_end || !well_formed || !top_level(labels[labels.len() - 1]) {
             continue;
         }
@@ -299,24 +326,51 @@ fn replace_phones(text: &str) -> Cow<'_, str> {
 /// and minute. A phone number that reads as one of these is left alone: the price of leaving
 /// dates and times as written.
 fn protected(chars: &[(usize, char)]) -> Vec<bool> {
-    let mut marks = vec![false; chars.len()];
+    let mut spans = Vec::new();
     for start in 0..chars.len() {
         let before_ok = start
             .checked_sub(1)
             .and_then(|k| chars.get(k))
             .is_none_or(|&(_, c)| !digit(c));
-        if !before_ok {
-            continue;
+        if before_ok && let Some((len, strong)) = date_or_time_at(&chars[start..]) {
+            spans.push((start, len, strong));
         }
-        if let Some(len) = date_or_time_at(&chars[start..]) {
-            marks[start..start + len].fill(true);
-        }
+    }
+    let mut marks = vec![false; chars.len()];
+    for &(start, len, _) in &spans {
+        marks[start..start + len].fill(true);
+    }
+    // A weak date (a two-digit year, or eight digits in a row) joined by one separator to more
+    // digits that are not a date is part of a number: `06.12.34.56.78`, `089 20110512`.
+    let joined = |k: Option<usize>, next: Option<usize>| {
+        let (Some(k), Some(next)) = (k, next) else {
+            return false;
+        };
+        chars
+            .get(k)
+            .is_some_and(|&(_, c)| separator(c) || c.is_whitespace())
+            && chars.get(next).is_some_and(|&(_, c)| digit(c))
+            && !marks[next]
+    };
+    let weak_in_numbers: Vec<(usize, usize)> = spans
+        .iter()
+        .filter(|&&(start, len, strong)| {
+            !strong
+                && (joined(Some(start + len), Some(start + len + 1))
+                    || joined(start.checked_sub(1), start.checked_sub(2)))
+        })
+        .map(|&(start, len, _)| (start, len))
+        .collect();
+    for (start, len) in weak_in_numbers {
+        marks[start..start + len].fill(false);
     }
     marks
 }
 
-/// The length of the date or time that starts `chars`, if one does and no digit follows it.
-fn date_or_time_at(chars: &[(usize, char)]) -> Option<usize> {
+/// The length of the date or time that starts `chars`, if one does and no digit follows it,
+/// and whether it is a strong one (a four-digit year with separators, or a time) rather than a
+/// date that a number can look like.
+fn date_or_time_at(chars: &[(usize, char)]) -> Option<(usize, bool)> {
     let number = |from: usize, len: usize| -> Option<u32> {
         chars
             .get(from..from + len)?
@@ -340,7 +394,7 @@ fn date_or_time_at(chars: &[(usize, char)]) -> Option<usize> {
         && day(d)
         && ends(10)
     {
-        return Some(10);
+        return Some((10, true));
     }
     // Compact: 20261126.
     if let (Some(y), Some(m), Some(d)) = (number(0, 4), number(4, 2), number(6, 2))
@@ -349,7 +403,7 @@ fn date_or_time_at(chars: &[(usize, char)]) -> Option<usize> {
         && day(d)
         && ends(8)
     {
-        return Some(8);
+        return Some((8, false));
     }
     // Day or month first, a four- or two-digit year: 26.11.2026, 6/1/2026, 26-11-26.
     for first in [2, 1] {
@@ -370,7 +424,7 @@ fn date_or_time_at(chars: &[(usize, char)]) -> Option<usize> {
                     && (year_len == 2 || year(y))
                     && ends(len)
                 {
-                    return Some(len);
+                    return Some((len, year_len == 4));
                 }
             }
         }
@@ -387,10 +441,10 @@ fn date_or_time_at(chars: &[(usize, char)]) -> Option<usize> {
                 && number(len + 1, 2).is_some_and(|s| s < 60)
                 && ends(len + 3)
             {
-                return Some(len + 3);
+                return Some((len + 3, true));
             }
             if ends(len) {
-                return Some(len);
+                return Some((len, true));
             }
         }
     }
@@ -402,7 +456,9 @@ fn date_or_time_at(chars: &[(usize, char)]) -> Option<usize> {
 fn only_years(chars: &[(usize, char)], groups: &[(usize, usize)]) -> bool {
     groups.iter().all(|&(a, b)| {
         let group: String = chars[a..=b].iter().map(|&(_, c)| c).collect();
-        group.len() == 4 && (group.starts_with("19") || group.starts_with("20"))
+        group.len() == 4
+            && group.bytes().all(|d| d.is_ascii_digit())
+            && (group.starts_with("19") || group.starts_with("20"))
     })
 }
 
@@ -463,6 +519,16 @@ mod tests {
             "GET /users/[email] failed",
         ),
         ("/u/john.doe%2540example.com", "/u/[email]"),
+        // Numbers that hold something a date could be read as.
+        ("appelez le 06.12.34.56.78", "appelez le [phone]"),
+        ("06-12-34-56-78", "[phone]"),
+        ("+33 (0)6.12.34.56.78", "[phone]"),
+        ("089 20110512", "[phone]"),
+        ("john  @  example.com", "[email]"),
+        (
+            "call 0151 23456789 or john%40example.com",
+            "call [phone] or [email]",
+        ),
     ];
 
     /// What people write that is not personal data.
@@ -472,6 +538,8 @@ mod tests {
         "26.11.26-28.11.26",
         "20261126-20261130",
         "thanks @john.doe for the tip",
+        "logo@2x.png and icon@3x.webp",
+        "Order 20110512 shipped",
         "50% off, 100%",
         "26.11.2026 14:30 and 11/26/2026 9:05",
         "from 2026-11-26 10:30:15 to 2026-11-27 08:00",

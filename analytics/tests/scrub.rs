@@ -116,9 +116,10 @@ fn phone() -> impl Strategy<Value = String> {
         )
 }
 
-/// Whether `text` holds a date the scrubber leaves alone, not inside a longer run of digits:
-/// `YYYY-MM-DD` (or with `/` or `.`), `YYYYMMDD`, or `D.M.Y` / `M/D/Y` / `D-M-Y` with one- or
-/// two-digit day and month and a two- or four-digit year, the parts plausible.
+/// Whether `text` holds a date the scrubber leaves alone even inside a number, not itself inside
+/// a longer run of digits: `YYYY-MM-DD` (or with `/` or `.`), or `D.M.YYYY` / `M/D/YYYY` /
+/// `D-M-YYYY` with one- or two-digit day and month, the parts plausible. (A two-digit year or
+/// eight digits in a row joined to more digits are part of the number.)
 fn holds_date(text: &str) -> bool {
     let b = text.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
@@ -139,26 +140,19 @@ fn holds_date(text: &str) -> bool {
             && part(num(i + 5..i + 7), 12)
             && part(num(i + 8..i + 10), 31)
             && edge(Some(i + 10));
-        let compact = year(num(i..i + 4))
-            && part(num(i + 4..i + 6), 12)
-            && part(num(i + 6..i + 8), 31)
-            && edge(Some(i + 8));
         let written = [(1, 1), (1, 2), (2, 1), (2, 2)].iter().any(|&(x, y)| {
-            [4, 2].iter().any(|&year_len| {
-                let sep = b.get(i + x).copied();
-                let (first, second) = (num(i..i + x), num(i + x + 1..i + x + 1 + y));
-                let end = i + x + y + 2 + year_len;
-                matches!(sep, Some(b'.' | b'/' | b'-'))
-                    && b.get(i + x + y + 1).copied() == sep
-                    && part(first, 31)
-                    && part(second, 31)
-                    && (part(first, 12) || part(second, 12))
-                    && (year_len == 2 && num(i + x + y + 2..end).is_some()
-                        || year(num(i + x + y + 2..end)))
-                    && edge(Some(end))
-            })
+            let sep = b.get(i + x).copied();
+            let (first, second) = (num(i..i + x), num(i + x + 1..i + x + 1 + y));
+            let end = i + x + y + 6;
+            matches!(sep, Some(b'.' | b'/' | b'-'))
+                && b.get(i + x + y + 1).copied() == sep
+                && part(first, 31)
+                && part(second, 31)
+                && (part(first, 12) || part(second, 12))
+                && year(num(i + x + y + 2..end))
+                && edge(Some(end))
         });
-        year_first || compact || written
+        year_first || written
     })
 }
 

@@ -315,23 +315,25 @@ impl Store {
 
     /// The worker's own salt ([`SALT_KEY`]): read, or made from 32 random bytes and kept (no
     /// TTL) when there is none yet. Two first requests at once may each make one; the last
-    /// write wins, and keys made with the other only count apart until every isolate reads it.
-    /// An isolate reads it from KV once and keeps it.
+    /// write wins, and an isolate keeps only a salt it has read back from KV, so the keys made
+    /// with the other count apart only until KV has settled (about a minute).
     pub async fn own_salt(&self) -> StoreResult<String> {
         if let Some(salt) = OWN_SALT.with(|cached| cached.borrow().clone()) {
             return Ok(salt);
         }
-        let salt = match self.get_with_metadata(SALT_KEY).await? {
-            (Some(salt), _) => salt,
+        match self.get_with_metadata(SALT_KEY).await? {
+            (Some(salt), _) => {
+                // Kept only once read back: a salt this isolate made may lose to another's.
+                OWN_SALT.with(|cached| *cached.borrow_mut() = Some(salt.clone()));
+                Ok(salt)
+            }
             (None, _) => {
                 let salt = random_hex(32)?;
                 self.charge("writing")?;
                 self.kv.put(SALT_KEY, salt.clone())?.execute().await?;
-                salt
+                Ok(salt)
             }
-        };
-        OWN_SALT.with(|cached| *cached.borrow_mut() = Some(salt.clone()));
-        Ok(salt)
+        }
     }
 }
 

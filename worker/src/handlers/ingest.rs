@@ -30,7 +30,8 @@ pub(crate) async fn ingest(mut req: Request, env: &Env, allowed: &str) -> Handle
             "send the event as application/json or text/plain (navigator.sendBeacon)",
         ));
     }
-    if let Some(length) = header(&req, "Content-Length").and_then(|l| l.parse::<usize>().ok())
+    if let Some(length) =
+        header(&req, "Content-Length").and_then(|l| l.trim().parse::<usize>().ok())
         && length > MAX_BODY_BYTES
     {
         return Err(ApiError::new(

@@ -21,7 +21,8 @@ pub(crate) async fn publish(mut req: Request, env: &Env) -> Handled {
             format!("the report is {n} bytes; at most {MAX_REPORT_BYTES} are accepted"),
         )
     };
-    if let Some(length) = header(&req, "Content-Length").and_then(|l| l.parse::<usize>().ok())
+    if let Some(length) =
+        header(&req, "Content-Length").and_then(|l| l.trim().parse::<usize>().ok())
         && length > MAX_REPORT_BYTES
     {
         return Err(too_large(length));
