@@ -101,11 +101,13 @@ pub fn session_key(session_id: &str) -> String {
 }
 
 /// The first 16 hex digits of the SHA-256 of `bytes`.
-pub(crate) fn short_hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+pub fn short_hash(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes)[..8])
+}
+
+/// `bytes` as lowercase hex digits, two a byte.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Metadata for an event's key.

@@ -88,11 +88,7 @@ fn device_mac(salt: &str, password: &str, id: &str) -> String {
     mac.update(b"analytics device\0");
     mac.update(&Sha256::digest(password.as_bytes()));
     mac.update(id.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    analytics::hex(&mac.finalize().into_bytes())
 }
 
 /// The `Set-Cookie` value that makes the browser a known device with id `id` (any short

@@ -2,7 +2,6 @@
 //! development only (`DEMO_PAGE=on`, set by `npm run dev`), a demo page with a chat bubble and
 //! a fake chat backend that records `message_sent` the way a real one does.
 
-use sha2::{Digest, Sha256};
 use worker::{Env, Request, Response};
 
 use crate::http::{self, Kind};
@@ -19,9 +18,7 @@ const CSP_DEMO: &str = "default-src 'none'; script-src 'self'; connect-src 'self
 
 /// A strong validator of `bytes`: the first 16 hex digits of their SHA-256, quoted.
 pub fn etag(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{}\"", analytics::short_hash(bytes))
 }
 
 /// Whether `If-None-Match` names `tag` (or is `*`).

@@ -51,10 +51,24 @@ impl ContextHeaders {
     }
 }
 
-/// The request's body, read as it arrives and cut one byte past `limit`: a body over the
-/// limit is a 413 however it was sent (with a `Content-Length` or chunked without one), and no
-/// more than the limit is ever held in memory.
-pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+/// The request's body (`what`, in messages: "the request body", "the report"), read as it
+/// arrives and cut one byte past `limit`: a body over the limit is a 413 however it was sent —
+/// before reading anything when its `Content-Length` says so, else once one byte too many has
+/// arrived — and no more than the limit is ever held in memory.
+pub(crate) async fn read_body(
+    req: &mut Request,
+    limit: usize,
+    what: &str,
+) -> Result<Vec<u8>, ApiError> {
+    let announced = header(req, "Content-Length").and_then(|l| l.trim().parse::<usize>().ok());
+    if let Some(length) = announced
+        && length > limit
+    {
+        return Err(ApiError::new(
+            413,
+            format!("{what} is {length} bytes; at most {limit} are accepted"),
+        ));
+    }
     if req.inner().body().is_none() {
         return Ok(Vec::new());
     }
@@ -69,7 +83,7 @@ pub(crate) async fn read_body(req: &mut Request, limit: usize) -> Result<Vec<u8>
     let body = body.into_bytes();
     // The runtime ends an aborted upload as if it were complete: a body shorter than its
     // `Content-Length` was cut short, and is not taken for the whole.
-    if let Some(length) = header(req, "Content-Length").and_then(|l| l.trim().parse::<usize>().ok())
+    if let Some(length) = announced
         && body.len() != length
     {
         return Err(ApiError::new(

@@ -351,5 +351,5 @@ fn random_hex(bytes: u32) -> StoreResult<String> {
     let fill: Function = Reflect::get(&crypto, &"getRandomValues".into())?.dyn_into()?;
     let array = Uint8Array::new_with_length(bytes);
     fill.call1(&crypto, &array)?;
-    Ok(array.to_vec().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(analytics::hex(&array.to_vec()))
 }

@@ -13,7 +13,7 @@ use crate::now;
 /// timings, as a real chat backend does through the authenticated ingestion route.
 pub(crate) async fn demo_chat(mut req: Request, env: &Env) -> Handled {
     let started = now();
-    let bytes = read_body(&mut req, MAX_BODY_BYTES).await?;
+    let bytes = read_body(&mut req, MAX_BODY_BYTES, "the request body").await?;
     let body: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|_| ApiError::new(400, "send {\"question\": \"…\"} as JSON"))?;
     let question = body["question"]

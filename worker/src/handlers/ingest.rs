@@ -30,16 +30,7 @@ pub(crate) async fn ingest(mut req: Request, env: &Env, allowed: &str) -> Handle
             "send the event as application/json or text/plain (navigator.sendBeacon)",
         ));
     }
-    if let Some(length) =
-        header(&req, "Content-Length").and_then(|l| l.trim().parse::<usize>().ok())
-        && length > MAX_BODY_BYTES
-    {
-        return Err(ApiError::new(
-            413,
-            format!("the request body is {length} bytes; at most {MAX_BODY_BYTES} are accepted"),
-        ));
-    }
-    let body = read_body(&mut req, MAX_BODY_BYTES).await?;
+    let body = read_body(&mut req, MAX_BODY_BYTES, "the request body").await?;
     let headers = ContextHeaders::read(&req);
     let store = store(env)?;
     let salt = salt(env, &store).await?;

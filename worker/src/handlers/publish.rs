@@ -15,19 +15,7 @@ pub const MAX_REPORT_BYTES: usize = 10 * 1024 * 1024;
 pub(crate) async fn publish(mut req: Request, env: &Env) -> Handled {
     let store = store(env)?;
     let cookie = require_admin(&req, env, &store).await?;
-    let too_large = |n: usize| {
-        ApiError::new(
-            413,
-            format!("the report is {n} bytes; at most {MAX_REPORT_BYTES} are accepted"),
-        )
-    };
-    if let Some(length) =
-        header(&req, "Content-Length").and_then(|l| l.trim().parse::<usize>().ok())
-        && length > MAX_REPORT_BYTES
-    {
-        return Err(too_large(length));
-    }
-    let bytes = read_body(&mut req, MAX_REPORT_BYTES).await?;
+    let bytes = read_body(&mut req, MAX_REPORT_BYTES, "the report").await?;
     let html =
         String::from_utf8(bytes).map_err(|_| ApiError::new(400, "the report is not UTF-8 text"))?;
     let start = html
