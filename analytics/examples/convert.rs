@@ -17,8 +17,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
 
 use analytics::{
-    CsvWriter, Envelope, Event, Format, ReadError, SCHEMA_VERSION, Sink, Skipped, parse_timestamp,
-    read_export,
+    CsvWriter, Envelope, Event, Format, ReadError, Sink, Skipped, parse_timestamp, read_export,
 };
 
 const USAGE: &str = "usage: convert array|envelope|csv FILE|- [FROM TO]";
@@ -82,29 +81,11 @@ impl<W: Write> Sink for Writer<W> {
     }
 }
 
-/// The envelope serialised by the crate with no events, split around the events array, so the
-/// field names and order are exactly [`Envelope`]'s.
+/// The envelope of the window FROM–TO around its events ([`Envelope::around_events`]).
 fn envelope_parts(from: &str, to: &str) -> Result<(String, String), String> {
     let parse = |t: &str| parse_timestamp(t).ok_or_else(|| format!("{t:?} is not RFC 3339"));
     let (from, to) = (parse(from)?, parse(to)?);
-    let empty = Envelope {
-        schema_version: SCHEMA_VERSION,
-        generated_at: to,
-        from,
-        to,
-        events: &[],
-        daily: &[],
-        gaps: &[],
-        next_cursor: None,
-    };
-    let json = serde_json::to_string(&empty).map_err(|e| e.to_string())?;
-    const EVENTS: &str = "\"events\":[]";
-    let at = json
-        .find(EVENTS)
-        .ok_or("the envelope has no events array")?;
-    let head = json[..at + EVENTS.len() - 1].to_owned();
-    let tail = json[at + EVENTS.len() - 1..].to_owned();
-    Ok((head, tail))
+    Ok(Envelope::new(to, from, to).around_events())
 }
 
 fn run(args: &[String]) -> Result<(), String> {

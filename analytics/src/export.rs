@@ -1,6 +1,7 @@
 //! Writing events in the export formats (NDJSON and CSV). The JSON envelope is assembled by
 //! the worker around the same per-event JSON.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -34,11 +35,26 @@ impl<W: Write> CsvWriter<W> {
         Ok(CsvWriter { csv })
     }
 
+    /// Goes on with a CSV whose header was already written: a download written in pieces.
+    pub fn continuing(out: W) -> CsvWriter<W> {
+        CsvWriter {
+            csv: csv::Writer::from_writer(out),
+        }
+    }
+
     /// Writes one event.
     pub fn write(&mut self, e: &Event) -> io::Result<()> {
         self.csv
             .write_record(csv_cells(e))
             .map_err(io::Error::other)
+    }
+
+    /// Writes a row that is no event: `text` in the first cell (where the timestamp goes),
+    /// the others empty. Every reader skips it as malformed, and says so.
+    pub fn write_note(&mut self, text: &str) -> io::Result<()> {
+        let mut row: [&str; FIELD_COUNT] = [""; FIELD_COUNT];
+        row[0] = text;
+        self.csv.write_record(row).map_err(io::Error::other)
     }
 
     /// Flushes and returns the inner writer.
@@ -61,7 +77,10 @@ macro_rules! csv_cells {
 }
 fields!(csv_cells);
 
-/// One page of the worker's JSON export (`?format=json`).
+/// The worker's JSON export (`?format=json`): one page, or a whole window. The events come
+/// after the daily aggregates and gap records, so that a download streamed event by event can
+/// write everything it knows first; what it learns while reading (records it could not read,
+/// whether it had to stop short) comes after them ([`Envelope::around_events`]).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope<'a> {
@@ -76,14 +95,56 @@ pub struct Envelope<'a> {
     /// End of the exported window.
     #[serde(serialize_with = "rfc3339")]
     pub to: DateTime<Utc>,
-    /// The page's events, oldest first.
-    pub events: &'a [Event],
     /// Daily aggregates of the window (first page only).
     pub daily: &'a [DailyAggregate],
     /// Knowledge-gap records (first page only).
     pub gaps: &'a [GapSummary],
+    /// The page's events, oldest first.
+    pub events: &'a [Event],
+    /// Stored records of the window that could not be read as events, by reason
+    /// ([`crate::SkipReason`] names): values another writer put in the namespace.
+    pub unreadable: BTreeMap<String, u64>,
+    /// True when the answer holds less than was asked: a whole-window download that ran out
+    /// of the invocation's storage budget. `message` says why, `next_cursor` where to go on.
+    pub partial: bool,
+    /// Why the answer is partial.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     /// The cursor of the next page, `null` on the last.
     pub next_cursor: Option<&'a str>,
+}
+
+impl<'a> Envelope<'a> {
+    /// A complete envelope of the window `[from, to)` with nothing in it yet.
+    pub fn new(generated_at: DateTime<Utc>, from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
+        Envelope {
+            schema_version: crate::SCHEMA_VERSION,
+            generated_at,
+            from,
+            to,
+            daily: &[],
+            gaps: &[],
+            events: &[],
+            unreadable: BTreeMap::new(),
+            partial: false,
+            message: None,
+            next_cursor: None,
+        }
+    }
+
+    /// The envelope's JSON around its events: what comes before the first event and what comes
+    /// after the last, so that events can be written in between as they are read, separated by
+    /// commas. The envelope's own `events` are left out.
+    pub fn around_events(self) -> (String, String) {
+        let empty = Envelope {
+            events: &[],
+            ..self
+        };
+        let json = serde_json::to_string(&empty).expect("an envelope always serialises");
+        const EVENTS: &str = "\"events\":[]";
+        let at = json.find(EVENTS).expect("the envelope has an events array") + EVENTS.len() - 1;
+        (json[..at].to_owned(), json[at..].to_owned())
+    }
 }
 
 fn rfc3339<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -98,15 +159,23 @@ pub struct ExportCursor {
     pub window_end: DateTime<Utc>,
     /// The day being listed.
     pub day: NaiveDate,
-    /// KV's cursor within that day, `None` at the day's start.
+    /// Which of the day's key prefixes ([`crate::Spot`]), 0 for the day's own keys.
+    pub part: u8,
+    /// KV's cursor within that prefix, `None` at its start.
     pub kv_cursor: Option<String>,
 }
 
 impl ExportCursor {
-    /// `YYYY-MM-DD~<window end, epoch ms>[~<kv cursor>]`: opaque to clients, who pass it back.
+    /// `YYYY-MM-DD[.part]~<window end, epoch ms>[~<kv cursor>]`: opaque to clients, who pass
+    /// it back. Part 0 is written without its number, as every cursor was before there were
+    /// parts.
     pub fn encode(&self) -> String {
+        let part = match self.part {
+            0 => String::new(),
+            n => format!(".{n}"),
+        };
         let head = format!(
-            "{}~{}",
+            "{}{part}~{}",
             self.day.format("%Y-%m-%d"),
             self.window_end.timestamp_millis()
         );
@@ -120,9 +189,15 @@ impl ExportCursor {
     pub fn decode(text: &str) -> Result<ExportCursor, String> {
         let bad = || format!("cursor {text:?} is not one this export handed out");
         let mut parts = text.splitn(3, '~');
-        let day = parts
+        let (day, part) = parts
             .next()
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .map(|spot| spot.split_once('.').unwrap_or((spot, "0")))
+            .ok_or_else(bad)?;
+        let day = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad())?;
+        let part = part
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p < crate::Spot::PARTS && part.bytes().all(|b| b.is_ascii_digit()))
             .ok_or_else(bad)?;
         let window_end = parts
             .next()
@@ -133,6 +208,7 @@ impl ExportCursor {
         Ok(ExportCursor {
             window_end,
             day,
+            part,
             kv_cursor,
         })
     }
@@ -195,11 +271,20 @@ mod tests {
             let cursor = ExportCursor {
                 window_end,
                 day,
+                part: 2,
                 kv_cursor: kv,
             };
             assert_eq!(ExportCursor::decode(&cursor.encode()), Ok(cursor));
         }
-        for bad in ["yesterday", "2026-11-25", "2026-11-25~soon", "2026-13-01~0"] {
+        for bad in [
+            "yesterday",
+            "2026-11-25",
+            "2026-11-25~soon",
+            "2026-13-01~0",
+            "2026-11-25.6~0",
+            "2026-11-25.+1~0",
+            "2026-11-25.~0",
+        ] {
             assert!(ExportCursor::decode(bad).is_err(), "{bad}");
         }
     }
@@ -213,14 +298,10 @@ mod tests {
             events_by_type: [("message_sent".to_owned(), 3)].into(),
         }];
         let envelope = Envelope {
-            schema_version: crate::SCHEMA_VERSION,
-            generated_at: ts,
-            from: ts,
-            to: ts,
             events: &events,
             daily: &daily,
-            gaps: &[],
             next_cursor: Some("2026-11-25~x"),
+            ..Envelope::new(ts, ts, ts)
         };
         let json = serde_json::to_string(&envelope).expect("json");
         struct Keep(Vec<Event>, Vec<DailyAggregate>);
@@ -248,6 +329,7 @@ mod tests {
         let cursor = |day: &str, window_end: DateTime<Utc>| ExportCursor {
             window_end,
             day: NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("date"),
+            part: 0,
             kv_cursor: None,
         };
         let ok = cursor("2026-11-20", now - TimeDelta::hours(1));

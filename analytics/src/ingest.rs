@@ -108,6 +108,14 @@ pub fn parse_ingest(
     Ok(event)
 }
 
+/// Cleans an event another writer stored straight into KV (the seed's backend), by the rules
+/// ingestion applies: its text is held to the worker's rules whoever wrote it. `hash_key` keys
+/// the pseudonym of a session id not in the tracker's form. Not for the worker's own events:
+/// their session pseudonyms would be hashed again.
+pub(crate) fn clean_stored(event: &mut Event, hash_key: &str) {
+    clean(event, hash_key);
+}
+
 fn fill(field: &mut Option<String>, header: Option<&str>) {
     if field.is_none() {
         *field = header

@@ -267,7 +267,14 @@ impl Metrics {
 
     /// Records a skipped (malformed) record.
     pub fn skip(&mut self, reason: SkipReason) {
-        *self.skipped.entry(reason).or_default() += 1;
+        self.skip_many(reason, 1);
+    }
+
+    /// Records `n` skipped records: those the worker counted in its store and could not read.
+    pub fn skip_many(&mut self, reason: SkipReason, n: u64) {
+        if n > 0 {
+            *self.skipped.entry(reason).or_default() += n;
+        }
     }
 
     /// Records a daily aggregate (from the export envelope).

@@ -57,9 +57,28 @@ pub enum SkipReason {
     InvalidField,
     /// A CSV row that cannot be read (wrong number of cells, invalid UTF-8).
     InvalidCsvRow,
+    /// A KV key among a window's records whose time cannot be read (counted by the worker).
+    InvalidKey,
 }
 
 impl SkipReason {
+    /// Every reason.
+    pub const ALL: [SkipReason; 8] = [
+        SkipReason::InvalidJson,
+        SkipReason::NotAnObject,
+        SkipReason::MissingTimestamp,
+        SkipReason::InvalidTimestamp,
+        SkipReason::MissingEventType,
+        SkipReason::InvalidField,
+        SkipReason::InvalidCsvRow,
+        SkipReason::InvalidKey,
+    ];
+
+    /// The reason named `name` ([`SkipReason::as_str`]).
+    pub fn from_name(name: &str) -> Option<SkipReason> {
+        SkipReason::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
     /// The snake_case name used in `summary.json`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -70,6 +89,7 @@ impl SkipReason {
             SkipReason::MissingEventType => "missing_event_type",
             SkipReason::InvalidField => "invalid_field",
             SkipReason::InvalidCsvRow => "invalid_csv_row",
+            SkipReason::InvalidKey => "invalid_key",
         }
     }
 }

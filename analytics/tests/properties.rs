@@ -262,6 +262,7 @@ fn exportish_bytes() -> impl Strategy<Value = Vec<u8>> {
 #[derive(Debug, Clone, Copy)]
 enum Shape {
     Envelope,
+    StreamedEnvelope,
     PrettyEnvelope,
     Array,
     Ndjson,
@@ -269,8 +270,9 @@ enum Shape {
 }
 
 impl Shape {
-    const ALL: [Shape; 5] = [
+    const ALL: [Shape; 6] = [
         Shape::Envelope,
+        Shape::StreamedEnvelope,
         Shape::PrettyEnvelope,
         Shape::Array,
         Shape::Ndjson,
@@ -279,7 +281,9 @@ impl Shape {
 
     fn format(self) -> Format {
         match self {
-            Shape::Envelope | Shape::PrettyEnvelope | Shape::Array => Format::Json,
+            Shape::Envelope | Shape::StreamedEnvelope | Shape::PrettyEnvelope | Shape::Array => {
+                Format::Json
+            }
             Shape::Ndjson => Format::Ndjson,
             Shape::Csv => Format::Csv,
         }
@@ -287,17 +291,29 @@ impl Shape {
 
     fn write(self, events: &[Event]) -> Vec<u8> {
         let envelope = Envelope {
-            schema_version: SCHEMA_VERSION,
-            generated_at: DateTime::UNIX_EPOCH,
-            from: DateTime::UNIX_EPOCH,
-            to: DateTime::UNIX_EPOCH,
             events,
-            daily: &[],
-            gaps: &[],
             next_cursor: Some("2026-11-25~1764136800123"),
+            ..Envelope::new(
+                DateTime::UNIX_EPOCH,
+                DateTime::UNIX_EPOCH,
+                DateTime::UNIX_EPOCH,
+            )
         };
         match self {
             Shape::Envelope => serde_json::to_vec(&envelope).expect("serialise envelope"),
+            Shape::StreamedEnvelope => {
+                // As the worker streams a whole window: the events written between the rest.
+                let (head, tail) = envelope.around_events();
+                let mut out = head.into_bytes();
+                for (i, e) in events.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    serde_json::to_writer(&mut out, e).expect("serialise event");
+                }
+                out.extend_from_slice(tail.as_bytes());
+                out
+            }
             Shape::PrettyEnvelope => {
                 serde_json::to_vec_pretty(&envelope).expect("serialise envelope")
             }
@@ -543,7 +559,10 @@ proptest! {
             prop_assert_eq!(sink.events(), events.iter().collect::<Vec<_>>());
             prop_assert_eq!(
                 info.envelope,
-                matches!(shape, Shape::Envelope | Shape::PrettyEnvelope)
+                matches!(
+                    shape,
+                    Shape::Envelope | Shape::StreamedEnvelope | Shape::PrettyEnvelope
+                )
             );
         }
     }
@@ -992,9 +1011,11 @@ fn cursor() -> impl Strategy<Value = ExportCursor> {
     let window_end = prop_oneof![1_700_000_000_000i64..1_900_000_000_000, min_ms..=max_ms]
         .prop_map(|ms| DateTime::from_timestamp_millis(ms).expect("in range"));
     let kv = prop::option::of(prop_oneof!["[A-Za-z0-9+/=~_-]{1,40}", hostile_text()]);
-    (window_end, day, kv).prop_map(|(window_end, day, kv_cursor)| ExportCursor {
+    let part = 0..analytics::Spot::PARTS;
+    (window_end, day, part, kv).prop_map(|(window_end, day, part, kv_cursor)| ExportCursor {
         window_end,
         day,
+        part,
         kv_cursor,
     })
 }
@@ -1011,7 +1032,7 @@ proptest! {
     #[test]
     fn export_cursor_decode_never_panics(
         text in prop_oneof![
-            "[+-]?[0-9]{1,6}-[0-9]{1,2}-[0-9]{1,2}~[+-]?[0-9]{1,20}(~.{0,10})?",
+            "[+-]?[0-9]{1,6}-[0-9]{1,2}-[0-9]{1,2}(\\.[0-9+]{0,2})?~[+-]?[0-9]{1,20}(~.{0,10})?",
             "(?s).{0,40}",
         ],
     ) {

@@ -129,6 +129,8 @@ pub struct Fetched {
     pub pages: u64,
     /// Records read (valid or not).
     pub records: u64,
+    /// Records the worker found in its store and could not read, by reason (every page's).
+    pub unreadable: std::collections::BTreeMap<String, u64>,
 }
 
 /// Reads every page of the export for the last `days` days into `sink`.
@@ -207,6 +209,9 @@ pub fn fetch_export<S: Sink>(
             }
             fetched.pages = number;
             fetched.records += info.records;
+            for (reason, n) in info.unreadable {
+                *fetched.unreadable.entry(reason).or_default() += n;
+            }
             progress.page(fetched.pages, fetched.records);
         }
         Ok(())

@@ -2,6 +2,7 @@
 //! source streams into one [`Metrics`] accumulator; nothing holds the whole input (a worker's
 //! export is read a page at a time).
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 
@@ -34,14 +35,74 @@ pub struct Outcome {
     pub first_skips: Vec<Skipped>,
     /// The export's `nextCursor`: set when the input is one page of several.
     pub next_cursor: Option<String>,
+    /// Records the worker found in its store and could not read as events, by reason name
+    /// (also counted in the metrics' skipped records when the name is known).
+    pub unreadable_at_source: BTreeMap<String, u64>,
+    /// The export says it is partial (a download that stopped short): its message.
+    pub partial: Option<String>,
+}
+
+impl Outcome {
+    /// Takes what the export said about itself besides its records: records the worker could
+    /// not read (counted as skipped, so `dataQuality` shows them), and whether it is partial.
+    fn absorb(
+        &mut self,
+        unreadable: BTreeMap<String, u64>,
+        partial: bool,
+        message: Option<String>,
+    ) {
+        for (name, n) in unreadable {
+            if let Some(reason) = analytics::SkipReason::from_name(&name) {
+                self.metrics.skip_many(reason, n);
+            }
+            *self.unreadable_at_source.entry(name).or_default() += n;
+        }
+        if partial {
+            self.partial = Some(message.unwrap_or_else(|| "no reason given".to_owned()));
+        }
+    }
 }
 
 impl Outcome {
     /// One-line warnings: skipped records, and an export that is only one page.
     pub fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
-        let skipped = self.metrics.skipped();
+        let mut skipped = self.metrics.skipped().clone();
+        for (name, n) in &self.unreadable_at_source {
+            if let Some(count) =
+                analytics::SkipReason::from_name(name).and_then(|reason| skipped.get_mut(&reason))
+            {
+                *count -= n;
+            }
+        }
+        skipped.retain(|_, n| *n > 0);
         let total: u64 = skipped.values().sum();
+        if !self.unreadable_at_source.is_empty() {
+            let reasons: Vec<String> = self
+                .unreadable_at_source
+                .iter()
+                .map(|(reason, n)| format!("{reason}: {n}"))
+                .collect();
+            warnings.push(format!(
+                "{}: the worker holds {} stored record{} of the window it could not read as \
+                 events ({}); they are counted in dataQuality",
+                self.origin,
+                self.unreadable_at_source.values().sum::<u64>(),
+                if self.unreadable_at_source.values().sum::<u64>() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                reasons.join(", ")
+            ));
+        }
+        if let Some(message) = &self.partial {
+            warnings.push(format!(
+                "{}: the export says it is partial, the report covers only part of its window: \
+                 {message}",
+                self.origin
+            ));
+        }
         if total > 0 {
             let reasons: Vec<String> = skipped
                 .iter()
@@ -128,6 +189,8 @@ pub fn collect(
             origin,
             first_skips: Vec::new(),
             next_cursor: None,
+            unreadable_at_source: BTreeMap::new(),
+            partial: None,
         },
         strict,
         copy: None,
@@ -154,15 +217,27 @@ pub fn collect(
                 .map(PendingFile::create)
                 .transpose()?;
             let days = args.days.unwrap_or(ReportArgs::URL_DAYS);
-            fetch::fetch_export(&remote, days, args.quiet, &mut feed, |feed, window| {
-                feed.outcome.metrics = accumulator(window, feed.zone);
-            })?;
+            let fetched =
+                fetch::fetch_export(&remote, days, args.quiet, &mut feed, |feed, window| {
+                    feed.outcome.metrics = accumulator(window, feed.zone);
+                })?;
+            feed.outcome.absorb(fetched.unreadable, false, None);
             if let Some(copy) = feed.copy.take() {
                 copy.commit()?;
             }
         }
     }
     let outcome = feed.outcome;
+    if strict && (outcome.partial.is_some() || !outcome.unreadable_at_source.is_empty()) {
+        bail!(
+            "{}: {}",
+            outcome.origin,
+            match &outcome.partial {
+                Some(message) => format!("the export says it is partial: {message}"),
+                None => "the worker holds stored records it could not read as events".to_owned(),
+            }
+        );
+    }
     if strict && outcome.next_cursor.is_some() {
         bail!(
             "{}: the export is one page of several (it names a next page); \
@@ -221,6 +296,8 @@ fn read<R: io::Read>(reader: R, format: Option<Format>, feed: &mut Feed) -> anyh
         let info = analytics::read_export(reader, format, feed)
             .with_context(|| format!("reading {}", feed.outcome.origin))?;
         feed.outcome.next_cursor = info.next_cursor;
+        feed.outcome
+            .absorb(info.unreadable, info.partial, info.message);
         return Ok(());
     }
     let metrics = feed.outcome.metrics.partial();
@@ -234,5 +311,7 @@ fn read<R: io::Read>(reader: R, format: Option<Format>, feed: &mut Feed) -> anyh
     feed.outcome.metrics = read.metrics;
     feed.outcome.first_skips = read.first_skips;
     feed.outcome.next_cursor = read.info.next_cursor;
+    feed.outcome
+        .absorb(read.info.unreadable, read.info.partial, read.info.message);
     Ok(())
 }

@@ -3,12 +3,12 @@
 //! twice writes the same keys and values.
 
 use analytics::{
-    AGGREGATE_TTL_SECS, DailyAggregate, Event, Window, daily_key, gap_key, merge_gap, rollup_day,
+    AGGREGATE_TTL_SECS, DailyAggregate, Window, daily_key, gap_key, merge_gap, rollup_day,
 };
 use chrono::{DateTime, Days, NaiveTime, TimeDelta, Utc};
 use worker::Env;
 
-use crate::store::Store;
+use crate::store::{Collected, Pace, Stop, Store};
 
 /// Operations kept back for writing once the events are read.
 const WRITE_RESERVE: u32 = 400;
@@ -40,18 +40,29 @@ pub async fn rollup(store: &Store, now: DateTime<Utc>) -> Result<String, String>
     for day in [yesterday, today] {
         let from = day.and_time(NaiveTime::MIN).and_utc();
         let to = (from + TimeDelta::days(1)).min(Window::end_after(now));
-        let mut events: Vec<Event> = Vec::new();
-        let rest = store
-            .read_events(from, to, None, usize::MAX, WRITE_RESERVE, &mut |e| {
-                events.push(e)
-            })
+        let listing = store.listing(from, to).await.map_err(|e| e.to_string())?;
+        let mut records = Collected::default();
+        let stop = store
+            .read_events(
+                &listing,
+                None,
+                usize::MAX,
+                Pace::Careful {
+                    reserve: WRITE_RESERVE,
+                },
+                &mut records,
+            )
             .await
             .map_err(|e| e.to_string())?;
-        if rest.is_some() {
+        if stop != Stop::Done {
             return Err(format!(
                 "{day}: too many events to roll up within the budget"
             ));
         }
+        if !records.unreadable.is_empty() {
+            worker::console_warn!("rollup {day}: unreadable records {:?}", records.unreadable);
+        }
+        let events = records.events;
         let rollup = rollup_day(day, &events);
         write_daily(store, &rollup.daily).await?;
         let mut gaps = 0;

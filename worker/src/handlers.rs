@@ -122,16 +122,6 @@ fn random_suffix() -> String {
     format!("{a:08x}{b:04x}")
 }
 
-/// The worker's salt: `IP_HASH_SALT`, or without it the random one the worker made for itself
-/// and keeps in KV (`secret:salt`), so that client keys, session pseudonyms and device cookies
-/// never depend on an optional secret, nor on a guessable one.
-async fn salt(env: &Env, store: &Store) -> Result<String, ApiError> {
-    match secret(env, "IP_HASH_SALT") {
-        Some(salt) => Ok(salt),
-        None => Ok(store.own_salt().await?),
-    }
-}
-
 /// The salted hash of the client's network (its IPv4 address or IPv6 /64, `ip:{hash}`): the
 /// key of its rate limits and of its login lockout. The IP itself is never stored.
 fn client_key(req: &Request, salt: &str) -> Option<String> {

@@ -96,6 +96,20 @@ pub fn body(status: u16, kind: Kind, bytes: Vec<u8>) -> Response {
     }
 }
 
+/// A `200` whose body is streamed as `chunks` yields it; an `Err` chunk aborts the body, so the
+/// client sees a failed download, never a complete-looking one.
+pub fn stream<S>(kind: Kind, chunks: S) -> Response
+where
+    S: futures_util::TryStream<Ok = Vec<u8>, Error = worker::Error> + 'static,
+{
+    let headers = security_headers(kind);
+    let _ = headers.set("Content-Type", kind.content_type());
+    match Response::from_stream(chunks) {
+        Ok(r) => r.with_status(200).with_headers(headers),
+        Err(e) => fallback(&e.to_string()),
+    }
+}
+
 /// A response without a body (204, 405 to a preflight, …).
 pub fn empty(status: u16) -> Response {
     match Response::empty() {

@@ -14,6 +14,8 @@ pub const MAX_PAGE: usize = 5000;
 /// The query of `/analytics/data` and `/analytics/export`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
+    /// Whether `limit` was given.
+    pub limit_given: bool,
     /// `days`.
     pub days: u32,
     /// `format` (export only).
@@ -27,6 +29,7 @@ pub struct Query {
 /// Parses the query pairs; unknown parameters are ignored.
 pub fn parse_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Query, String> {
     let mut query = Query {
+        limit_given: false,
         days: DEFAULT_DAYS,
         format: Format::Json,
         cursor: None,
@@ -52,6 +55,7 @@ pub fn parse_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Resul
                 query.cursor = Some(ExportCursor::decode(value)?);
             }
             "limit" => {
+                query.limit_given = true;
                 query.limit = value
                     .parse()
                     .ok()
@@ -66,6 +70,14 @@ pub fn parse_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Resul
         }
     }
     Ok(query)
+}
+
+impl Query {
+    /// Whether an export is asked for page by page (`limit` or `cursor` given), not as one
+    /// download of the whole window.
+    pub fn paged(&self) -> bool {
+        self.limit_given || self.cursor.is_some()
+    }
 }
 
 /// Whether `origin` may call the ingestion route, given `ALLOWED_ORIGINS` (comma-separated

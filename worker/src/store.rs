@@ -3,17 +3,20 @@
 //! half way by running over: callers stop early and hand back a cursor instead.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use analytics::{
-    AGGREGATE_TTL_SECS, DAILY_PREFIX, DailyAggregate, EVENT_TTL_SECS, Event, GAP_PREFIX, GapRecord,
-    GapSummary, SALT_KEY, event_day_prefix, event_from_metadata, event_json, event_key,
-    event_key_time, event_metadata, parse_json_event,
+    AGGREGATE_TTL_SECS, DAILY_PREFIX, DailyAggregate, EVENT_TTL_SECS, Event, Family, GAP_PREFIX,
+    GapRecord, GapSummary, Holds, Listing, Metrics, SALT_KEY, SkipReason, Spot,
+    event_from_metadata, event_json, event_key, event_metadata, parse_json_event, stored_event,
+    stored_key_time,
 };
-use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use worker::KvStore;
 
-/// KV operations one invocation may make.
+/// KV operations one invocation may make (Workers' limit).
 pub const OP_BUDGET: u32 = 1000;
 /// Keys one `list` call returns at most.
 const LIST_LIMIT: usize = 1000;
@@ -28,8 +31,8 @@ pub enum StoreError {
     #[error("encoding a stored value failed: {0}")]
     Encode(#[from] serde_json::Error),
     /// The operation budget ran out before the work was done.
-    #[error("{0} needs more than the {OP_BUDGET} storage operations one request may make")]
-    Budget(&'static str),
+    #[error("{0} needs more than the {1} storage operations one request may make")]
+    Budget(&'static str, u32),
     /// KV refused a list cursor a client handed back.
     #[error("the export cursor is not valid (it must be passed back as the export gave it)")]
     BadCursor,
@@ -47,40 +50,223 @@ impl From<worker::KvError> for StoreError {
     }
 }
 
-/// Where reading events resumes: a UTC day and KV's list cursor within it.
+/// Where reading events resumes: a place in the window's [`Listing`] and KV's list cursor
+/// within it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resume {
-    /// The day being listed.
-    pub day: NaiveDate,
-    /// KV's cursor within that day.
+    /// The prefix being listed.
+    pub spot: Spot,
+    /// KV's cursor within it.
     pub kv_cursor: Option<String>,
+}
+
+/// How boldly reading spends the budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// Each list call asks for no more keys than the budget less `reserve` operations could
+    /// read values for, so reading stops in time, with a place to resume from.
+    Careful {
+        /// Operations kept back for the rest of the request.
+        reserve: u32,
+    },
+    /// Full list calls: [`Store::cost`] has shown that the budget holds the rest.
+    Assured,
+}
+
+/// The operations reading the rest of a listing takes ([`Store::cost`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cost {
+    /// List calls.
+    pub lists: u32,
+    /// Values to read: records whose key's metadata does not hold the event.
+    pub values: u32,
+}
+
+impl Cost {
+    /// Every operation.
+    pub fn total(self) -> u32 {
+        self.lists + self.values
+    }
+}
+
+/// A walk through a listing's places, one list call at a time.
+struct Walk<'l> {
+    listing: &'l Listing,
+    spot: Option<Spot>,
+    kv_cursor: Option<String>,
+}
+
+impl<'l> Walk<'l> {
+    fn new(listing: &'l Listing, start: Option<Resume>) -> Walk<'l> {
+        let (spot, kv_cursor) = match start {
+            Some(at) => match listing.at_or_after(Some(at.spot)) {
+                Some(spot) if spot == at.spot => (Some(spot), at.kv_cursor),
+                spot => (spot, None),
+            },
+            None => (listing.at_or_after(None), None),
+        };
+        Walk {
+            listing,
+            spot,
+            kv_cursor,
+        }
+    }
+
+    /// Where the walk stands, `None` at its end.
+    fn at(&self) -> Option<Resume> {
+        self.spot.map(|spot| Resume {
+            spot,
+            kv_cursor: self.kv_cursor.clone(),
+        })
+    }
+
+    /// The next (at most) `batch` keys, one list call, and the walk moved past them.
+    async fn list(&mut self, store: &Store, batch: usize) -> StoreResult<Vec<worker::kv::Key>> {
+        let Some(at) = self.spot else {
+            return Ok(Vec::new());
+        };
+        let prefix = self
+            .listing
+            .prefix(at)
+            .expect("a listed place has a prefix");
+        store.charge("reading events")?;
+        let client_cursor = self.kv_cursor.is_some();
+        let mut list = store.kv.list().prefix(prefix).limit(batch as u64);
+        if let Some(cursor) = self.kv_cursor.take() {
+            list = list.cursor(cursor);
+        }
+        let page = match list.execute().await {
+            Ok(page) => page,
+            Err(_) if client_cursor => return Err(StoreError::BadCursor),
+            Err(e) => return Err(e.into()),
+        };
+        match (page.list_complete, page.cursor) {
+            (false, Some(cursor)) if !cursor.is_empty() => self.kv_cursor = Some(cursor),
+            _ => self.spot = self.listing.after(at),
+        }
+        Ok(page.keys)
+    }
+}
+
+/// Why reading events stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// Every record of the window was read.
+    Done,
+    /// The asked number of events was read; more may follow from here.
+    Limit(Resume),
+    /// The invocation's storage budget (less the reserve) ran out; the rest follows from here.
+    Budget(Resume),
+}
+
+impl Stop {
+    /// Where to go on, unless everything was read.
+    pub fn resume(self) -> Option<Resume> {
+        match self {
+            Stop::Done => None,
+            Stop::Limit(at) | Stop::Budget(at) => Some(at),
+        }
+    }
+}
+
+/// What reading events hands on: each event, and each stored record of the window that is
+/// not one (a value another writer stored that cannot be read), by reason.
+pub trait Records {
+    /// An event of the window.
+    fn event(&mut self, event: Event);
+    /// A record of the window that could not be read.
+    fn unreadable(&mut self, reason: SkipReason);
+}
+
+impl Records for Metrics {
+    fn event(&mut self, event: Event) {
+        self.add(&event);
+    }
+    fn unreadable(&mut self, reason: SkipReason) {
+        self.skip(reason);
+    }
+}
+
+/// Events and unreadable records, kept.
+#[derive(Debug, Default)]
+pub struct Collected {
+    /// The events, in the order read.
+    pub events: Vec<Event>,
+    /// Unreadable records by reason.
+    pub unreadable: BTreeMap<String, u64>,
+}
+
+impl Records for Collected {
+    fn event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+    fn unreadable(&mut self, reason: SkipReason) {
+        *self
+            .unreadable
+            .entry(reason.as_str().to_owned())
+            .or_default() += 1;
+    }
 }
 
 type StoreResult<T> = Result<T, StoreError>;
 
-/// The analytics namespace, with an operation counter.
+/// The analytics namespace, with an operation counter. Clones share the counter: a download
+/// streamed after its handler returned still counts against the same invocation's budget.
+#[derive(Clone)]
 pub struct Store {
     kv: KvStore,
-    ops: Cell<u32>,
+    ops: Rc<Cell<u32>>,
+    budget: u32,
+    /// `IP_HASH_SALT`, when set.
+    salt: Option<String>,
 }
 
 /// The KV binding.
 pub const KV_BINDING: &str = "ANALYTICS";
 
+/// The variable that lowers the operation budget below [`OP_BUDGET`] (never above): for tests
+/// of what happens when it runs out, and for an account on a stricter plan.
+pub const BUDGET_VAR: &str = "KV_OP_BUDGET";
+
 impl Store {
-    /// Wraps the namespace.
+    /// Wraps the namespace, with the whole budget and no configured salt.
     pub fn new(kv: KvStore) -> Store {
         Store {
             kv,
-            ops: Cell::new(0),
+            ops: Rc::new(Cell::new(0)),
+            budget: OP_BUDGET,
+            salt: None,
         }
     }
 
-    /// The namespace bound as [`KV_BINDING`].
+    /// The namespace bound as [`KV_BINDING`], with the budget [`BUDGET_VAR`] sets and the salt
+    /// `IP_HASH_SALT` gives.
     pub fn open(env: &worker::Env) -> Result<Store, String> {
-        env.kv(KV_BINDING)
-            .map(Store::new)
-            .map_err(|e| format!("the KV namespace binding `{KV_BINDING}` is not configured ({e})"))
+        let kv = env.kv(KV_BINDING).map_err(|e| {
+            format!("the KV namespace binding `{KV_BINDING}` is not configured ({e})")
+        })?;
+        let budget = match env.var(BUDGET_VAR) {
+            Ok(value) => value
+                .to_string()
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|b| (1..=OP_BUDGET).contains(b))
+                .ok_or_else(|| {
+                    format!("`{BUDGET_VAR}` must be a whole number from 1 to {OP_BUDGET}")
+                })?,
+            Err(_) => OP_BUDGET,
+        };
+        let salt = env
+            .secret("IP_HASH_SALT")
+            .ok()
+            .map(|s| s.to_string())
+            .filter(|s| !s.is_empty());
+        Ok(Store {
+            budget,
+            salt,
+            ..Store::new(kv)
+        })
     }
 
     /// Operations made so far.
@@ -90,15 +276,30 @@ impl Store {
 
     /// Operations left in the budget.
     pub fn remaining(&self) -> u32 {
-        OP_BUDGET.saturating_sub(self.ops.get())
+        self.budget.saturating_sub(self.ops.get())
+    }
+
+    /// The operations one invocation may make.
+    pub fn budget(&self) -> u32 {
+        self.budget
     }
 
     fn charge(&self, what: &'static str) -> StoreResult<()> {
         if self.remaining() == 0 {
-            return Err(StoreError::Budget(what));
+            return Err(StoreError::Budget(what, self.budget));
         }
         self.ops.set(self.ops.get() + 1);
         Ok(())
+    }
+
+    /// The worker's salt: `IP_HASH_SALT`, or without it the random one the worker made for
+    /// itself and keeps in KV ([`SALT_KEY`]), so that client keys, session pseudonyms and device
+    /// cookies never depend on an optional secret, nor on a guessable one.
+    pub async fn salt(&self) -> StoreResult<String> {
+        match &self.salt {
+            Some(salt) => Ok(salt.clone()),
+            None => self.own_salt().await,
+        }
     }
 
     /// Stores one event (one write): `event:{ts}:{random}` with the event in the metadata.
@@ -116,97 +317,153 @@ impl Store {
         Ok(key)
     }
 
-    /// Streams the events with `from ≤ timestamp < to` to `sink`, oldest first, starting at
-    /// `start` (default: the first day that can still hold events), until `limit` events, the
-    /// end, or the budget less `reserve` operations. Each list call asks for no more keys than
-    /// the budget could then read values for, so a page never runs over. Returns where to
-    /// resume, `None` when everything was read.
-    pub async fn read_events(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        start: Option<Resume>,
-        limit: usize,
-        reserve: u32,
-        sink: &mut impl FnMut(Event),
-    ) -> StoreResult<Option<Resume>> {
-        let last_day = (to - TimeDelta::nanoseconds(1)).date_naive();
-        // Raw events expire after 30 days: earlier days cannot hold any.
-        let retained = (to - TimeDelta::seconds(EVENT_TTL_SECS as i64)).date_naive();
-        let first_day = from.date_naive().max(retained);
-        let mut at = start.unwrap_or(Resume {
-            day: first_day,
-            kv_cursor: None,
-        });
-        if at.day < first_day {
-            at = Resume {
-                day: first_day,
-                kv_cursor: None,
-            };
-        }
-        let mut read = 0;
-        while at.day <= last_day {
-            // One list call, then at worst one value read per key it returns.
-            let affordable = self.remaining().saturating_sub(reserve + 1) as usize;
-            let batch = (limit - read).min(LIST_LIMIT).min(affordable);
-            if batch == 0 {
-                return Ok(Some(at));
-            }
-            self.charge("reading events")?;
-            let client_cursor = at.kv_cursor.is_some();
-            let mut list = self
+    /// The places the records of `[from, to)` are listed from: one list call per family of
+    /// keys other writers may have put in the namespace ([`Holds::PROBES`]), so that a
+    /// namespace holding only the worker's own events costs nothing more.
+    pub async fn listing(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> StoreResult<Listing> {
+        let mut found = [false; Holds::PROBES.len()];
+        for (prefix, found) in Holds::PROBES.iter().zip(&mut found) {
+            self.charge("looking for other writers' records")?;
+            let page = self
                 .kv
                 .list()
-                .prefix(event_day_prefix(at.day))
-                .limit(batch as u64);
-            if let Some(cursor) = at.kv_cursor.take() {
-                list = list.cursor(cursor);
-            }
-            let page = match list.execute().await {
-                Ok(page) => page,
-                Err(_) if client_cursor => return Err(StoreError::BadCursor),
-                Err(e) => return Err(e.into()),
-            };
-            for key in page.keys {
-                let Some(ts) = event_key_time(&key.name) else {
-                    continue;
-                };
-                if ts < from || ts >= to {
-                    continue;
-                }
-                let stored = key
-                    .metadata
-                    .as_ref()
-                    .and_then(|m| event_from_metadata(&m.to_string()));
-                let event = match stored {
-                    Some(event) => Some(event),
-                    None => self.event_value(&key.name).await?,
-                };
-                if let Some(event) = event {
-                    read += 1;
-                    sink(event);
-                }
-            }
-            match (page.list_complete, page.cursor) {
-                (false, Some(cursor)) if !cursor.is_empty() => at.kv_cursor = Some(cursor),
-                _ => match at.day.checked_add_days(Days::new(1)) {
-                    Some(next) => at.day = next,
-                    None => break,
-                },
-            }
+                .prefix((*prefix).to_owned())
+                .limit(1)
+                .execute()
+                .await?;
+            *found = !page.keys.is_empty();
         }
-        Ok(None)
+        // Raw events expire after 30 days: earlier days cannot hold any.
+        let retained = (to - TimeDelta::seconds(EVENT_TTL_SECS as i64)).date_naive();
+        let [epoch_events, logs] = found;
+        Ok(Listing::new(
+            from,
+            to,
+            retained,
+            Holds { epoch_events, logs },
+        ))
     }
 
-    /// The full event stored as a key's value, for the rare event too large for metadata.
-    async fn event_value(&self, key: &str) -> StoreResult<Option<Event>> {
-        self.charge("reading a large event")?;
-        Ok(self
-            .kv
-            .get(key)
-            .text()
-            .await?
-            .and_then(|json| parse_json_event(json.as_bytes()).ok()))
+    /// Hands the records of `listing` to `sink`, place by place (oldest first), starting at
+    /// `start` (default: the listing's start), until `limit` events (checked between list
+    /// calls), the end, or — at [`Pace::Careful`] — the budget less its reserve. Records whose
+    /// value must be read (the seed's, and the rare event too large for metadata) cost one
+    /// more operation each: pages shrink, nothing is skipped.
+    pub async fn read_events(
+        &self,
+        listing: &Listing,
+        start: Option<Resume>,
+        limit: usize,
+        pace: Pace,
+        sink: &mut impl Records,
+    ) -> StoreResult<Stop> {
+        // Other writers' records are cleaned with the salt keying session pseudonyms: read
+        // (at most two operations, once an isolate) before the budget is shared out.
+        let salt = match listing.has_other_writers() {
+            true => Some(self.salt().await?),
+            false => None,
+        };
+        let mut read = 0;
+        let mut walk = Walk::new(listing, start);
+        while let Some(at) = walk.at() {
+            if read >= limit {
+                return Ok(Stop::Limit(at));
+            }
+            let batch = match pace {
+                // One list call, then at worst one value read per key it returns: a page
+                // never runs over.
+                Pace::Careful { reserve } => {
+                    let affordable = self.remaining().saturating_sub(reserve + 1) as usize;
+                    (limit - read).min(LIST_LIMIT).min(affordable)
+                }
+                // The same list calls the count made.
+                Pace::Assured => LIST_LIMIT,
+            };
+            if batch == 0 {
+                return Ok(Stop::Budget(at));
+            }
+            for key in walk.list(self, batch).await? {
+                let Some(ts) = stored_key_time(&key.name) else {
+                    sink.unreadable(SkipReason::InvalidKey);
+                    continue;
+                };
+                if !listing.contains(ts) {
+                    continue;
+                }
+                match self
+                    .stored(&key.name, key.metadata.as_ref(), salt.as_deref())
+                    .await?
+                {
+                    Some(Ok(event)) => {
+                        read += 1;
+                        sink.event(event);
+                    }
+                    Some(Err(reason)) => sink.unreadable(reason),
+                    // Expired between the list and the read: no longer in the window's data.
+                    None => {}
+                }
+            }
+        }
+        Ok(Stop::Done)
+    }
+
+    /// What reading the rest of `listing` from `start` at [`Pace::Assured`] will cost, found
+    /// by making its list calls without reading any value: `None` when the count alone would
+    /// leave less than `reserve` operations.
+    pub async fn cost(
+        &self,
+        listing: &Listing,
+        start: Option<Resume>,
+        reserve: u32,
+    ) -> StoreResult<Option<Cost>> {
+        let mut cost = Cost::default();
+        let mut walk = Walk::new(listing, start);
+        while walk.at().is_some() {
+            if self.remaining() <= reserve {
+                return Ok(None);
+            }
+            for key in walk.list(self, LIST_LIMIT).await? {
+                let in_window = stored_key_time(&key.name).is_some_and(|ts| listing.contains(ts));
+                let whole = key
+                    .metadata
+                    .as_ref()
+                    .is_some_and(|m| event_from_metadata(&m.to_string()).is_some());
+                if in_window && !whole {
+                    cost.values += 1;
+                }
+            }
+            cost.lists += 1;
+        }
+        Ok(Some(cost))
+    }
+
+    /// The record at `key`: the event in its metadata (the worker's own), or its value read —
+    /// the worker's own event too large for metadata as stored, another writer's record read
+    /// and cleaned by the worker's rules ([`stored_event`]). `None` when the value is gone.
+    async fn stored(
+        &self,
+        key: &str,
+        metadata: Option<&Value>,
+        salt: Option<&str>,
+    ) -> StoreResult<Option<Result<Event, SkipReason>>> {
+        if let Some(event) = metadata.and_then(|m| event_from_metadata(&m.to_string())) {
+            return Ok(Some(Ok(event)));
+        }
+        self.charge("reading a stored value")?;
+        let Some(json) = self.kv.get(key).text().await? else {
+            return Ok(None);
+        };
+        let own = metadata.is_some_and(|m| m.get("truncated").is_some());
+        let family = Family::of_key(key).unwrap_or(Family::Event);
+        Ok(Some(if own {
+            parse_json_event(json.as_bytes()).map_err(|r| r.reason)
+        } else {
+            let salt = match salt {
+                Some(salt) => salt.to_owned(),
+                None => self.salt().await?,
+            };
+            stored_event(family, &json, &salt).map_err(|r| r.reason)
+        }))
     }
 
     /// The daily aggregates of the days from `from` to `to` (one list call: at most 90 keys).

@@ -58,6 +58,12 @@ export const COMPATIBILITY_DATE =
     /^\s*compatibility_date\s*=\s*"([^"]+)"/m,
   )?.[1] ?? "2025-01-01";
 
+/** The id of wrangler.toml's `ANALYTICS` namespace, under which `wrangler kv --local` keeps it. */
+export const KV_ID =
+  readFileSync(join(WORKER_DIR, "wrangler.toml"), "utf8").match(
+    /binding\s*=\s*"ANALYTICS"\s*\n\s*id\s*=\s*"([^"]+)"/,
+  )?.[1] ?? "ANALYTICS";
+
 /** The cron of wrangler.toml's `[triggers]` (the daily rollup). */
 export const ROLLUP_CRON = "15 2 * * *";
 
@@ -174,6 +180,10 @@ export async function inOneRatelimitWindow(period, attempt, { marginMs, guardMs 
  * @param {string} [options.host] listen address (default 127.0.0.1).
  * @param {number} [options.port] listen port (default 0: a free port).
  * @param {string} [options.persistTo] keep the KV store in this directory instead of a temp one.
+ *   `wrangler kv … --local --persist-to STATE` writes where `persistTo: join(STATE, "v3", "kv")`
+ *   with `kvId: KV_ID` reads.
+ * @param {string} [options.kvId] the KV namespace's id (default: the binding name; wrangler uses
+ *   wrangler.toml's `id`, KV_ID).
  * @param {object} [options.ratelimits] rate-limiting bindings (default DEFAULT_RATELIMITS).
  * @param {object} [options.miniflare] extra Miniflare options, merged last.
  * @param {string} [options.kvScript] to inject faults: an ES module whose default export is a
@@ -207,7 +217,7 @@ export async function start(options = {}) {
   };
   const mf = new Miniflare(
     options.kvScript === undefined
-      ? { ...shared, ...worker, kvNamespaces: ["ANALYTICS"], ...(options.miniflare ?? {}) }
+      ? { ...shared, ...worker, kvNamespaces: { ANALYTICS: options.kvId ?? "ANALYTICS" }, ...(options.miniflare ?? {}) }
       : {
           ...shared,
           ...(options.miniflare ?? {}),

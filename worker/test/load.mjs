@@ -280,7 +280,7 @@ export async function runLoad(o = {}) {
     AUTH_FAILURES: { namespace_id: "3004", simple: { limit: 10, period: 60 } },
   };
   const log = o.log ?? (() => {});
-  const w = await start({ ratelimits, bindings: o.bindings });
+  const w = await start({ ratelimits, bindings: o.bindings, persistTo: o.persistTo });
   try {
     const events = makeEvents(n, { messageEvery: o.messageEvery ?? 5, ips: o.ips ?? 1 });
     log(`worker at ${w.url}; sending ${n} events, ${concurrency} in flight`);
@@ -332,6 +332,8 @@ export async function runLoad(o = {}) {
       sent: events,
       exported: exp.events,
     };
+    // More checks against the same worker and data, before it stops.
+    if (o.also) result.also = await o.also(w, result);
     return result;
   } finally {
     await w.stop();

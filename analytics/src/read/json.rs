@@ -127,6 +127,18 @@ pub(crate) fn envelope_field<E: Elements>(
             }
         }
         "nextCursor" => info.next_cursor = serde_json::from_slice(value).map_err(parse_error)?,
+        "unreadable" => {
+            let counts: Option<std::collections::BTreeMap<String, u64>> =
+                serde_json::from_slice(value).map_err(parse_error)?;
+            for (reason, n) in counts.unwrap_or_default() {
+                *info.unreadable.entry(reason).or_default() += n;
+            }
+        }
+        "partial" => {
+            info.partial |=
+                serde_json::from_slice::<Option<bool>>(value).map_err(parse_error)? == Some(true);
+        }
+        "message" => info.message = serde_json::from_slice(value).map_err(parse_error)?,
         _ => {
             serde_json::from_slice::<serde::de::IgnoredAny>(value).map_err(parse_error)?;
         }

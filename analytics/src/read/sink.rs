@@ -133,4 +133,11 @@ pub struct ReadInfo {
     /// True when the input was the worker's envelope (with its `schemaVersion`), not a bare
     /// array or a stream of events.
     pub envelope: bool,
+    /// The envelope's `unreadable`: records the worker found in its store but could not read
+    /// as events, by reason name (`invalid_json`, `missing_timestamp`, …).
+    pub unreadable: std::collections::BTreeMap<String, u64>,
+    /// The envelope's `partial`: a whole-window download that stopped short of its window.
+    pub partial: bool,
+    /// The envelope's `message`: why it is partial.
+    pub message: Option<String>,
 }

@@ -6,13 +6,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 use worker::{Env, Request};
 
 use super::export::export;
-use super::{Handled, client_key, header, random_suffix, salt, secret, store};
+use super::{Handled, client_key, header, random_suffix, secret, store};
 use crate::auth::{self, Verdict};
 use crate::http::{self, ApiError, Kind};
 use crate::now;
 use crate::page;
 use crate::params;
-use crate::store::Store;
+use crate::store::{Pace, Stop, Store};
 
 /// Checks Basic Auth for the admin routes. A client that fails more often than the
 /// `AUTH_FAILURES` limiter allows is locked out for [`AUTH_LOCK_SECS`]: 429 before its
@@ -27,7 +27,7 @@ pub(crate) async fn require_admin(
     store: &Store,
 ) -> Result<Option<String>, ApiError> {
     let password = secret(env, "ANALYTICS_PASSWORD");
-    let salt = salt(env, store).await?;
+    let salt = store.salt().await?;
     let device = password
         .as_deref()
         .and_then(|p| auth::known_device(header(req, "Cookie").as_deref(), &salt, p));
@@ -145,10 +145,17 @@ async fn summary(store: &Store, now: DateTime<Utc>, days: u32) -> Result<Summary
     for day in store.daily_aggregates(from, to).await? {
         metrics.add_daily(&day);
     }
-    let rest = store
-        .read_events(from, to, None, usize::MAX, 0, &mut |e| metrics.add(&e))
+    let listing = store.listing(from, to).await?;
+    let stop = store
+        .read_events(
+            &listing,
+            None,
+            usize::MAX,
+            Pace::Careful { reserve: 0 },
+            &mut metrics,
+        )
         .await?;
-    if rest.is_some() {
+    if stop != Stop::Done {
         return Err(ApiError::new(
             503,
             "too many events for a live summary within one request's storage budget; \

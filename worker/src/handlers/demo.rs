@@ -3,7 +3,7 @@
 use analytics::{MAX_BODY_BYTES, parse_ingest};
 use worker::{Env, Request};
 
-use super::{ContextHeaders, Handled, random_suffix, read_body, salt, store};
+use super::{ContextHeaders, Handled, random_suffix, read_body, store};
 use crate::frontend;
 use crate::http::{self, ApiError, Kind};
 use crate::now;
@@ -41,7 +41,7 @@ pub(crate) async fn demo_chat(mut req: Request, env: &Env) -> Handled {
     });
     let headers = ContextHeaders::read(&req);
     let store = store(env)?;
-    let salt = salt(env, &store).await?;
+    let salt = store.salt().await?;
     let context = headers.context(Some(&salt));
     let event = parse_ingest(event.to_string().as_bytes(), &context, now())
         .map_err(|e| ApiError::new(e.status(), e.to_string()))?;

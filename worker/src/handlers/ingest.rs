@@ -4,9 +4,7 @@ use analytics::{Event, EventType, MAX_BODY_BYTES, parse_ingest, session_key};
 use chrono::{DateTime, Utc};
 use worker::{Env, Request};
 
-use super::{
-    ContextHeaders, Handled, client_key, header, random_suffix, read_body, salt, secret, store,
-};
+use super::{ContextHeaders, Handled, client_key, header, random_suffix, read_body, secret, store};
 use crate::auth::{self, Verdict};
 use crate::http::{self, ApiError};
 use crate::now;
@@ -33,7 +31,7 @@ pub(crate) async fn ingest(mut req: Request, env: &Env, allowed: &str) -> Handle
     let body = read_body(&mut req, MAX_BODY_BYTES, "the request body").await?;
     let headers = ContextHeaders::read(&req);
     let store = store(env)?;
-    let salt = salt(env, &store).await?;
+    let salt = store.salt().await?;
     let context = headers.context(Some(&salt));
     let now = now();
     let event =
