@@ -145,6 +145,9 @@ async fn summary(store: &Store, now: DateTime<Utc>, days: u32) -> Result<Summary
     for day in store.daily_aggregates(from, to).await? {
         metrics.add_daily(&day);
     }
+    for gap in store.gap_summaries().await? {
+        metrics.add_gap_record(&gap);
+    }
     let rest = store
         .read_events(from, to, None, usize::MAX, 0, &mut |e| metrics.add(&e))
         .await?;
