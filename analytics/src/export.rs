@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 
 use crate::daily::DailyAggregate;
 use crate::event::{Event, format_timestamp};
-use crate::rollup::GapSummary;
+use crate::gap_history::GapSummary;
 use crate::schema::kinds;
 use crate::schema::{FIELD_COUNT, FIELDS, fields};
 use crate::text::neutralise_csv;

@@ -30,6 +30,7 @@ mod clusters;
 mod daily;
 mod event;
 mod export;
+mod gap_history;
 mod hash;
 mod ingest;
 mod insights;
@@ -55,6 +56,7 @@ pub use clusters::{CLUSTER_SIMILARITY, jaccard, question_tokens};
 pub use daily::DailyAggregate;
 pub use event::{Event, EventRef, EventType, format_timestamp, parse_timestamp};
 pub use export::{CsvWriter, Envelope, ExportCursor, write_ndjson_line};
+pub use gap_history::GapSummary;
 pub use ingest::{
     IngestError, MAX_BODY_BYTES, PageContext, parse_ingest, strip_query, tracker_session,
 };
@@ -68,7 +70,7 @@ pub use parallel::{Aggregate, AggregateOptions, BLOCK_BYTES, aggregate};
 pub use published::refused_markup;
 pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, read_export};
 pub use record::{Rejection, SkipReason, parse_json_event, with_json_event};
-pub use rollup::{DayRollup, GapRecord, GapSummary, merge_gap, rollup_day};
+pub use rollup::{DayRollup, GapRecord, merge_gap, rollup_day};
 pub use schema::FIELDS;
 pub use schema::kinds::MAX_DURATION_MS;
 pub use scrub::{EMAIL_MARK, PHONE_MARK, scrub_pii};

@@ -12,6 +12,7 @@ use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Utc};
 use crate::clusters::{GapItem, cluster_gaps};
 use crate::daily::DailyAggregate;
 use crate::event::{Event, EventRef, EventType, format_timestamp};
+use crate::gap_history::{GapRecords, GapSummary};
 use crate::hash::{Map, Set};
 use crate::insights::Insights;
 use crate::record::SkipReason;
@@ -178,6 +179,8 @@ pub struct Metrics {
     daily: BTreeMap<NaiveDate, (u64, u64)>,
     topics: Map<String, u64>,
     gaps: Map<String, GapAcc>,
+    /// The worker's gap records the input carried: they annotate `gaps`, never add to it.
+    gap_records: GapRecords,
     error_count: u64,
     errors_by_type: Map<String, u64>,
     recent: BinaryHeap<Reverse<Recent>>,
@@ -225,6 +228,7 @@ impl Metrics {
             daily: BTreeMap::new(),
             topics: Map::default(),
             gaps: Map::default(),
+            gap_records: GapRecords::default(),
             error_count: 0,
             errors_by_type: Map::default(),
             recent: BinaryHeap::new(),
@@ -286,6 +290,13 @@ impl Metrics {
                 day.count(EventType::BubbleOpened.as_str()),
             ),
         );
+    }
+
+    /// Records a knowledge gap's record from the worker (the export envelope's `gaps`): the
+    /// window's gap of the same key shows it as its history. A key listed twice keeps the
+    /// larger count and the widest span (see [`GapRecords`]).
+    pub fn add_gap_record(&mut self, gap: &GapSummary) {
+        self.gap_records.add(gap);
     }
 
     /// Adds one event. Events outside the window are counted as read and otherwise ignored.
@@ -374,6 +385,7 @@ impl Metrics {
             daily,
             topics,
             gaps,
+            gap_records,
             error_count,
             errors_by_type,
             recent,
@@ -422,6 +434,7 @@ impl Metrics {
                 }
             }
         }
+        self.gap_records.merge(gap_records);
         for (kind, n) in errors_by_type {
             *self.errors_by_type.entry(kind).or_default() += n;
         }

@@ -15,6 +15,7 @@ use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 
 use crate::daily::DailyAggregate;
+use crate::gap_history::GapSummary;
 use crate::metrics::Metrics;
 use crate::read::{Format, ReadError, ReadInfo, Skipped, detect_input};
 
@@ -89,6 +90,7 @@ pub fn aggregate<R: Read>(
     let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(threads * IN_FLIGHT + 2);
     let mut partials: Vec<Partial> = Vec::with_capacity(threads);
     let mut daily = Vec::new();
+    let mut gaps = Vec::new();
     let read = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -106,6 +108,7 @@ pub fn aggregate<R: Read>(
             block_bytes,
             next_block: 0,
             daily: &mut daily,
+            gaps: &mut gaps,
             header_lines: 0,
         };
         let read = match format {
@@ -129,7 +132,15 @@ pub fn aggregate<R: Read>(
         (Ok(read), None) => read,
     };
     info.format = Some(format);
-    finish(metrics, partials, daily, info, header_lines, named_skips)
+    finish(
+        metrics,
+        partials,
+        daily,
+        gaps,
+        info,
+        header_lines,
+        named_skips,
+    )
 }
 
 /// The earliest error that ended a worker's block: what a sequential reader would have hit.
@@ -145,6 +156,7 @@ fn finish(
     mut metrics: Metrics,
     partials: Vec<Partial>,
     daily: Vec<DailyAggregate>,
+    gaps: Vec<GapSummary>,
     mut info: ReadInfo,
     header_lines: u64,
     named_skips: usize,
@@ -159,6 +171,9 @@ fn finish(
     }
     for day in &daily {
         metrics.add_daily(day);
+    }
+    for gap in &gaps {
+        metrics.add_gap_record(gap);
     }
     skips.sort_by_key(|(block, index, _)| (*block, *index));
     skips.truncate(named_skips);

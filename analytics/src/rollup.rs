@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::daily::DailyAggregate;
 use crate::event::{Event, EventType};
+use crate::gap_history::GapSummary;
 use crate::metrics::{Phrasings, normalize_question};
 
 /// One knowledge gap as stored under `gaps:{hash}`. Counts are kept per day so a rerun
@@ -55,23 +56,6 @@ impl GapRecord {
             chars /= 2;
         }
     }
-}
-
-/// A knowledge gap's numbers over a span: one day in a [`DayRollup`], or the days a
-/// [`GapRecord`] keeps, as the export's `gaps` array lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GapSummary {
-    /// The grouping key.
-    pub normalized: String,
-    /// A phrasing as asked (for a day: its most frequent, tie: the earliest).
-    pub question: String,
-    /// Times asked in the span.
-    pub count: u64,
-    /// First time asked.
-    pub first_seen: DateTime<Utc>,
-    /// Last time asked.
-    pub last_seen: DateTime<Utc>,
 }
 
 /// What one day's events roll up to.

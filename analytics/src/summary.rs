@@ -129,6 +129,26 @@ pub struct KnowledgeGap {
     pub first_seen: String,
     /// Last time asked (RFC 3339).
     pub last_seen: String,
+    /// The worker's `gaps:` record of the same normalised question, when the input carried
+    /// one (the export envelope's `gaps`); absent, not `null`, otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<GapHistory>,
+}
+
+/// A knowledge gap as the worker's daily rollup recorded it under `gaps:{hash}`, beyond the
+/// window (see `docs/metrics.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GapHistory {
+    /// Times asked on the UTC days the record keeps: from 90 days before the rollup run that
+    /// last updated it to that run's day. Asks after that run are not in it, so it can be
+    /// below the window's count.
+    pub count: u64,
+    /// First time asked since the record was created (RFC 3339): it can precede the 90 days
+    /// counted, as a record asked again within 90 days is kept.
+    pub first_seen: String,
+    /// Last time asked, as of that rollup (RFC 3339).
+    pub last_seen: String,
 }
 
 /// Category 5.

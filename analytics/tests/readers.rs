@@ -8,8 +8,8 @@ use std::io::{self, Read};
 use std::rc::Rc;
 
 use analytics::{
-    CsvWriter, DailyAggregate, Event, EventType, Format, Location, ReadError, ReadInfo, Sink,
-    SkipReason, Skipped, format_timestamp, parse_timestamp, read_export, write_ndjson_line,
+    CsvWriter, DailyAggregate, Event, EventType, Format, GapSummary, Location, ReadError, ReadInfo,
+    Sink, SkipReason, Skipped, format_timestamp, parse_timestamp, read_export, write_ndjson_line,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -29,6 +29,7 @@ fn some(text: &str) -> Option<String> {
 struct Collect {
     events: Vec<Event>,
     daily: Vec<DailyAggregate>,
+    gaps: Vec<GapSummary>,
     skipped: Vec<Skipped>,
     strict: bool,
 }
@@ -39,6 +40,9 @@ impl Sink for Collect {
     }
     fn daily(&mut self, day: DailyAggregate) {
         self.daily.push(day);
+    }
+    fn gap_record(&mut self, gap: GapSummary) {
+        self.gaps.push(gap);
     }
     fn skipped(&mut self, skipped: Skipped) -> Result<(), ReadError> {
         if self.strict {
@@ -562,7 +566,7 @@ fn json_object_without_events_is_not_an_export() {
 }
 
 #[test]
-fn envelope_reports_next_cursor_and_daily_aggregates() {
+fn envelope_reports_next_cursor_daily_aggregates_and_gap_records() {
     let input = r#"{
   "schemaVersion": 1,
   "daily": [
@@ -570,7 +574,11 @@ fn envelope_reports_next_cursor_and_daily_aggregates() {
     {"date": "2026-10-02"}
   ],
   "events": [{"timestamp": "2026-11-01T10:00:00Z", "eventType": "message_sent"}],
-  "gaps": [{"hash": "abc", "question": "x", "count": 2}],
+  "gaps": [
+    {"hash": "abc", "question": "x", "count": 2},
+    {"normalized": "do you know go", "question": "Do you know Go?", "count": 7,
+     "firstSeen": "2026-09-01T10:00:00Z", "lastSeen": "2026-11-01T10:00:00Z"}
+  ],
   "nextCursor": "cursor-2"
 }"#;
     let (info, sink) = read_ok(input.as_bytes());
@@ -584,6 +592,16 @@ fn envelope_reports_next_cursor_and_daily_aggregates() {
     assert_eq!(sink.daily[0].count("rate_limited"), 0);
     assert_eq!(sink.daily[1].date.to_string(), "2026-10-02");
     assert!(sink.daily[1].events_by_type.is_empty());
+    let gaps: Vec<(&str, u64)> = sink
+        .gaps
+        .iter()
+        .map(|g| (g.normalized.as_str(), g.count))
+        .collect();
+    assert_eq!(
+        gaps,
+        [("do you know go", 7)],
+        "a record in another shape is passed over"
+    );
 
     let last_page = r#"{"schemaVersion":1,"events":[],"nextCursor":null}"#;
     let (info, _) = read_ok(last_page.as_bytes());

@@ -8,9 +8,7 @@ use serde::Serialize;
 
 use crate::chart::{self, Caption, Series};
 use crate::view::table::{Compared, CsvFile, Table, fraction, millis};
-use crate::view::{
-    Baseline, Change, GAPS_CSV_HEADER, Row3, Time, bucket_label, gap_record, int, ms, pct,
-};
+use crate::view::{Baseline, Change, GapColumns, Row3, Time, bucket_label, int, ms, pct};
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// Clusters and suggestions shown in the report (the CSV has them all).
@@ -105,9 +103,10 @@ fn camel_case(snake: &str) -> String {
 
 /// `gaps.csv`: the top knowledge gaps, most asked first, as a to-do list for the knowledge base.
 pub fn gaps_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
-    let mut csv = CsvFile::new(&GAPS_CSV_HEADER)?;
+    let columns = GapColumns::of(&summary.knowledge_gaps);
+    let mut csv = CsvFile::new(&columns.header())?;
     for gap in &summary.knowledge_gaps {
-        csv.record(gap_record(gap))?;
+        csv.record(columns.record(gap))?;
     }
     csv.finish()
 }

@@ -14,8 +14,7 @@ use analytics::clean_text;
 use crate::chart::{self, Caption, Series};
 use crate::view::table::{Compared, Table, fraction, millis};
 use crate::view::{
-    Baseline, Changes, GAPS_CSV_HEADER, Headline, Kpi, Row2, Row3, Time, gap_record, int, ms, pct,
-    row2,
+    Baseline, Changes, GapColumns, Headline, Kpi, Row2, Row3, Time, int, ms, pct, row2,
 };
 
 const REPORT_HTML: &str = include_str!("../../templates/report.html");
@@ -122,6 +121,8 @@ struct ReportView {
     topics_svg: String,
     topics: Table<Compared<Row3>>,
     gaps: Table<Compared<GapRow>>,
+    /// A gap carries the worker's record: the table shows its column.
+    gaps_history: bool,
     performance: Table<PerfRow>,
     error_kpis: Vec<Kpi>,
     errors_svg: String,
@@ -148,6 +149,8 @@ struct DayRow {
 struct GapRow {
     question: String,
     count: String,
+    /// The count of the worker's record of the question, when the input carried one.
+    history: Option<String>,
     first_seen: Time,
     last_seen: Time,
 }
@@ -196,6 +199,7 @@ impl ReportView {
         let volume = &s.conversation_volume;
         let perf = &s.performance;
         let errors = &s.errors;
+        let gap_columns = GapColumns::of(&s.knowledge_gaps);
 
         let days = &s.messages_over_time;
         let dates: Vec<String> = days
@@ -326,17 +330,19 @@ impl ReportView {
             .compared(changes.topics)?,
             gaps: Table::new(
                 "gaps.csv",
-                &GAPS_CSV_HEADER,
+                &gap_columns.header(),
                 &s.knowledge_gaps,
                 |g| GapRow {
                     question: clean_text(&g.question),
                     count: int(g.count),
+                    history: g.history.as_ref().map(|h| int(h.count)),
                     first_seen: Time::new(&g.first_seen),
                     last_seen: Time::new(&g.last_seen),
                 },
-                |g| gap_record(g),
+                |g| gap_columns.record(g),
             )?
             .compared(changes.gaps)?,
+            gaps_history: gap_columns.history,
             performance: Table::new(
                 "response-times.csv",
                 &["time", "samples", "avgMs", "p50Ms", "p95Ms", "p99Ms"],

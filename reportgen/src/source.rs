@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 
-use analytics::{DailyAggregate, Event, Format, Metrics, ReadError, Sink, Skipped, Window};
+use analytics::{
+    DailyAggregate, Event, Format, GapSummary, Metrics, ReadError, Sink, Skipped, Window,
+};
 use anyhow::{Context, bail};
 
 use crate::archive::PendingFile;
@@ -151,6 +153,10 @@ impl Sink for Feed {
 
     fn daily(&mut self, day: DailyAggregate) {
         self.outcome.metrics.add_daily(&day);
+    }
+
+    fn gap_record(&mut self, gap: GapSummary) {
+        self.outcome.metrics.add_gap_record(&gap);
     }
 
     fn skipped(&mut self, skipped: Skipped) -> Result<(), ReadError> {

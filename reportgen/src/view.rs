@@ -209,19 +209,51 @@ impl Delta {
     }
 }
 
-/// The columns of `gaps.csv`, the gap table's download and the file written beside the report.
-pub(crate) const GAPS_CSV_HEADER: [&str; 5] =
-    ["question", "normalized", "count", "firstSeen", "lastSeen"];
+/// The columns of `gaps.csv` (the gap table's download and the file written beside the
+/// report): the gap's own, then its worker record's (`history`) when a gap of the list has one.
+/// Header and records come from here alone, so they cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GapColumns {
+    /// The history columns are there.
+    pub(crate) history: bool,
+}
 
-/// One knowledge gap as a record of `gaps.csv`.
-pub(crate) fn gap_record(gap: &analytics::KnowledgeGap) -> Vec<String> {
-    vec![
-        gap.question.clone(),
-        gap.normalized.clone(),
-        gap.count.to_string(),
-        gap.first_seen.clone(),
-        gap.last_seen.clone(),
-    ]
+impl GapColumns {
+    /// The columns for `gaps`: without history columns unless a gap carries a record.
+    pub(crate) fn of(gaps: &[analytics::KnowledgeGap]) -> GapColumns {
+        GapColumns {
+            history: gaps.iter().any(|g| g.history.is_some()),
+        }
+    }
+
+    /// The header row.
+    pub(crate) fn header(self) -> Vec<&'static str> {
+        let mut header = vec!["question", "normalized", "count", "firstSeen", "lastSeen"];
+        if self.history {
+            header.extend(["historyCount", "historyFirstSeen", "historyLastSeen"]);
+        }
+        header
+    }
+
+    /// One gap as a record: its history cells are empty when it has no record.
+    pub(crate) fn record(self, gap: &analytics::KnowledgeGap) -> Vec<String> {
+        let mut record = vec![
+            gap.question.clone(),
+            gap.normalized.clone(),
+            gap.count.to_string(),
+            gap.first_seen.clone(),
+            gap.last_seen.clone(),
+        ];
+        if self.history {
+            let history = gap.history.as_ref();
+            record.extend([
+                history.map_or_else(String::new, |h| h.count.to_string()),
+                history.map_or_else(String::new, |h| h.first_seen.clone()),
+                history.map_or_else(String::new, |h| h.last_seen.clone()),
+            ]);
+        }
+        record
+    }
 }
 
 pub(crate) fn row2(label: &str, value: String) -> Row2 {

@@ -989,6 +989,148 @@ fn daily_aggregates_fill_expired_days_and_a_partial_export_is_flagged() {
 }
 
 #[test]
+fn gap_records_of_the_export_show_beside_the_window_counts() {
+    let out = out_dir("gap-history");
+    let (s, html) = report(&fixture("export-gaps.json"), &out, &[]);
+
+    // summary.json: the record of the same normalised question, and nothing for a gap without
+    // one; the record without a window gap (kubernetes was answered) makes no gap.
+    let gaps = s["knowledgeGaps"].as_array().unwrap();
+    let normalized: Vec<&str> = gaps
+        .iter()
+        .map(|g| g["normalized"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        normalized,
+        [
+            "do you know go",
+            "<script>alert(1)</script> pricing",
+            "remote work"
+        ]
+    );
+    assert_eq!(gaps[0]["count"], 3);
+    assert_eq!(
+        gaps[0]["history"],
+        serde_json::json!({"count": 17, "firstSeen": "2026-08-30T09:00:00Z",
+                           "lastSeen": "2026-11-22T10:00:00Z"})
+    );
+    assert!(gaps[1].get("history").is_none(), "absent, not null");
+    assert_eq!(gaps[2]["history"]["count"], 4);
+
+    // The table: a column with the record's count, a dash without one, text escaped.
+    let start = html.find(r#"<section id="gaps""#).unwrap();
+    let section = &html[start..start + html[start..].find("</section>").unwrap()];
+    let table = &section[section.find("<table").unwrap()..section.find("</table>").unwrap()];
+    assert!(table.contains(r#"<th scope="col" class="num">90-day record</th>"#));
+    let rows: Vec<Vec<String>> = html_rows(table)
+        .into_iter()
+        .map(|row| row[..3].to_vec())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ["Do you know Go?", "3", "17"],
+            [
+                "&lt;script&gt;alert(1)&lt;&#x2F;script&gt; pricing?",
+                "1",
+                "—"
+            ],
+            ["Remote work?", "1", "4"],
+        ]
+    );
+    assert!(
+        !html.contains("<script>alert"),
+        "escaped as everything else"
+    );
+    assert!(
+        section.contains("90-day record: times asked as the worker"),
+        "the column is explained"
+    );
+    assert!(
+        section[section.find("</table></div>").unwrap() + "</table></div>".len()..]
+            .trim_start()
+            .starts_with(r#"<p class="download"><a download="gaps.csv""#),
+        "the table is still followed by its download"
+    );
+
+    // The download and gaps.csv beside the report: the record's columns, empty without one.
+    let expected = vec![
+        vec![
+            "question",
+            "normalized",
+            "count",
+            "firstSeen",
+            "lastSeen",
+            "historyCount",
+            "historyFirstSeen",
+            "historyLastSeen",
+        ],
+        vec![
+            "Do you know Go?",
+            "do you know go",
+            "3",
+            "2026-11-20T10:00:00Z",
+            "2026-11-22T10:00:00Z",
+            "17",
+            "2026-08-30T09:00:00Z",
+            "2026-11-22T10:00:00Z",
+        ],
+        vec![
+            "<script>alert(1)</script> pricing?",
+            "<script>alert(1)</script> pricing",
+            "1",
+            "2026-11-23T10:00:00Z",
+            "2026-11-23T10:00:00Z",
+            "",
+            "",
+            "",
+        ],
+        vec![
+            "Remote work?",
+            "remote work",
+            "1",
+            "2026-11-24T10:00:00Z",
+            "2026-11-24T10:00:00Z",
+            "4",
+            "2026-09-14T08:30:00Z",
+            "2026-11-24T10:00:00Z",
+        ],
+    ];
+    let (_, download) = csv_downloads(&html)
+        .into_iter()
+        .find(|(file, _)| file == "gaps.csv")
+        .unwrap();
+    assert_eq!(csv_records(&download), expected);
+    let beside = fs::read_to_string(out.join("2026-11-26/gaps.csv")).unwrap();
+    assert_eq!(csv_records(&beside), expected);
+
+    // `--strict` reads on one thread through the sink `--url` also uses: the same gaps.
+    let strict_out = out_dir("gap-history-strict");
+    let (strict, _) = report(&fixture("export-gaps.json"), &strict_out, &["--strict"]);
+    assert_eq!(strict["knowledgeGaps"], s["knowledgeGaps"]);
+
+    // The same events without records: no column, no note, no field.
+    let plain_out = out_dir("gap-history-plain");
+    let plain = out.join("plain.ndjson");
+    let events = fs::read_to_string(fixture("export-gaps.json")).unwrap();
+    let lines: Vec<&str> = events
+        .lines()
+        .filter(|l| l.trim_start().starts_with(r#"{"timestamp""#))
+        .map(|l| l.trim().trim_end_matches(','))
+        .collect();
+    fs::write(&plain, lines.join("\n")).unwrap();
+    let (s, html) = report(&plain, &plain_out, &[]);
+    assert_eq!(s["knowledgeGaps"].as_array().unwrap().len(), 3);
+    assert!(!serde_json::to_string(&s).unwrap().contains("history"));
+    assert!(!html.contains("90-day record"));
+    let beside = fs::read_to_string(plain_out.join("2026-11-26/gaps.csv")).unwrap();
+    assert_eq!(
+        csv_records(&beside)[0],
+        ["question", "normalized", "count", "firstSeen", "lastSeen"]
+    );
+}
+
+#[test]
 fn the_archive_lists_every_snapshot_with_trends_and_survives_a_failed_run() {
     let out = out_dir("archive");
     for now in [

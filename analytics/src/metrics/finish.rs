@@ -44,6 +44,7 @@ impl Metrics {
             daily: _,
             topics,
             gaps,
+            gap_records,
             error_count,
             errors_by_type,
             recent,
@@ -80,7 +81,7 @@ impl Metrics {
             },
             messages_over_time,
             topic_distribution: topic_distribution(topics, messages),
-            knowledge_gaps: knowledge_gaps(gaps),
+            knowledge_gaps: knowledge_gaps(gaps, &gap_records),
             performance: performance(&insights),
             errors: Errors {
                 error_count,
@@ -184,8 +185,9 @@ fn topic_distribution(topics: Map<String, u64>, messages: u64) -> Vec<TopicCount
     rows
 }
 
-/// The [`TOP_GAPS`] most asked gaps, each under its most asked phrasing.
-fn knowledge_gaps(gaps: Map<String, GapAcc>) -> Vec<KnowledgeGap> {
+/// The [`TOP_GAPS`] most asked gaps, each under its most asked phrasing, with the worker's
+/// record of the same key when the input carried one.
+fn knowledge_gaps(gaps: Map<String, GapAcc>, records: &GapRecords) -> Vec<KnowledgeGap> {
     let mut rows: Vec<KnowledgeGap> = gaps
         .into_iter()
         .map(|(normalized, gap)| KnowledgeGap {
@@ -194,10 +196,14 @@ fn knowledge_gaps(gaps: Map<String, GapAcc>) -> Vec<KnowledgeGap> {
             count: gap.count,
             first_seen: format_timestamp(&gap.first),
             last_seen: format_timestamp(&gap.last),
+            history: None,
         })
         .collect();
     rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.normalized.cmp(&b.normalized)));
     rows.truncate(TOP_GAPS);
+    for row in &mut rows {
+        row.history = records.history(&row.normalized);
+    }
     rows
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use crate::daily::DailyAggregate;
+use crate::gap_history::GapSummary;
 use crate::read::{
     BatchTarget, Buffer, CsvColumns, ElementAt, Elements, ReadError, ReadInfo, read_json,
 };
@@ -20,6 +21,8 @@ pub(super) struct Cutter<'d> {
     pub(super) block_bytes: usize,
     pub(super) next_block: u64,
     pub(super) daily: &'d mut Vec<DailyAggregate>,
+    /// The envelope's gap records.
+    pub(super) gaps: &'d mut Vec<GapSummary>,
     /// Lines before the first block (a CSV header).
     pub(super) header_lines: u64,
 }
@@ -262,6 +265,10 @@ impl Elements for Batch<'_, '_> {
 
     fn daily(&mut self, day: DailyAggregate) {
         self.cutter.daily.push(day);
+    }
+
+    fn gap_record(&mut self, gap: GapSummary) {
+        self.cutter.gaps.push(gap);
     }
 
     fn batch(&mut self) -> Option<BatchTarget<'_>> {

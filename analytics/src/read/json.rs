@@ -5,6 +5,7 @@ use super::scanner::{Buffer, ElementAt, Elements, Run, Scanner};
 use super::sink::{Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped};
 use crate::daily::DailyAggregate;
 use crate::event::Event;
+use crate::gap_history::GapSummary;
 use crate::record::{JsonRecord, Rejection, SkipReason, without_position};
 
 /// Reads a JSON export (an envelope object or a bare array of events) without a JSON parser
@@ -126,6 +127,18 @@ pub(crate) fn envelope_field<E: Elements>(
                 sink.daily(day);
             }
         }
+        "gaps" => {
+            // A record only annotates the window's gaps: an entry in another shape (an older
+            // or another producer's) is passed over, never a reason to refuse the export.
+            let gaps: serde_json::Value = serde_json::from_slice(value).map_err(parse_error)?;
+            if let serde_json::Value::Array(gaps) = gaps {
+                for gap in gaps {
+                    if let Ok(gap) = serde_json::from_value::<GapSummary>(gap) {
+                        sink.gap_record(gap);
+                    }
+                }
+            }
+        }
         "nextCursor" => info.next_cursor = serde_json::from_slice(value).map_err(parse_error)?,
         "unreadable" => {
             let counts: Option<std::collections::BTreeMap<String, u64>> =
@@ -235,6 +248,10 @@ impl<S: Sink> Elements for S {
 
     fn daily(&mut self, day: DailyAggregate) {
         Sink::daily(self, day);
+    }
+
+    fn gap_record(&mut self, gap: GapSummary) {
+        Sink::gap_record(self, gap);
     }
 }
 

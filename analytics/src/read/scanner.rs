@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use super::sink::ReadError;
 use crate::daily::DailyAggregate;
+use crate::gap_history::GapSummary;
 
 /// The end of the object starting at `buf[start]` (a `{`) when it is flat: no nested object
 /// or array and no backslash before its end, so its first `}` after an even number of quotes
@@ -85,12 +86,15 @@ pub(crate) struct ElementAt {
 }
 
 /// What the JSON reader does with each element of the events array and with the envelope's
-/// daily aggregates: a [`super::Sink`] parses them at once; the parallel reader batches them.
+/// daily aggregates and gap records: a [`super::Sink`] parses them at once; the parallel
+/// reader batches them.
 pub(crate) trait Elements {
     /// One element's bytes, exactly as in the input.
     fn element(&mut self, bytes: &[u8], at: ElementAt) -> Result<(), ReadError>;
     /// One entry of the envelope's `daily`.
     fn daily(&mut self, day: DailyAggregate);
+    /// One entry of the envelope's `gaps`.
+    fn gap_record(&mut self, gap: GapSummary);
     /// Where whole elements may be appended in bulk, if this sink batches them.
     fn batch(&mut self) -> Option<BatchTarget<'_>> {
         None

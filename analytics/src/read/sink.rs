@@ -7,6 +7,7 @@ use std::io;
 
 use crate::daily::DailyAggregate;
 use crate::event::Event;
+use crate::gap_history::GapSummary;
 use crate::record::Rejection;
 
 /// The export schema version this crate reads and writes.
@@ -117,6 +118,8 @@ pub trait Sink {
     fn event(&mut self, event: Event);
     /// A daily aggregate from the envelope's `daily` array.
     fn daily(&mut self, _day: DailyAggregate) {}
+    /// A knowledge-gap record from the envelope's `gaps` array (the worker's `gaps:` records).
+    fn gap_record(&mut self, _gap: GapSummary) {}
     /// A record that was skipped. Returning `Err` stops reading with that error.
     fn skipped(&mut self, skipped: Skipped) -> Result<(), ReadError>;
 }

@@ -145,6 +145,9 @@ async fn summary(store: &Store, now: DateTime<Utc>, days: u32) -> Result<Summary
     for day in store.daily_aggregates(from, to).await? {
         metrics.add_daily(&day);
     }
+    for gap in store.gap_summaries().await? {
+        metrics.add_gap_record(&gap);
+    }
     let listing = store.listing(from, to).await?;
     let stop = store
         .read_events(
