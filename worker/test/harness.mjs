@@ -61,7 +61,7 @@ export const COMPATIBILITY_DATE =
 /** The id of wrangler.toml's `ANALYTICS` namespace, under which `wrangler kv --local` keeps it. */
 export const KV_ID =
   readFileSync(join(WORKER_DIR, "wrangler.toml"), "utf8").match(
-    /binding\s*=\s*"ANALYTICS"\s*\n\s*id\s*=\s*"([^"]+)"/,
+    /binding\s*=\s*"ANALYTICS"[^[]*?\n\s*id\s*=\s*"([^"]+)"/,
   )?.[1] ?? "ANALYTICS";
 
 /** The cron of wrangler.toml's `[triggers]` (the daily rollup). */
