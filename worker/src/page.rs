@@ -26,11 +26,12 @@ const HEAD: &str = "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8
     ul.kpis{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.6rem}\
     .kpi{border:1px solid #d0d7de;border-radius:8px;padding:.7rem;background:#f6f8fa}\
     .kpi b{display:block;font-size:1.5rem}code,pre{background:#f6f8fa;padding:.1rem .3rem}\
-    pre{padding:.6rem;overflow-x:auto}table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}\
+    pre{padding:.6rem;white-space:pre-wrap;overflow-wrap:anywhere}table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}\
     td,th{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #d0d7de;vertical-align:top;\
     overflow-wrap:anywhere}thead th{background:#f6f8fa}.n{text-align:right;white-space:nowrap}\
     svg.bars{display:block;width:100%;height:6rem;border-bottom:1px solid #57606a}\
-    svg.bars rect{fill:#0b5cad}</style></head><body>";
+    svg.bars rect{fill:#0b5cad}summary{cursor:pointer;color:#0b5cad;margin:.4rem 0}@media(max-width:600px){body{padding:.5rem}td,th{padding:.2rem .3rem}}\
+    </style></head><body>";
 
 /// The seven categories: the fragment id of each section and its heading.
 const SECTIONS: [(&str, &str); 7] = [
@@ -129,7 +130,7 @@ fn day_bars(html: &mut String, days: &[DayCount]) {
         html,
         "<svg class=\"bars\" role=\"img\" aria-labelledby=\"bars-t\" viewBox=\"0 0 {} 100\" \
          preserveAspectRatio=\"none\"><title id=\"bars-t\">Messages per day: {total} in {} \
-         days, most on {} ({}). The table below has every day.</title>",
+         days, most on {} ({}). The table below the chart has every day.</title>",
         days.len() * 10,
         days.len(),
         escape_html(&busiest.date),
@@ -188,6 +189,7 @@ fn over_time(html: &mut String, summary: &Summary) {
         empty(html, "messages or bubble opens");
     } else {
         day_bars(html, days);
+        html.push_str("<details><summary>Every day as a table</summary>");
         table(
             html,
             "Messages and bubble opens per UTC day",
@@ -201,6 +203,7 @@ fn over_time(html: &mut String, summary: &Summary) {
                 ]
             }),
         );
+        html.push_str("</details>");
     }
     html.push_str("</section>");
 }
@@ -212,7 +215,7 @@ fn topics(html: &mut String, summary: &Summary) {
     } else {
         table(
             html,
-            "Messages by the topic retrieval found (none: no topic)",
+            "Messages by topic",
             &["Topic", "Messages", "Share"],
             1,
             summary
@@ -254,29 +257,35 @@ fn gaps(html: &mut String, summary: &Summary) {
 fn performance(html: &mut String, summary: &Summary) {
     let p = &summary.performance;
     open_section(html, 4);
-    let timings = [
-        ("Retrieval (RAG)", p.avg_rag_time_ms, &p.rag_time_ms),
-        ("Model (AI)", p.avg_ai_time_ms, &p.ai_time_ms),
-        ("Total", p.avg_total_time_ms, &p.total_time_ms),
-    ];
-    if timings.iter().all(|(_, _, t)| t.samples == 0) {
+    let timings = [&p.rag_time_ms, &p.ai_time_ms, &p.total_time_ms];
+    if timings.iter().all(|t| t.samples == 0) {
         empty(html, "timed messages");
     } else {
+        // One column per timing, so that the table fits a phone.
+        let ms_row = |name: &str, values: [Option<f64>; 3]| {
+            vec![name.to_owned(), ms(values[0]), ms(values[1]), ms(values[2])]
+        };
+        let [rag, ai, total] = timings;
         table(
             html,
-            "Response times (nearest-rank percentiles)",
-            &["Time", "Average", "P50", "P95", "P99", "Messages"],
+            "Response times (percentiles by nearest rank)",
+            &["Statistic", "Retrieval (RAG)", "Model (AI)", "Total"],
             1,
-            timings.iter().map(|(name, avg, t)| {
+            [
+                ms_row(
+                    "Average",
+                    [p.avg_rag_time_ms, p.avg_ai_time_ms, p.avg_total_time_ms],
+                ),
+                ms_row("P50", [rag.p50, ai.p50, total.p50]),
+                ms_row("P95", [rag.p95, ai.p95, total.p95]),
+                ms_row("P99", [rag.p99, ai.p99, total.p99]),
                 vec![
-                    (*name).to_owned(),
-                    ms(*avg),
-                    ms(t.p50),
-                    ms(t.p95),
-                    ms(t.p99),
-                    t.samples.to_string(),
-                ]
-            }),
+                    "Messages timed".to_owned(),
+                    rag.samples.to_string(),
+                    ai.samples.to_string(),
+                    total.samples.to_string(),
+                ],
+            ],
         );
     }
     html.push_str("</section>");
@@ -459,7 +468,10 @@ mod tests {
         );
         assert!(html.contains("<b>2</b> Messages"));
         assert!(html.contains("<b>50.0%</b> Error rate"));
-        assert!(html.contains("<th scope=\"row\">Total</th><td class=\"n\">950 ms</td>"));
+        assert!(html.contains(
+            "<th scope=\"row\">Average</th><td class=\"n\">40 ms</td><td class=\"n\">900 ms</td>\
+             <td class=\"n\">950 ms</td>"
+        ));
         assert!(html.contains("<svg class=\"bars\" role=\"img\""));
         assert!(html.contains("<th scope=\"col\">Question</th>"));
         assert!(html.contains("<caption>"));
