@@ -73,41 +73,43 @@ const RAW_TEXT: [&str; 4] = ["script", "style", "title", "textarea"];
 /// attribute values of other tags are skipped: a `<body>` written there is text. One pass.
 pub fn body_insertion_point(html: &str) -> usize {
     let lower = html.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
     let end = lower.len();
     let mut after_head = None;
     let mut at = 0;
     while let Some(found) = lower[at..].find('<') {
         let start = at + found;
-        let rest = &lower[start + 1..];
-        if let Some(comment) = rest.strip_prefix("!--") {
-            let Some(close) = comment.find("-->") else {
-                break;
-            };
-            at = start + 4 + close + 3;
-            continue;
-        }
-        if rest.starts_with(['!', '?']) {
-            // A doctype or a bogus comment: up to the next `>`.
-            let Some(close) = rest.find('>') else {
-                break;
-            };
-            at = start + 1 + close + 1;
-            continue;
-        }
-        let (closing, name_start) = match rest.strip_prefix('/') {
-            Some(after) => (true, after),
-            None => (false, rest),
+        // Bytes, not `str` patterns: a page of nothing but `<` is read in one quick pass.
+        let (closing, name_start) = match (bytes.get(start + 1), bytes.get(start + 2)) {
+            (Some(b'!'), _) if bytes[start..].starts_with(b"<!--") => {
+                let Some(close) = lower[start + 4..].find("-->") else {
+                    break;
+                };
+                at = start + 4 + close + 3;
+                continue;
+            }
+            (Some(b'!' | b'?'), _) => {
+                // A doctype or a bogus comment: up to the next `>`.
+                let Some(close) = lower[start..].find('>') else {
+                    break;
+                };
+                at = start + close + 1;
+                continue;
+            }
+            (Some(b'/'), Some(c)) if c.is_ascii_alphabetic() => (true, start + 2),
+            (Some(c), _) if c.is_ascii_alphabetic() => (false, start + 1),
+            _ => {
+                // Not a tag: text such as `a < b`.
+                at = start + 1;
+                continue;
+            }
         };
-        if !name_start.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            // Not a tag: text such as `a < b`.
-            at = start + 1;
-            continue;
-        }
-        let name_len = name_start
-            .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
-            .unwrap_or(name_start.len());
-        let name = &name_start[..name_len];
-        let after_name = start + 1 + usize::from(closing) + name_len;
+        let name_len = bytes[name_start..]
+            .iter()
+            .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
+            .unwrap_or(end - name_start);
+        let name = &lower[name_start..name_start + name_len];
+        let after_name = name_start + name_len;
         let Some((_, close)) = attributes(&lower[after_name..]) else {
             break;
         };
