@@ -67,7 +67,7 @@ pub use metrics::{
     normalize_question, referrer_source,
 };
 pub use parallel::{Aggregate, AggregateOptions, BLOCK_BYTES, aggregate};
-pub use published::refused_markup;
+pub use published::{body_insertion_point, refused_markup};
 pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, read_export};
 pub use record::{Rejection, SkipReason, parse_json_event, with_json_event};
 pub use rollup::{DayRollup, GapRecord, merge_gap, rollup_day};

@@ -11,7 +11,16 @@ pub const DEFAULT_PAGE: usize = 1000;
 /// The most events per export page.
 pub const MAX_PAGE: usize = 5000;
 
-/// The query of `/analytics/data` and `/analytics/export`.
+/// What `GET /analytics` shows (`view`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The published report when there is one, else the live page (no `view`).
+    Report,
+    /// The live page, published report or not (`view=live`).
+    Live,
+}
+
+/// The query of `/analytics`, `/analytics/data` and `/analytics/export`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
     /// Whether `limit` was given.
@@ -24,6 +33,8 @@ pub struct Query {
     pub cursor: Option<ExportCursor>,
     /// `limit`: events per page (export only).
     pub limit: usize,
+    /// `view` (`/analytics` only).
+    pub view: View,
 }
 
 /// Parses the query pairs; unknown parameters are ignored.
@@ -34,6 +45,7 @@ pub fn parse_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Resul
         format: Format::Json,
         cursor: None,
         limit: DEFAULT_PAGE,
+        view: View::Report,
     };
     for (key, value) in pairs {
         match key {
@@ -65,6 +77,16 @@ pub fn parse_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Resul
                             "`limit` must be a whole number from 1 to {MAX_PAGE}, not {value:?}"
                         )
                     })?;
+            }
+            "view" => {
+                query.view = match value {
+                    "live" => View::Live,
+                    _ => {
+                        return Err(format!(
+                            "`view` must be `live` (the live numbers), not {value:?}"
+                        ));
+                    }
+                };
             }
             _ => {}
         }
@@ -108,6 +130,16 @@ mod tests {
         let q = parse("").expect("valid");
         assert_eq!((q.days, q.format, q.limit), (30, Format::Json, 1000));
         assert_eq!(q.cursor, None);
+        assert_eq!(q.view, View::Report);
+    }
+
+    #[test]
+    fn view_is_live_or_absent() {
+        assert_eq!(parse("view=live").expect("live").view, View::Live);
+        for bad in ["view=", "view=report", "view=LIVE", "view=live%20"] {
+            let err = parse(bad).expect_err(bad);
+            assert!(err.contains("`view`"), "{err}");
+        }
     }
 
     #[test]

@@ -91,6 +91,17 @@ export function basicAuth(password, user = "admin") {
   return `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`;
 }
 
+/**
+ * A published report as it was uploaded: `GET /analytics`'s answer without the line the worker
+ * adds at the top of the report's body (when it was generated and published, a link to the
+ * live numbers). Throws unless the answer holds that line exactly once.
+ */
+export function withoutPublishedNote(html) {
+  const notes = html.match(/<aside class="published-note"[^]*?<\/aside>/g) ?? [];
+  if (notes.length !== 1) throw new Error(`expected one published-report note, found ${notes.length}`);
+  return html.replace(notes[0], "");
+}
+
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));

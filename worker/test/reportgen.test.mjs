@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, test } from "node:test";
-import { WORKER_DIR, start } from "./harness.mjs";
+import { WORKER_DIR, start, withoutPublishedNote } from "./harness.mjs";
 
 const REPO = resolve(WORKER_DIR, "..");
 const TYPES = ["widget_loaded", "bubble_opened", "suggestion_clicked", "bubble_closed", "cta_clicked"];
@@ -129,12 +129,14 @@ test("reportgen --url equals reportgen --input on the worker's own NDJSON export
   assertSameReport(b, own);
 });
 
-test("--publish makes /analytics serve the report reportgen wrote", async () => {
+test("--publish makes /analytics serve the report reportgen wrote, with the worker's line about it", async () => {
   const snapshot = onlySnapshot(join(dir, "url"));
   const local = readFileSync(join(snapshot, "index.html"), "utf8");
   const res = await w.fetch("/analytics", { headers: { Authorization: w.basic() } });
   assert.equal(res.status, 200);
-  assert.equal(await res.text(), local);
+  const served = await res.text();
+  assert.equal(withoutPublishedNote(served), local);
+  assert.ok(served.startsWith(local.slice(0, local.indexOf("<body>") + "<body>".length) + '<aside class="published-note"'), "the line opens the body");
   const summary = JSON.parse(readFileSync(join(snapshot, "summary.json"), "utf8"));
   assert.equal(res.headers.get("X-Report-Generated-At"), summary.generatedAt);
   assert.ok(existsSync(join(dir, "url", "index.html")), "the archive page");

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { WORKER_DIR, inOneRatelimitWindow, start } from "./harness.mjs";
+import { WORKER_DIR, inOneRatelimitWindow, start, withoutPublishedNote } from "./harness.mjs";
 
 const DAY = 86400;
 const REPO = resolve(WORKER_DIR, "..");
@@ -288,7 +288,7 @@ describe("routes, auth, CORS and bad input", () => {
     }
   });
 
-  test("publishing a report: served by /analytics, bounded, HTML only", async () => {
+  test("publishing a report: served by /analytics (with a line about it), bounded, HTML only", async () => {
     const live = await admin(w, "/analytics");
     assert.equal(live.res.status, 200);
     assert.match(live.text, /Chatbot analytics — live/);
@@ -298,13 +298,13 @@ describe("routes, auth, CORS and bad input", () => {
     assert.equal(put.res.status, 201, put.text);
     assert.equal(JSON.parse(put.text).bytes, html.length);
     const served = await admin(w, "/analytics");
-    assert.equal(served.text, html);
+    assert.equal(withoutPublishedNote(served.text), html);
     assert.match(served.res.headers.get("Content-Type"), /text\/html/);
     const notHtml = await admin(w, "/analytics/report", { method: "PUT", body: '{"a":1}' });
     assert.equal(notHtml.res.status, 415);
     const huge = await admin(w, "/analytics/report", { method: "PUT", body: "<!DOCTYPE html>" + "x".repeat(10 * 1024 * 1024) });
     assert.equal(huge.res.status, 413);
-    assert.equal((await admin(w, "/analytics")).text, html, "the published report is intact");
+    assert.equal(withoutPublishedNote((await admin(w, "/analytics")).text), html, "the published report is intact");
     const accented = "<!DOCTYPE html><html lang=\"fr\"><body>Été — 漢字</body></html>";
     const put2 = await admin(w, "/analytics/report", {
       method: "PUT",
@@ -313,7 +313,7 @@ describe("routes, auth, CORS and bad input", () => {
     });
     assert.equal(put2.res.status, 201, put2.text);
     const served2 = await admin(w, "/analytics");
-    assert.equal(served2.text, accented);
+    assert.equal(withoutPublishedNote(served2.text), accented);
     assert.equal(served2.res.headers.get("X-Report-Generated-At"), "2026-11-26T06:00:00Z");
     // A refresh or a base URL, which the CSP does not govern, would send whoever opens
     // /analytics elsewhere: refused, and the published report stays.
@@ -325,7 +325,7 @@ describe("routes, auth, CORS and bad input", () => {
       const bad = await admin(w, "/analytics/report", { method: "PUT", body: `<!DOCTYPE html><html><head>${markup}</head><body>x</body></html>` });
       assert.equal(bad.res.status, 400, `${markup}: ${bad.text}`);
       assert.match(JSON.parse(bad.text).error, /meta http-equiv|<base>/);
-      assert.equal((await admin(w, "/analytics")).text, accented, `${markup}: the published report stays`);
+      assert.equal(withoutPublishedNote((await admin(w, "/analytics")).text), accented, `${markup}: the published report stays`);
     }
   });
 });

@@ -11,7 +11,7 @@ use crate::auth::{self, Verdict};
 use crate::http::{self, ApiError, Kind};
 use crate::now;
 use crate::page;
-use crate::params;
+use crate::params::{self, View};
 use crate::store::{Pace, Stop, Store};
 
 /// Checks Basic Auth for the admin routes. A client that fails more often than the
@@ -121,7 +121,7 @@ pub(crate) async fn admin(req: &Request, env: &Env, route: Admin) -> Handled {
         .map_err(|message| ApiError::new(400, message))?;
     let now = now();
     let response = match route {
-        Admin::Dashboard => dashboard(&store, now).await?,
+        Admin::Dashboard => dashboard(&store, now, query.view).await?,
         Admin::Data => {
             let summary = summary(&store, now, query.days).await?;
             let json =
@@ -168,15 +168,21 @@ async fn summary(store: &Store, now: DateTime<Utc>, days: u32) -> Result<Summary
     Ok(metrics.finish(now))
 }
 
-/// `GET /analytics`: the published report, else the live page.
-async fn dashboard(store: &Store, now: DateTime<Utc>) -> Handled {
-    if let (Some(html), metadata) = store.get_with_metadata(REPORT_KEY).await? {
+/// `GET /analytics`: the published report with a line about it, else (and with `view=live`)
+/// the live page.
+async fn dashboard(store: &Store, now: DateTime<Utc>, view: View) -> Handled {
+    if view == View::Report
+        && let (Some(report), metadata) = store.get_with_metadata(REPORT_KEY).await?
+    {
+        let at = |field: &str| metadata.as_ref().and_then(|m| m.get(field)?.as_str());
+        let (generated_at, published_at) = (at("generatedAt"), at("publishedAt"));
+        let html = page::with_published_note(&report, generated_at, published_at);
         let response = http::body(200, Kind::Html, html.into_bytes());
-        for (field, name) in [
-            ("publishedAt", "X-Report-Published-At"),
-            ("generatedAt", "X-Report-Generated-At"),
+        for (at, name) in [
+            (published_at, "X-Report-Published-At"),
+            (generated_at, "X-Report-Generated-At"),
         ] {
-            if let Some(at) = metadata.as_ref().and_then(|m| m.get(field)?.as_str()) {
+            if let Some(at) = at {
                 let _ = response.headers().set(name, at);
             }
         }
