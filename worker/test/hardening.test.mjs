@@ -537,18 +537,26 @@ describe("KV failures: a 503 with one line, the detail in the log, no crash", ()
 /**
  * A body of `total` bytes sent chunked, with no Content-Length, produced only as the reader
  * pulls it. Returns the stream and a function telling how many bytes were pulled so far.
+ *
+ * After the first `stallAfter` bytes (far past every limit), it produces nothing more until
+ * `release()`: a worker that answers early closes the connection on the rest of the body,
+ * and a client still writing may meet that reset before it has read the answer, on a busy
+ * machine. A client that has stopped writing reads it first.
  */
-function chunkedBody(total, chunkBytes = 64 * 1024) {
+function chunkedBody(total, chunkBytes = 64 * 1024, stallAfter = 12 * 1024 * 1024) {
   const chunk = new Uint8Array(chunkBytes).fill(0x61);
   let pulled = 0;
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
   const stream = new ReadableStream({
-    pull(controller) {
+    async pull(controller) {
+      if (pulled >= stallAfter) await released;
       if (pulled >= total) return controller.close();
       pulled += chunk.length;
       controller.enqueue(chunk);
     },
   });
-  return { stream, pulled: () => pulled };
+  return { stream, pulled: () => pulled, release };
 }
 
 describe("second round: bodies are cut at their limit, however they are sent", () => {
@@ -560,9 +568,10 @@ describe("second round: bodies are cut at their limit, however they are sent", (
 
   test("30 MiB chunked without Content-Length to the ingestion route: 413 after 8 KiB", async () => {
     const total = 30 * 1024 * 1024;
-    const { stream, pulled } = chunkedBody(total);
+    const { stream, pulled, release } = chunkedBody(total, 64 * 1024, 256 * 1024);
     const res = await w.fetch("/analytics-event", { method: "POST", headers: { "Content-Type": "application/json" }, body: stream, duplex: "half" });
     const text = await res.text();
+    release();
     assert.equal(res.status, 413, text);
     // "more than": the reader stopped at the limit; before, the whole body was read and its
     // size given ("the request body is 31457316 bytes").
@@ -576,9 +585,10 @@ describe("second round: bodies are cut at their limit, however they are sent", (
     const auth = { Authorization: w.basic() };
     const html = "<!DOCTYPE html><html><body>kept</body></html>";
     assert.equal((await w.fetch("/analytics/report", { method: "PUT", headers: auth, body: html })).status, 201);
-    const { stream } = chunkedBody(11 * 1024 * 1024);
+    const { stream, release } = chunkedBody(11 * 1024 * 1024, 64 * 1024, 10 * 1024 * 1024 + 256 * 1024);
     const res = await w.fetch("/analytics/report", { method: "PUT", headers: auth, body: stream, duplex: "half" });
     const text = await res.text();
+    release();
     assert.equal(res.status, 413, text);
     assert.match(JSON.parse(text).error, /more than 10485760 bytes/);
     assert.equal(withoutPublishedNote(await (await w.fetch("/analytics", { headers: auth })).text()), html);
