@@ -144,6 +144,21 @@ pub struct Spot {
 impl Spot {
     /// Prefixes a day can have.
     pub const PARTS: u8 = 6;
+
+    /// The place after this one, whether or not it has anything to list.
+    fn next(self) -> Option<Spot> {
+        Some(if self.part + 1 < Spot::PARTS {
+            Spot {
+                part: self.part + 1,
+                ..self
+            }
+        } else {
+            Spot {
+                day: self.day.checked_add_days(Days::new(1))?,
+                part: 0,
+            }
+        })
+    }
 }
 
 /// What a namespace holds besides the worker's own keys, learnt by one list call a family.
@@ -202,35 +217,14 @@ impl Listing {
             if self.prefix(spot).is_some() {
                 return Some(spot);
             }
-            spot = if spot.part + 1 < Spot::PARTS {
-                Spot {
-                    part: spot.part + 1,
-                    ..spot
-                }
-            } else {
-                Spot {
-                    day: spot.day.checked_add_days(Days::new(1))?,
-                    part: 0,
-                }
-            };
+            spot = spot.next()?;
         }
         None
     }
 
     /// The next place after `spot`.
     pub fn after(&self, spot: Spot) -> Option<Spot> {
-        let next = if spot.part + 1 < Spot::PARTS {
-            Spot {
-                part: spot.part + 1,
-                ..spot
-            }
-        } else {
-            Spot {
-                day: spot.day.checked_add_days(Days::new(1))?,
-                part: 0,
-            }
-        };
-        self.at_or_after(Some(next))
+        self.at_or_after(Some(spot.next()?))
     }
 
     /// The key prefix to list at `spot`, `None` when it has nothing to list.

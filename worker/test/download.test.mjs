@@ -71,6 +71,9 @@ describe(`whole-window downloads of ${EVENTS.toLocaleString("en")} events sent a
       also: async (w) => {
         const out = {};
         for (const format of ["csv", "ndjson", "json"]) out[format] = await download(w, format);
+        const live = await w.fetch("/analytics", { headers: { Authorization: w.basic() } });
+        await live.text();
+        out.live = { status: live.status, ops: Number(live.headers.get("X-KV-Operations")) };
         const data = await w.fetch("/analytics/data", { headers: { Authorization: w.basic() } });
         out.data = { status: data.status, ops: Number(data.headers.get("X-KV-Operations")), summary: await data.json() };
         return out;
@@ -100,6 +103,13 @@ describe(`whole-window downloads of ${EVENTS.toLocaleString("en")} events sent a
         assert.deepEqual(envelope.unreadable, {});
       }
     }
+    for (const format of ["csv", "ndjson", "json"]) {
+      // A streamed download reports the operations made before its first byte.
+      const ops = Number(r.also[format].headers.get("X-KV-Operations"));
+      assert.ok(ops >= 1 && ops <= 1000, `${format} download: ${ops} KV operations`);
+    }
+    assert.equal(r.also.live.status, 200);
+    assert.ok(r.also.live.ops >= 1 && r.also.live.ops <= 1000, `/analytics: ${r.also.live.ops} KV operations`);
     assert.equal(r.also.data.status, 200);
     assert.ok(r.also.data.ops >= 1 && r.also.data.ops <= 1000, `/analytics/data: ${r.also.data.ops} KV operations`);
     assert.equal(r.also.data.summary.dataQuality.eventsInWindow, EVENTS);

@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse } from "parse5";
 import { WORKER_DIR, inOneRatelimitWindow, start, waitFor, withoutPublishedNote } from "./harness.mjs";
+import { parseCsv } from "./exports.mjs";
 
 const REPO = resolve(WORKER_DIR, "..");
 
@@ -117,34 +118,6 @@ function find(doc, pred) {
 
 // ---- CSV checks --------------------------------------------------------------------------
 
-/** RFC 4180 rows. */
-function parseCsv(text) {
-  const rows = [];
-  let row = [];
-  let cell = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") {
-      row.push(cell);
-      cell = "";
-    } else if (c === "\n") {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = "";
-    } else if (c !== "\r" || text[i + 1] !== "\n") cell += c;
-  }
-  if (cell !== "" || row.length) rows.push([...row, cell]);
-  return rows;
-}
 
 /** No cell a spreadsheet would run as a formula: none starts with = + - @ tab or CR. */
 function assertNeutralised(csv, where) {
