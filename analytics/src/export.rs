@@ -99,7 +99,8 @@ pub struct Envelope<'a> {
     pub daily: &'a [DailyAggregate],
     /// Knowledge-gap records (first page only).
     pub gaps: &'a [GapSummary],
-    /// The page's events, oldest first.
+    /// The page's events, day by day (within a day, the worker's own keys first, then other
+    /// writers' epoch-keyed and `log:` records: see [`crate::Listing`]).
     pub events: &'a [Event],
     /// Stored records of the window that could not be read as events, by reason
     /// ([`crate::SkipReason`] names): values another writer put in the namespace.

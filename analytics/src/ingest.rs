@@ -163,7 +163,7 @@ fn clean_field(field: &mut Option<String>, rule: TextRule, max_chars: usize, has
         TextRule::Url => settled(&text, max_chars, strip_query),
         // Decoding can bring back control characters: the stored text is one line again.
         TextRule::Prose => settled(&text, max_chars, |t| one_line(&scrub_pii(t))),
-        TextRule::Session if text.is_empty() || tracker_session(&text) => {
+        TextRule::Session if text.is_empty() || tracker_session(&text) || is_pseudonym(&text) => {
             truncate_chars(&text, max_chars).into_owned()
         }
         TextRule::Session => pseudonym(&text, hash_key),
@@ -210,6 +210,17 @@ pub fn tracker_session(id: &str) -> bool {
 /// The stand-in for a session id not of the tracker's form: `h-` and 16 hex digits of a hash
 /// keyed by `key`. Distinct ids stay distinct (sessions are still counted right); the id
 /// itself is not kept.
+/// Whether `id` is already a pseudonym [`pseudonym`] made: `h-` and 16 hex digits, which tell
+/// nothing about anyone. Kept as it is, so cleaning an event twice changes nothing.
+fn is_pseudonym(id: &str) -> bool {
+    id.strip_prefix("h-").is_some_and(|hash| {
+        hash.len() == 16
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 fn pseudonym(id: &str, key: &str) -> String {
     format!(
         "h-{}",

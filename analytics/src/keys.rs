@@ -5,7 +5,6 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::event::Event;
-use crate::record::parse_json_event;
 
 const DAY_SECS: u64 = 86_400;
 /// Raw events live 30 days.
@@ -139,16 +138,6 @@ pub fn event_metadata(event: &Event) -> Metadata {
     }
 }
 
-/// Reads back the event stored in metadata. `None` when the metadata is not an event or was
-/// cut (then the value holds the event).
-pub fn event_from_metadata(json: &str) -> Option<Event> {
-    let value: serde_json::Value = serde_json::from_str(json).ok()?;
-    if value.get("truncated").and_then(serde_json::Value::as_bool) == Some(true) {
-        return None;
-    }
-    parse_json_event(json.as_bytes()).ok()
-}
-
 /// An event as stored: compact JSON.
 pub fn event_json(event: &Event) -> String {
     serde_json::to_string(event).expect("an Event always serialises")
@@ -158,6 +147,7 @@ pub fn event_json(event: &Event) -> String {
 mod tests {
     use super::*;
     use crate::event::EventType;
+    use crate::record::parse_json_event;
 
     fn at(text: &str) -> DateTime<Utc> {
         crate::parse_timestamp(text).expect("time")
@@ -192,7 +182,7 @@ mod tests {
         e.question = Some("Do you know Rust?".into());
         let m = event_metadata(&e);
         assert!(m.complete);
-        assert_eq!(event_from_metadata(&m.json), Some(e));
+        assert_eq!(parse_json_event(m.json.as_bytes()), Ok(e));
     }
 
     #[test]
@@ -212,7 +202,7 @@ mod tests {
         let m = event_metadata(&e);
         assert!(!m.complete);
         assert!(m.json.len() <= METADATA_LIMIT, "{}", m.json.len());
-        assert_eq!(event_from_metadata(&m.json), None, "the value must be read");
+        assert_eq!(m.json, TRUNCATED, "the value must be read");
     }
 
     #[test]

@@ -75,7 +75,10 @@ pub use schema::FIELDS;
 pub use schema::kinds::MAX_DURATION_MS;
 pub use scrub::{EMAIL_MARK, PHONE_MARK, scrub_pii};
 pub use stats::{nearest_rank, ratio};
-pub use stored::{Family, Holds, LOG_PREFIX, Listing, Spot, stored_event, stored_key_time};
+pub use stored::{
+    Family, Holds, LOG_PREFIX, Listing, Spot, own_event_key, stored_event, stored_key_time,
+    stored_metadata_event,
+};
 pub use summary::*;
 pub use text::{clean_text, escape_html, neutralise_csv, truncate_chars, unneutralise_csv};
 pub use window::Window;

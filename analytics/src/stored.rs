@@ -62,14 +62,39 @@ pub fn stored_key_time(key: &str) -> Option<DateTime<Utc>> {
 /// Digits of an epoch-millisecond key time (from 2001-09-09 to 2286-11-20).
 const EPOCH_DIGITS: usize = 13;
 
+/// Whether `key` has exactly the form the worker gives its own events' keys
+/// ([`crate::event_key`]: fixed-width RFC 3339 with milliseconds, then 12 lowercase hex
+/// digits): only such a key's metadata is taken as an event the worker already cleaned. Every
+/// other record, another writer's even when it puts its event in metadata too, is cleaned on
+/// the way out ([`stored_event`], [`stored_metadata_event`]).
+pub fn own_event_key(key: &str) -> bool {
+    let Some(rest) = key.strip_prefix(EVENT_PREFIX) else {
+        return false;
+    };
+    let time = rest.get(..24).filter(|t| t.ends_with('Z'));
+    let random = rest.get(24..).and_then(|r| r.strip_prefix(':'));
+    time.is_some_and(|t| parse_timestamp(t).is_some())
+        && random.is_some_and(|r| {
+            r.len() == 12
+                && r.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+}
+
 /// The event in a value another writer stored (the seed's backend): its JSON, read like any
 /// export record, then cleaned as ingestion cleans (e-mail addresses and phone numbers
 /// scrubbed, query strings cut, a session id not in the tracker's form replaced by a keyed
 /// hash made with `hash_key`): what the worker serves is held to its own rules, whoever wrote
 /// it. A `log:` record is read when it is a JSON object with a valid `timestamp`; its
 /// `eventType` is `message_sent` when it has none. A `timestamp` in epoch milliseconds is
-/// taken too.
-pub fn stored_event(family: Family, value: &str, hash_key: &str) -> Result<Event, Rejection> {
+/// taken too. The event's time is then its key's, `key_time`: the time that decides which
+/// window and which day's rollup the record is listed in, so that it counts in exactly one.
+pub fn stored_event(
+    family: Family,
+    key_time: DateTime<Utc>,
+    value: &str,
+    hash_key: &str,
+) -> Result<Event, Rejection> {
     let mut object = match serde_json::from_str::<Value>(value) {
         Ok(Value::Object(object)) => object,
         Ok(other) => {
@@ -96,6 +121,20 @@ pub fn stored_event(family: Family, value: &str, hash_key: &str) -> Result<Event
     let json = serde_json::to_vec(&object)
         .map_err(|e| Rejection::new(SkipReason::InvalidJson, format!("re-encoding failed: {e}")))?;
     let mut event = parse_json_event(&json)?;
+    event.timestamp = key_time;
+    clean_stored(&mut event, hash_key);
+    Ok(event)
+}
+
+/// Another writer's event carried in its key's metadata (a common way to write KV), read and
+/// cleaned as [`stored_event`] reads and cleans a value.
+pub fn stored_metadata_event(
+    key_time: DateTime<Utc>,
+    metadata: &str,
+    hash_key: &str,
+) -> Result<Event, Rejection> {
+    let mut event = parse_json_event(metadata.as_bytes())?;
+    event.timestamp = key_time;
     clean_stored(&mut event, hash_key);
     Ok(event)
 }
@@ -120,8 +159,9 @@ const DAY_MS: i64 = 86_400_000;
 /// 3339 `event:` keys (`event:2026-11-25T`, with or without milliseconds), then epoch-keyed
 /// `event:` keys in the block that starts that day (and, on the first day, the block already
 /// under way), then the same for `log:`. Every key of the window is in exactly one place, and
-/// the places are listed oldest first. Families the namespace holds no key of are left out,
-/// so the worker's own data costs one list call a day, as before.
+/// the places come day by day; an epoch block runs 27.8 hours, so its records reach into the
+/// next day or two. Families the namespace holds no key of are left out, so the worker's own
+/// data costs one list call a day, as before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listing {
     from: DateTime<Utc>,
@@ -177,18 +217,14 @@ impl Holds {
 }
 
 impl Listing {
-    /// The listing of `[from, to)`, skipping days before `retained` (records expire) and
-    /// families `holds` says are absent.
-    pub fn new(
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        retained: NaiveDate,
-        holds: Holds,
-    ) -> Listing {
+    /// The listing of `[from, to)`, without the families `holds` says are absent. Every day
+    /// of the window is listed: records expire by the TTL their writer gave them, not by the
+    /// worker's 30 days.
+    pub fn new(from: DateTime<Utc>, to: DateTime<Utc>, holds: Holds) -> Listing {
         Listing {
             from,
             to,
-            first_day: from.date_naive().max(retained),
+            first_day: from.date_naive(),
             last_day: (to - TimeDelta::nanoseconds(1)).date_naive(),
             epoch_events: holds.epoch_events,
             logs: holds.logs,
@@ -317,8 +353,13 @@ mod tests {
         let seed = r#"{"timestamp":"2026-02-26T10:30:00Z","eventType":"message_sent",
             "sessionId":"session-1740123456-abc123xyz","question":"mail me at ann@example.com",
             "pageUrl":"https://a.dev/about?email=ann@example.com","errorType":null,"extra":1}"#;
-        let e = stored_event(Family::Event, seed, "key").expect("read");
-        assert_eq!(e.timestamp, at("2026-02-26T10:30:00Z"));
+        let e =
+            stored_event(Family::Event, at("2026-02-26T10:30:00.400Z"), seed, "key").expect("read");
+        assert_eq!(
+            e.timestamp,
+            at("2026-02-26T10:30:00.400Z"),
+            "the key's time"
+        );
         assert_eq!(
             e.session_id.as_deref(),
             Some("session-1740123456-abc123xyz")
@@ -328,17 +369,27 @@ mod tests {
         assert_eq!(e.error_type, None);
 
         let log = r#"{"timestamp":1772101800000,"question":"hi","sessionId":"ann@example.com"}"#;
-        let e = stored_event(Family::Log, log, "key").expect("log");
+        let key_time = DateTime::from_timestamp_millis(1_772_101_800_000).expect("time");
+        let e = stored_event(Family::Log, key_time, log, "key").expect("log");
         assert_eq!(e.event_type, EventType::MessageSent);
-        assert_eq!(e.timestamp.timestamp_millis(), 1_772_101_800_000);
+        assert_eq!(e.timestamp, key_time);
+        let again = stored_metadata_event(key_time, &crate::event_json(&e), "key");
+        assert_eq!(
+            again.as_ref(),
+            Ok(&e),
+            "cleaning twice changes nothing, pseudonyms kept"
+        );
         let session = e.session_id.expect("pseudonym");
         assert!(
             session.starts_with("h-") && !session.contains("ann"),
             "{session}"
         );
 
-        let reason =
-            |family, value: &str| stored_event(family, value, "k").expect_err(value).reason;
+        let reason = |family, value: &str| {
+            stored_event(family, DateTime::UNIX_EPOCH, value, "k")
+                .expect_err(value)
+                .reason
+        };
         assert_eq!(reason(Family::Log, "not json"), SkipReason::InvalidJson);
         assert_eq!(reason(Family::Log, "[1]"), SkipReason::NotAnObject);
         assert_eq!(
@@ -356,6 +407,22 @@ mod tests {
         );
     }
 
+    #[test]
+    fn only_keys_of_the_workers_own_form_are_its_own() {
+        let own = crate::event_key(&at("2026-02-26T10:30:00Z"), "0123456789ab");
+        assert!(own_event_key(&own), "{own}");
+        for other in [
+            "event:2026-02-26T10:30:00.000Z:abc",
+            "event:2026-02-26T10:30:00.000Z:0123456789AB",
+            "event:2026-02-26T10:30:00Z:0123456789ab",
+            "event:1772101800000:0123456789ab",
+            "log:2026-02-26T10:30:00.000Z:0123456789ab",
+            "event:2026-02-26T10:30:00.000Z:0123456789abc",
+        ] {
+            assert!(!own_event_key(other), "{other}");
+        }
+    }
+
     fn all_prefixes(listing: &Listing) -> Vec<String> {
         let mut out = Vec::new();
         let mut spot = listing.at_or_after(None);
@@ -371,7 +438,6 @@ mod tests {
         let listing = Listing::new(
             at("2026-11-24T06:00:00Z"),
             at("2026-11-26T06:00:00Z"),
-            NaiveDate::MIN,
             Holds::default(),
         );
         assert_eq!(
@@ -396,7 +462,6 @@ mod tests {
             let listing = Listing::new(
                 from,
                 to,
-                NaiveDate::MIN,
                 Holds {
                     epoch_events: true,
                     logs: true,
@@ -420,20 +485,25 @@ mod tests {
     }
 
     #[test]
-    fn the_listing_resumes_where_it_stopped_and_starts_after_expiry() {
+    fn the_listing_resumes_where_it_stopped() {
         let listing = Listing::new(
             at("2026-10-01T00:00:00Z"),
             at("2026-12-01T00:00:00Z"),
-            NaiveDate::from_ymd_opt(2026, 11, 1).expect("date"),
             Holds::default(),
         );
         let first = listing.at_or_after(None).expect("first");
-        assert_eq!(listing.prefix(first).as_deref(), Some("event:2026-11-01T"));
+        assert_eq!(listing.prefix(first).as_deref(), Some("event:2026-10-01T"));
         let early = Spot {
-            day: NaiveDate::from_ymd_opt(2026, 10, 5).expect("date"),
+            day: NaiveDate::from_ymd_opt(2026, 9, 5).expect("date"),
             part: 0,
         };
         assert_eq!(listing.at_or_after(Some(early)), Some(first));
+        let within = Spot {
+            day: NaiveDate::from_ymd_opt(2026, 11, 5).expect("date"),
+            part: 1,
+        };
+        let next = listing.at_or_after(Some(within)).expect("the next day");
+        assert_eq!(listing.prefix(next).as_deref(), Some("event:2026-11-06T"));
         let last = Spot {
             day: NaiveDate::from_ymd_opt(2026, 11, 30).expect("date"),
             part: 0,

@@ -8,11 +8,11 @@ use std::rc::Rc;
 
 use analytics::{
     AGGREGATE_TTL_SECS, DAILY_PREFIX, DailyAggregate, EVENT_TTL_SECS, Event, Family, GAP_PREFIX,
-    GapRecord, GapSummary, Holds, Listing, Metrics, SALT_KEY, SkipReason, Spot,
-    event_from_metadata, event_json, event_key, event_metadata, parse_json_event, stored_event,
-    stored_key_time,
+    GapRecord, GapSummary, Holds, Listing, Metrics, SALT_KEY, SkipReason, Spot, event_json,
+    event_key, event_metadata, own_event_key, parse_json_event, stored_event, stored_key_time,
+    stored_metadata_event,
 };
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use worker::KvStore;
 
@@ -60,6 +60,13 @@ pub struct Resume {
     pub kv_cursor: Option<String>,
 }
 
+/// Whether a key's metadata holds its event (else its value must be read): the worker's own
+/// compact event, or another writer's put there. Looked at, not parsed: counting a window's
+/// cost must stay cheap.
+fn holds_event(metadata: &Value) -> bool {
+    metadata.get("timestamp").is_some() && metadata.get("truncated").is_none()
+}
+
 /// How boldly reading spends the budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pace {
@@ -94,6 +101,8 @@ struct Walk<'l> {
     listing: &'l Listing,
     spot: Option<Spot>,
     kv_cursor: Option<String>,
+    /// The next list call uses a cursor a client handed back (a failure is then its fault).
+    client_cursor: bool,
 }
 
 impl<'l> Walk<'l> {
@@ -108,6 +117,7 @@ impl<'l> Walk<'l> {
         Walk {
             listing,
             spot,
+            client_cursor: kv_cursor.is_some(),
             kv_cursor,
         }
     }
@@ -130,7 +140,7 @@ impl<'l> Walk<'l> {
             .prefix(at)
             .expect("a listed place has a prefix");
         store.charge("reading events")?;
-        let client_cursor = self.kv_cursor.is_some();
+        let client_cursor = std::mem::take(&mut self.client_cursor);
         let mut list = store.kv.list().prefix(prefix).limit(batch as u64);
         if let Some(cursor) = self.kv_cursor.take() {
             list = list.cursor(cursor);
@@ -219,6 +229,8 @@ pub struct Store {
     budget: u32,
     /// `IP_HASH_SALT`, when set.
     salt: Option<String>,
+    /// The salt once this invocation has it (shared by clones): read, or made, only once.
+    salt_cache: Rc<std::cell::RefCell<Option<String>>>,
 }
 
 /// The KV binding.
@@ -236,6 +248,7 @@ impl Store {
             ops: Rc::new(Cell::new(0)),
             budget: OP_BUDGET,
             salt: None,
+            salt_cache: Rc::default(),
         }
     }
 
@@ -246,15 +259,22 @@ impl Store {
             format!("the KV namespace binding `{KV_BINDING}` is not configured ({e})")
         })?;
         let budget = match env.var(BUDGET_VAR) {
-            Ok(value) => value
-                .to_string()
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|b| (1..=OP_BUDGET).contains(b))
-                .ok_or_else(|| {
-                    format!("`{BUDGET_VAR}` must be a whole number from 1 to {OP_BUDGET}")
-                })?,
+            Ok(value) => {
+                let value = value.to_string();
+                let budget = value
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|b| (1..=OP_BUDGET).contains(b));
+                if budget.is_none() {
+                    // Never a reason to refuse events: the whole budget, and a line in the log.
+                    worker::console_error!(
+                        "`{BUDGET_VAR}` must be a whole number from 1 to {OP_BUDGET}, not \
+                         {value:?}: using {OP_BUDGET}"
+                    );
+                }
+                budget.unwrap_or(OP_BUDGET)
+            }
             Err(_) => OP_BUDGET,
         };
         let salt = env
@@ -296,10 +316,16 @@ impl Store {
     /// itself and keeps in KV ([`SALT_KEY`]), so that client keys, session pseudonyms and device
     /// cookies never depend on an optional secret, nor on a guessable one.
     pub async fn salt(&self) -> StoreResult<String> {
-        match &self.salt {
-            Some(salt) => Ok(salt.clone()),
-            None => self.own_salt().await,
+        if let Some(salt) = self
+            .salt
+            .clone()
+            .or_else(|| self.salt_cache.borrow().clone())
+        {
+            return Ok(salt);
         }
+        let salt = self.own_salt().await?;
+        *self.salt_cache.borrow_mut() = Some(salt.clone());
+        Ok(salt)
     }
 
     /// Stores one event (one write): `event:{ts}:{random}` with the event in the metadata.
@@ -331,20 +357,14 @@ impl Store {
                 .limit(1)
                 .execute()
                 .await?;
-            *found = !page.keys.is_empty();
+            // An empty page that is not the last (a key just expired) still says keys follow.
+            *found = !page.keys.is_empty() || !page.list_complete;
         }
-        // Raw events expire after 30 days: earlier days cannot hold any.
-        let retained = (to - TimeDelta::seconds(EVENT_TTL_SECS as i64)).date_naive();
         let [epoch_events, logs] = found;
-        Ok(Listing::new(
-            from,
-            to,
-            retained,
-            Holds { epoch_events, logs },
-        ))
+        Ok(Listing::new(from, to, Holds { epoch_events, logs }))
     }
 
-    /// Hands the records of `listing` to `sink`, place by place (oldest first), starting at
+    /// Hands the records of `listing` to `sink`, place by place (day by day), starting at
     /// `start` (default: the listing's start), until `limit` events (checked between list
     /// calls), the end, or — at [`Pace::Careful`] — the budget less its reserve. Records whose
     /// value must be read (the seed's, and the rare event too large for metadata) cost one
@@ -358,11 +378,8 @@ impl Store {
         sink: &mut impl Records,
     ) -> StoreResult<Stop> {
         // Other writers' records are cleaned with the salt keying session pseudonyms: read
-        // (at most two operations, once an isolate) before the budget is shared out.
-        let salt = match listing.has_other_writers() {
-            true => Some(self.salt().await?),
-            false => None,
-        };
+        // (at most two operations, once an invocation) before the budget is shared out.
+        let salt = self.salt().await?;
         let mut read = 0;
         let mut walk = Walk::new(listing, start);
         while let Some(at) = walk.at() {
@@ -391,7 +408,7 @@ impl Store {
                     continue;
                 }
                 match self
-                    .stored(&key.name, key.metadata.as_ref(), salt.as_deref())
+                    .stored(&key.name, ts, key.metadata.as_ref(), &salt)
                     .await?
                 {
                     Some(Ok(event)) => {
@@ -424,11 +441,7 @@ impl Store {
             }
             for key in walk.list(self, LIST_LIMIT).await? {
                 let in_window = stored_key_time(&key.name).is_some_and(|ts| listing.contains(ts));
-                let whole = key
-                    .metadata
-                    .as_ref()
-                    .is_some_and(|m| event_from_metadata(&m.to_string()).is_some());
-                if in_window && !whole {
+                if in_window && !key.metadata.as_ref().is_some_and(holds_event) {
                     cost.values += 1;
                 }
             }
@@ -437,32 +450,38 @@ impl Store {
         Ok(Some(cost))
     }
 
-    /// The record at `key`: the event in its metadata (the worker's own), or its value read —
-    /// the worker's own event too large for metadata as stored, another writer's record read
-    /// and cleaned by the worker's rules ([`stored_event`]). `None` when the value is gone.
+    /// The record at `key` (listed at `key_time`). A key of the worker's own form
+    /// ([`own_event_key`]) holds an event it cleaned on ingestion: in its metadata, or — marked
+    /// `truncated`, too large for metadata — in its value. Any other key holds another writer's
+    /// record (the seed's): its event in its metadata, or else its value read, and either way
+    /// cleaned by the worker's rules ([`stored_event`], [`stored_metadata_event`]) with `salt`.
+    /// `None` when the value is gone.
     async fn stored(
         &self,
         key: &str,
+        key_time: DateTime<Utc>,
         metadata: Option<&Value>,
-        salt: Option<&str>,
+        salt: &str,
     ) -> StoreResult<Option<Result<Event, SkipReason>>> {
-        if let Some(event) = metadata.and_then(|m| event_from_metadata(&m.to_string())) {
-            return Ok(Some(Ok(event)));
+        let own = own_event_key(key);
+        if let Some(metadata) = metadata.filter(|m| holds_event(m)) {
+            let metadata = metadata.to_string();
+            let event = match own {
+                true => parse_json_event(metadata.as_bytes()),
+                false => stored_metadata_event(key_time, &metadata, salt),
+            };
+            return Ok(Some(event.map_err(|r| r.reason)));
         }
         self.charge("reading a stored value")?;
         let Some(json) = self.kv.get(key).text().await? else {
             return Ok(None);
         };
-        let own = metadata.is_some_and(|m| m.get("truncated").is_some());
+        let truncated = metadata.and_then(|m| m.get("truncated")) == Some(&Value::Bool(true));
         let family = Family::of_key(key).unwrap_or(Family::Event);
-        Ok(Some(if own {
+        Ok(Some(if own && truncated {
             parse_json_event(json.as_bytes()).map_err(|r| r.reason)
         } else {
-            let salt = match salt {
-                Some(salt) => salt.to_owned(),
-                None => self.salt().await?,
-            };
-            stored_event(family, &json, &salt).map_err(|r| r.reason)
+            stored_event(family, key_time, &json, salt).map_err(|r| r.reason)
         }))
     }
 

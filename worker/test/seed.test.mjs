@@ -73,6 +73,28 @@ const UNREADABLE = [
   // Outside the window: not read, not counted.
   { key: `log:${iso(NOW - 40 * 86400 * 1000)}:old`, value: "ancient" },
 ];
+// Other writers' records in other shapes: the event in the key's metadata (personal data in
+// it), metadata that only looks like the worker's marker, and a record older than the worker's
+// own 30 days that its writer kept longer.
+const META_AT = NOW - 3 * 60 * 60 * 1000;
+const OTHER = [
+  {
+    key: `event:${iso(META_AT)}:meta-1`,
+    value: "",
+    metadata: { timestamp: iso(META_AT), eventType: "message_sent", sessionId: "ann@example.com", question: "write to ann@example.com" },
+    expiration_ttl: TTL,
+  },
+  {
+    key: `event:${iso(META_AT + 1000)}:meta-2`,
+    value: JSON.stringify({ timestamp: iso(META_AT + 1000), eventType: "cta_clicked", sessionId: "bob@example.com" }),
+    metadata: { truncated: false },
+    expiration_ttl: TTL,
+  },
+  {
+    key: `event:${iso(NOW - 45 * 86400 * 1000)}:old-45`,
+    value: JSON.stringify({ timestamp: iso(NOW - 45 * 86400 * 1000), eventType: "bubble_opened", sessionId: "session-1700000000-old000045" }),
+  },
+];
 const UNREADABLE_BY_REASON = { invalid_json: 1, missing_event_type: 1, missing_timestamp: 1, not_an_object: 1 };
 const SEED_MESSAGES = SEED.filter((r) => r.eventType === "message_sent").length;
 
@@ -84,7 +106,13 @@ describe("the seed's KV records, loaded with wrangler kv bulk put --local", () =
   before(async () => {
     state = mkdtempSync(join(tmpdir(), "seed-kv-"));
     const bulk = join(state, "bulk.json");
-    writeFileSync(bulk, JSON.stringify([...SEED, ...UNREADABLE].map(({ key, value, expiration_ttl }) => ({ key, value, ...(expiration_ttl ? { expiration_ttl } : {}) }))));
+    const entries = [...SEED, ...UNREADABLE, ...OTHER].map(({ key, value, expiration_ttl, metadata }) => ({
+      key,
+      value,
+      ...(expiration_ttl ? { expiration_ttl } : {}),
+      ...(metadata ? { metadata } : {}),
+    }));
+    writeFileSync(bulk, JSON.stringify(entries));
     const wrangler = join(WORKER_DIR, "node_modules", ".bin", "wrangler");
     const put = spawnSync(wrangler, ["kv", "bulk", "put", "--local", "--persist-to", join(state, "wrangler"), "--binding", "ANALYTICS", bulk], {
       cwd: WORKER_DIR,
@@ -113,11 +141,33 @@ describe("the seed's KV records, loaded with wrangler kv bulk put --local", () =
     if (state) rmSync(state, { recursive: true, force: true });
   });
 
-  const expectedIds = () => new Set([...SEED.map((r) => r.sessionId), ...own]);
+  const expectedIds = () => new Set([...SEED.map((r) => r.sessionId), ...own, ...pseudonyms]);
+  // The two metadata records' sessions, as the worker serves them: keyed hashes.
+  let pseudonyms = [];
 
   test("wrangler wrote the records where the worker reads them", async () => {
     const names = new Set((await w.keys("")).map((k) => k.name));
     for (const r of [...SEED, ...UNREADABLE]) assert.ok(names.has(r.key), r.key);
+  });
+
+  test("another writer's event in metadata is cleaned too, and a look-alike marker is no pass", async () => {
+    const res = await w.fetch("/analytics/export?format=json", { headers: { Authorization: w.basic() } });
+    const { events } = await res.json();
+    const meta = events.filter((e) => e.timestamp === iso(META_AT) || e.timestamp === iso(META_AT + 1000));
+    assert.equal(meta.length, 2, JSON.stringify(meta));
+    assert.doesNotMatch(JSON.stringify(meta), /ann@|bob@|example\.com/);
+    assert.match(meta.find((e) => e.eventType === "message_sent").question, /^write to \[email\]$/);
+    for (const e of meta) assert.match(e.sessionId, /^h-[0-9a-f]{16}$/);
+    pseudonyms = meta.map((e) => e.sessionId);
+  });
+
+  test("every day asked for is listed: a record its writer kept past 30 days is in a 90-day export", async () => {
+    const ids = async (days) => {
+      const res = await w.fetch(`/analytics/export?format=ndjson&days=${days}`, { headers: { Authorization: w.basic() } });
+      return sessionIds("ndjson", await res.text());
+    };
+    assert.ok((await ids(90)).includes("session-1700000000-old000045"));
+    assert.ok(!(await ids(30)).includes("session-1700000000-old000045"));
   });
 
   test("every plain download holds every seed record and own event exactly once, cleaned", async () => {
@@ -127,7 +177,7 @@ describe("the seed's KV records, loaded with wrangler kv bulk put --local", () =
       assert.equal(res.status, 200, body.slice(0, 300));
       const ids = sessionIds(format, body);
       assert.deepEqual([...ids].sort(), [...expectedIds()].sort(), format);
-      assert.doesNotMatch(body, /jane\.doe|example\.com\/|\?ref=seed/, `${format}: the seed's text is cleaned as ingestion cleans`);
+      assert.doesNotMatch(body, /jane\.doe|@example\.com|\?ref=seed/, `${format}: the seed's text is cleaned as ingestion cleans`);
       if (format === "json") {
         const envelope = JSON.parse(body);
         assert.deepEqual(envelope.unreadable, UNREADABLE_BY_REASON);
@@ -168,9 +218,9 @@ describe("the seed's KV records, loaded with wrangler kv bulk put --local", () =
     const res = await w.fetch("/analytics/data", { headers: { Authorization: w.basic() } });
     const summary = await res.json();
     assert.equal(res.status, 200);
-    assert.equal(summary.conversationVolume.messages, SEED_MESSAGES + own.length);
+    assert.equal(summary.conversationVolume.messages, SEED_MESSAGES + 1 + own.length);
     assert.deepEqual(summary.dataQuality.skippedByReason, UNREADABLE_BY_REASON);
-    assert.equal(summary.dataQuality.eventsInWindow, SEED.length + own.length);
+    assert.equal(summary.dataQuality.eventsInWindow, SEED.length + 2 + own.length);
   });
 
   test("reportgen --url reads them all", async () => {
@@ -183,7 +233,7 @@ describe("the seed's KV records, loaded with wrangler kv bulk put --local", () =
       assert.equal(run.status, 0, run.stderr);
       assert.match(run.stderr, /could not read as events \(invalid_json: 1, missing_event_type: 1, missing_timestamp: 1, not_an_object: 1\)/);
       const day = JSON.parse(readFileSync(join(out, "latest", "summary.json"), "utf8"));
-      assert.equal(day.conversationVolume.messages, SEED_MESSAGES + own.length);
+      assert.equal(day.conversationVolume.messages, SEED_MESSAGES + 1 + own.length);
       assert.deepEqual(day.dataQuality.skippedByReason, UNREADABLE_BY_REASON);
     } finally {
       rmSync(out, { recursive: true, force: true });
@@ -196,6 +246,6 @@ describe("the seed's KV records, loaded with wrangler kv bulk put --local", () =
     const daily = (await w.snapshot("daily:")).map((k) => JSON.parse(k.value));
     const messages = daily.reduce((sum, d) => sum + (d.eventsByType?.message_sent ?? 0), 0);
     // The seed records lie in the last ten hours: in the two days the rollup covers.
-    assert.equal(messages, SEED_MESSAGES + own.length, JSON.stringify(daily));
+    assert.equal(messages, SEED_MESSAGES + 1 + own.length, JSON.stringify(daily));
   });
 });

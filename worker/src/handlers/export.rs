@@ -5,6 +5,8 @@
 //! the first byte, or, once the download has begun, an aborted body (NDJSON, CSV) or an
 //! envelope that says it is partial (JSON).
 
+use std::collections::BTreeMap;
+
 use analytics::{CsvWriter, DailyAggregate, Envelope, ExportCursor, Format, GapSummary, Window};
 use analytics::{Event, write_ndjson_line};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -15,8 +17,9 @@ use crate::http::{self, ApiError, Kind};
 use crate::params::{MAX_DAYS, Query};
 use crate::store::{Collected, Pace, Resume, Stop, Store};
 
-/// Operations an export keeps in hand beyond the one value read per listed key it always
-/// allows for: the slack the rest of the request may need.
+/// Operations an export keeps in hand: for keys written while a download is streamed (today's
+/// prefix lists them too, so the list calls counted before its first byte may grow), and a
+/// margin for a page.
 const EXPORT_RESERVE: u32 = 50;
 
 /// Events read per step of a download: one list call's worth.
@@ -132,11 +135,24 @@ impl Export {
                 &mut records,
             )
             .await?;
+        if let Stop::Budget(_) = stop
+            && records.events.is_empty()
+        {
+            // No event and the same place again: a client following the cursor would loop.
+            return Err(ApiError::new(
+                503,
+                format!(
+                    "this page cannot read one event within the {} storage operations a request \
+                     may make",
+                    self.store.budget()
+                ),
+            ));
+        }
         let next = stop.resume().map(|r| self.cursor(r));
         let mut encoder = Encoder::new(self.query.format, self.envelope_head());
         let mut bytes = encoder.head();
         bytes.extend(encoder.events(&records.events).map_err(io)?);
-        bytes.extend(self.envelope_tail(&records, next.as_deref(), None));
+        bytes.extend(self.envelope_tail(&records.unreadable, next.as_deref(), None));
         let response = http::body(200, self.kind(), bytes);
         if let Some(cursor) = next {
             let _ = response.headers().set(
@@ -147,12 +163,7 @@ impl Export {
         let _ = response
             .headers()
             .set("X-Export-Events", &records.events.len().to_string());
-        if !records.unreadable.is_empty() {
-            let _ = response.headers().set(
-                "X-Export-Unreadable",
-                &serde_json::to_string(&records.unreadable).unwrap_or_default(),
-            );
-        }
+        set_unreadable(&response, &records.unreadable);
         Ok(response)
     }
 
@@ -192,7 +203,7 @@ impl Export {
     /// The JSON envelope after its events (empty for the other formats).
     fn envelope_tail(
         &self,
-        records: &Collected,
+        unreadable: &BTreeMap<String, u64>,
         next_cursor: Option<&str>,
         partial: Option<String>,
     ) -> Vec<u8> {
@@ -200,7 +211,7 @@ impl Export {
             return Vec::new();
         }
         let envelope = Envelope {
-            unreadable: records.unreadable.clone(),
+            unreadable: unreadable.clone(),
             partial: partial.is_some(),
             message: partial,
             next_cursor,
@@ -223,7 +234,7 @@ impl Export {
             pace: Pace::Careful {
                 reserve: EXPORT_RESERVE,
             },
-            unreadable: Collected::default(),
+            unreadable: BTreeMap::new(),
             events: 0,
             end: End::Open,
         };
@@ -236,6 +247,7 @@ impl Export {
                     let _ = response
                         .headers()
                         .set("X-Export-Events", &state.events.to_string());
+                    set_unreadable(&response, &state.unreadable);
                     return Ok(response);
                 }
                 Step::Short => return Err(state.too_large()),
@@ -277,6 +289,18 @@ impl Export {
     }
 }
 
+/// `X-Export-Unreadable: {"reason": n, …}` on an answer that is whole when its headers are
+/// sent: how CSV and NDJSON say which stored records could not be read (JSON says it in
+/// `unreadable`; a streamed CSV or NDJSON download cannot).
+fn set_unreadable(response: &worker::Response, unreadable: &BTreeMap<String, u64>) {
+    if !unreadable.is_empty() {
+        let _ = response.headers().set(
+            "X-Export-Unreadable",
+            &serde_json::to_string(unreadable).unwrap_or_default(),
+        );
+    }
+}
+
 fn io(e: std::io::Error) -> ApiError {
     ApiError::new(500, e.to_string())
 }
@@ -287,7 +311,7 @@ struct Download {
     encoder: Encoder,
     at: Option<Resume>,
     pace: Pace,
-    unreadable: Collected,
+    unreadable: BTreeMap<String, u64>,
     events: usize,
     end: End,
 }
@@ -315,12 +339,13 @@ impl Download {
     /// Reads the next [`STEP_EVENTS`] events or so and encodes them.
     async fn step(&mut self) -> Result<Step, ApiError> {
         let mut records = Collected::default();
+        // Kept until the step has read: a step that fails is resumed from where it began.
         let stop = self
             .export
             .store
             .read_events(
                 &self.export.listing,
-                self.at.take(),
+                self.at.clone(),
                 STEP_EVENTS,
                 self.pace,
                 &mut records,
@@ -329,7 +354,7 @@ impl Download {
         let got = records.events.len();
         self.events += got;
         for (reason, n) in records.unreadable {
-            *self.unreadable.unreadable.entry(reason).or_default() += n;
+            *self.unreadable.entry(reason).or_default() += n;
         }
         let bytes = self.encoder.events(&records.events).map_err(io)?;
         Ok(match stop {
@@ -365,7 +390,7 @@ impl Download {
                 cursor.as_deref(),
                 Some(message.clone()),
             ),
-            format => self.encoder.failure(format, &message, cursor.as_deref()),
+            _ => self.encoder.failure(&message, cursor.as_deref()),
         };
         self.end = End::Failed(message);
         marker
@@ -416,9 +441,9 @@ impl Encoder {
 
     /// The last line (NDJSON) or row (CSV) of a download that stopped short: no event, so
     /// that every reader sees the file is not whole.
-    fn failure(&mut self, format: Format, message: &str, cursor: Option<&str>) -> Vec<u8> {
+    fn failure(&mut self, message: &str, cursor: Option<&str>) -> Vec<u8> {
         let note = serde_json::json!({ "partial": true, "message": message, "nextCursor": cursor });
-        match format {
+        match self.format {
             Format::Csv => {
                 let mut out = Vec::new();
                 let mut csv = CsvWriter::continuing(&mut out);
@@ -491,7 +516,7 @@ mod tests {
             bytes.extend(encoder.events(&events[..1]).expect("encode"));
             bytes.extend(encoder.events(&events[1..]).expect("encode"));
             let whole = bytes.clone();
-            bytes.extend(encoder.failure(format, "KV failed", Some("2026-11-25~1")));
+            bytes.extend(encoder.failure("KV failed", Some("2026-11-25~1")));
             let text = String::from_utf8_lossy(&bytes);
             assert!(
                 text.contains("KV failed") && text.contains("2026-11-25~1"),
