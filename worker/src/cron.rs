@@ -8,7 +8,8 @@ use analytics::{
 use chrono::{DateTime, Days, NaiveTime, TimeDelta, Utc};
 use worker::Env;
 
-use crate::store::{Collected, Pace, Stop, Store};
+use crate::store::Store;
+use crate::store::events::{Collected, Pace, Stop};
 
 /// Operations kept back for writing once the events are read.
 const WRITE_RESERVE: u32 = 400;

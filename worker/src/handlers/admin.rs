@@ -12,7 +12,8 @@ use crate::http::{self, ApiError, Kind};
 use crate::now;
 use crate::page;
 use crate::params::{self, View};
-use crate::store::{Pace, Stop, Store};
+use crate::store::Store;
+use crate::store::events::{Pace, Stop};
 
 /// Checks Basic Auth for the admin routes. A client that fails more often than the
 /// `AUTH_FAILURES` limiter allows is locked out for [`AUTH_LOCK_SECS`]: 429 before its

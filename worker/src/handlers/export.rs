@@ -15,7 +15,8 @@ use futures_util::stream;
 use super::Handled;
 use crate::http::{self, ApiError, Kind};
 use crate::params::{MAX_DAYS, Query};
-use crate::store::{Collected, Pace, Resume, Stop, Store};
+use crate::store::Store;
+use crate::store::events::{Collected, Pace, Resume, Stop};
 
 /// Operations an export keeps in hand: for keys written while a download is streamed (today's
 /// prefix lists them too, so the list calls counted before its first byte may grow), and a
