@@ -51,6 +51,22 @@ pub struct Summary {
     /// back that far; `null` otherwise.
     #[serde(default)]
     pub previous_period: Option<Box<Summary>>,
+    /// Set when the visitors' text of this summary was removed (archive retention); absent
+    /// otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_removed: Option<TextRemoved>,
+}
+
+/// What archive retention removed from a summary, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TextRemoved {
+    /// When (RFC 3339): the run that removed it.
+    pub at: String,
+    /// The text kept until then: days after the window's end.
+    pub after_days: u32,
+    /// The `summary.json` fields emptied, as paths (`knowledgeGaps[].question`, …).
+    pub fields: Vec<String>,
 }
 
 /// The window as it was applied: `from ≤ timestamp < to`, or, when it was taken from the data,

@@ -89,6 +89,65 @@ pub fn previous_snapshot(out: &Path, summary: &Summary) -> anyhow::Result<Option
         .rfind(|s| s.date < this && s.summary.window.days == summary.window.days))
 }
 
+/// The snapshots whose window ended more than `keep_days` days before `now` and that still
+/// hold visitors' text: no `textRemoved` in their summary yet, or a `gaps.csv` left.
+pub fn holding_old_text(
+    out: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+    keep_days: u32,
+) -> anyhow::Result<Vec<Snapshot>> {
+    let cutoff = now - chrono::TimeDelta::days(i64::from(keep_days));
+    Ok(snapshots(out)?
+        .0
+        .into_iter()
+        .filter(|s| {
+            analytics::parse_timestamp(&s.summary.window.to).is_some_and(|to| to < cutoff)
+                && (s.summary.text_removed.is_none() || out.join(&s.date).join(GAPS_CSV).exists())
+        })
+        .collect())
+}
+
+/// The `gaps.csv` beside a report: the top gaps' questions.
+pub const GAPS_CSV: &str = "gaps.csv";
+
+/// Replaces a snapshot's `summary.json` and `index.html` together (`files`), then deletes its
+/// `gaps.csv`: a failure part way leaves either the old pair or the new one, and a `gaps.csv`
+/// left behind is found and deleted by the next run.
+pub fn rewrite_snapshot(out: &Path, date: &str, files: &[(&str, &[u8])]) -> anyhow::Result<()> {
+    let dir = out.join(date);
+    let paths: Vec<PathBuf> = files.iter().map(|(name, _)| dir.join(name)).collect();
+    let pairs: Vec<(&Path, &[u8])> = paths
+        .iter()
+        .zip(files)
+        .map(|(path, (_, bytes))| (path.as_path(), *bytes))
+        .collect();
+    write_all_atomic(&pairs)?;
+    match fs::remove_file(dir.join(GAPS_CSV)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot delete `{}`", dir.join(GAPS_CSV).display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The title a snapshot's report was written with (its `<h1>`), to render it again the same.
+pub fn snapshot_title(out: &Path, date: &str) -> Option<String> {
+    let html = fs::read_to_string(out.join(date).join("index.html")).ok()?;
+    let start = html.find("<h1>")? + "<h1>".len();
+    let end = start + html[start..].find("</h1>")?;
+    Some(unescape_html(&html[start..end]))
+}
+
+/// The text of HTML that tera escaped (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&#x27;`, `&#x2F;`).
+fn unescape_html(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x2F;", "/")
+        .replace("&amp;", "&")
+}
+
 /// Rebuilds the archive page `OUT/index.html` from the snapshots, and `OUT/latest/` as a copy
 /// of the newest; returns the page's path and warnings about snapshots left out.
 pub fn rebuild(out: &Path) -> anyhow::Result<(PathBuf, Vec<String>)> {

@@ -168,7 +168,13 @@ impl ArchiveView {
         let mut totals: std::collections::HashMap<&str, (u64, &str)> =
             std::collections::HashMap::new();
         for snapshot in &columns {
-            for gap in &snapshot.summary.knowledge_gaps {
+            // A snapshot whose visitors' text was removed has no question to show.
+            for gap in snapshot
+                .summary
+                .knowledge_gaps
+                .iter()
+                .filter(|g| !g.normalized.is_empty())
+            {
                 let entry = totals.entry(&gap.normalized).or_insert((0, &gap.question));
                 entry.0 += gap.count;
             }

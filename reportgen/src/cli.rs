@@ -36,6 +36,26 @@ pub struct ArchiveArgs {
     /// The archive folder.
     #[arg(long, value_name = "DIR", default_value = "output")]
     pub out: PathBuf,
+    /// The current time (RFC 3339) that text retention counts from; default: the clock.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub now: Option<DateTime<Utc>>,
+    /// Retention of visitors' text (see the report options).
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+    /// Folder with report.html and/or report.css for the snapshots rendered again.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+/// How long the archive keeps visitors' text.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct RetentionArgs {
+    /// Snapshots whose window ended more than N days before --now lose the free text that
+    /// came from visitors or requests (knowledge-gap questions, cluster phrasings, error
+    /// messages, page titles); numbers stay. Default: 90, the worker's longest TTL.
+    #[arg(long, value_name = "N", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub keep_text_days: u32,
 }
 
 /// Options of `reportgen generate`.
@@ -117,6 +137,9 @@ pub struct ReportArgs {
     /// Folder with report.html and/or report.css overriding the built-in templates.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+    /// Retention of visitors' text in the archive, applied at the end of every run.
+    #[command(flatten)]
+    pub retention: RetentionArgs,
     /// Stop at the first malformed record instead of skipping it.
     #[arg(long)]
     pub strict: bool,

@@ -14,6 +14,7 @@ pub mod chart;
 pub mod cli;
 pub mod fetch;
 pub mod insight;
+mod privacy;
 pub mod render;
 pub mod source;
 pub mod synth;
@@ -32,9 +33,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Generate(args)) => generate(&args),
         Some(Command::Archive(args)) => {
+            let now = args.now.unwrap_or_else(|| Utc::now().trunc_subsecs(3));
+            let removed = remove_old_text(
+                &args.out,
+                now,
+                args.retention.keep_text_days,
+                args.templates.as_deref(),
+            )?;
             let (index, warnings) = archive::rebuild(&args.out)?;
             for warning in warnings {
                 eprintln!("reportgen: warning: {warning}");
+            }
+            for date in removed {
+                eprintln!("reportgen: removed visitors' text from the snapshot of {date}");
             }
             println!("{}", index.display());
             Ok(ExitCode::SUCCESS)
@@ -77,28 +88,12 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     }
     let summary = outcome.metrics.finish(generated_at);
     let title = args.title.clone().unwrap_or_else(|| input.default_title());
-    let archived = match summary.previous_period {
-        Some(_) => None,
-        None => archive::previous_snapshot(&args.out, &summary)?,
-    };
-    let label = match (&summary.previous_period, &archived) {
-        (Some(_), _) => format!("the previous {} days", summary.window.days),
-        (None, Some(snapshot)) => format!("the report of {}", snapshot.date),
-        (None, None) => String::new(),
-    };
-    let baseline = summary
-        .previous_period
-        .as_deref()
-        .or(archived.as_ref().map(|s| &s.summary))
-        .map(|s| view::Baseline {
-            summary: s,
-            label: &label,
-        });
-    let html = render::render_report(
+    let html = render_snapshot(
+        &args.out,
         &summary,
-        baseline.as_ref(),
         &title,
         args.templates.as_deref(),
+        args.retention.keep_text_days,
     )?;
     let json = serde_json::to_string_pretty(&summary).context("serialising summary.json")?;
     let gaps = insight::gaps_csv(&summary).context("writing gaps.csv")?;
@@ -107,14 +102,23 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         &summary,
         &[
             ("summary.json", json.as_bytes()),
-            ("gaps.csv", &gaps),
+            (archive::GAPS_CSV, &gaps),
             ("index.html", html.as_bytes()),
         ],
+    )?;
+    let removed = remove_old_text(
+        &args.out,
+        generated_at,
+        args.retention.keep_text_days,
+        args.templates.as_deref(),
     )?;
     let (_, warnings) = archive::rebuild(&args.out)?;
     if !args.quiet {
         for warning in warnings {
             eprintln!("reportgen: warning: {warning}");
+        }
+        for date in removed {
+            eprintln!("reportgen: removed visitors' text from the snapshot of {date}");
         }
     }
     println!("{}", snapshot.display());
@@ -132,4 +136,73 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The report page of `summary`: compared with its previous period when it has one, else with
+/// the newest earlier snapshot of the same window length in the archive `out`.
+fn render_snapshot(
+    out: &std::path::Path,
+    summary: &analytics::Summary,
+    title: &str,
+    templates: Option<&std::path::Path>,
+    keep_text_days: u32,
+) -> anyhow::Result<String> {
+    let archived = match summary.previous_period {
+        Some(_) => None,
+        None => archive::previous_snapshot(out, summary)?,
+    };
+    let label = match (&summary.previous_period, &archived) {
+        (Some(_), _) => format!("the previous {} days", summary.window.days),
+        (None, Some(snapshot)) => format!("the report of {}", snapshot.date),
+        (None, None) => String::new(),
+    };
+    let baseline = summary
+        .previous_period
+        .as_deref()
+        .or(archived.as_ref().map(|s| &s.summary))
+        .map(|s| view::Baseline {
+            summary: s,
+            label: &label,
+        });
+    render::render_report(summary, baseline.as_ref(), title, templates, keep_text_days)
+}
+
+/// Text retention: every snapshot of `out` whose window ended more than `keep_days` days
+/// before `now` loses the free text that came from visitors or requests
+/// ([`analytics::remove_visitor_text`]); its report is rendered again from the cleaned
+/// summary (saying what was removed and when), both written together, and its `gaps.csv`
+/// deleted. Numbers never change; a snapshot already cleaned is left alone. Returns the dates
+/// of the snapshots cleaned.
+pub fn remove_old_text(
+    out: &std::path::Path,
+    now: chrono::DateTime<Utc>,
+    keep_days: u32,
+    templates: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<String>> {
+    let at = analytics::format_timestamp(&now);
+    let mut cleaned = Vec::new();
+    for snapshot in archive::holding_old_text(out, now, keep_days)? {
+        let mut summary = snapshot.summary;
+        analytics::remove_visitor_text(&mut summary, &at, keep_days);
+        let title = archive::snapshot_title(out, &snapshot.date)
+            .unwrap_or_else(|| "Chatbot analytics".to_owned());
+        let html = render_snapshot(out, &summary, &title, templates, keep_days)?;
+        let json = serde_json::to_string_pretty(&summary).context("serialising summary.json")?;
+        archive::rewrite_snapshot(
+            out,
+            &snapshot.date,
+            &[
+                ("summary.json", json.as_bytes()),
+                ("index.html", html.as_bytes()),
+            ],
+        )
+        .with_context(|| {
+            format!(
+                "removing visitors' text from the snapshot of {}",
+                snapshot.date
+            )
+        })?;
+        cleaned.push(snapshot.date);
+    }
+    Ok(cleaned)
 }

@@ -52,6 +52,7 @@ pub fn render_report(
     baseline: Option<&Baseline<'_>>,
     title: &str,
     templates: Option<&Path>,
+    keep_text_days: u32,
 ) -> anyhow::Result<String> {
     let (html, css) = load_templates(templates)?;
     let mut tera = Tera::default();
@@ -60,7 +61,8 @@ pub fn render_report(
     let mut changes = Changes::new(summary, baseline);
     let insights =
         crate::insight::InsightsView::new(summary, baseline, changes.suggestions.take())?;
-    let view = ReportView::new(summary, baseline, changes, title, css, insights)?;
+    let privacy = crate::privacy::PrivacyView::new(summary, keep_text_days);
+    let view = ReportView::new(summary, baseline, changes, title, css, insights, privacy)?;
     let context = tera::Context::from_serialize(&view).context("preparing the report data")?;
     tera.render("report.html", &context)
         .map_err(|e| anyhow::anyhow!("rendering the report template: {}", tera_error(&e)))
@@ -135,6 +137,7 @@ struct ReportView {
     skipped: String,
     skipped_by_reason: Vec<Row2>,
     insights: crate::insight::InsightsView,
+    privacy: crate::privacy::PrivacyView,
 }
 
 #[derive(Debug, Serialize)]
@@ -194,6 +197,7 @@ impl ReportView {
         title: &str,
         css: String,
         insights: crate::insight::InsightsView,
+        privacy: crate::privacy::PrivacyView,
     ) -> anyhow::Result<ReportView> {
         let kpi = |headline| Kpi::new(headline, s, baseline);
         let volume = &s.conversation_volume;
@@ -445,6 +449,7 @@ impl ReportView {
                 .map(|(k, v)| row2(k, int(*v)))
                 .collect(),
             insights,
+            privacy,
         })
     }
 }

@@ -113,6 +113,7 @@ impl Metrics {
                     .collect(),
             },
             previous_period: previous.map(|p| Box::new(p.finish(generated_at))),
+            text_removed: None,
         }
     }
 
