@@ -71,7 +71,7 @@ pub use parallel::{Aggregate, AggregateOptions, BLOCK_BYTES, aggregate};
 pub use published::{body_insertion_point, refused_markup};
 pub use read::{Format, Location, ReadError, ReadInfo, SCHEMA_VERSION, Sink, Skipped, read_export};
 pub use record::{Rejection, SkipReason, parse_json_event, with_json_event};
-pub use retention::{REMOVED, VISITOR_TEXT, remove_visitor_text};
+pub use retention::{REMOVED, VISITOR_TEXT, remove_visitor_text, visitor_text_fields};
 pub use rollup::{DayRollup, GapRecord, merge_gap, rollup_day};
 pub use schema::FIELDS;
 pub use schema::kinds::MAX_DURATION_MS;

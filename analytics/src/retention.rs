@@ -22,21 +22,30 @@ pub const VISITOR_TEXT: [(&str, &str); 6] = [
 pub const REMOVED: &str = "[removed]";
 
 /// Removes every field of [`VISITOR_TEXT`] from `summary` and from its previous period's,
-/// and records when (`at`) and after how many days. The numbers are untouched. A summary
-/// whose text was removed already is left as it is (its first removal stays on record).
+/// and records when (`at`) and after how many days. The numbers are untouched. Removing again
+/// changes nothing but `fields`, brought up to the current list (a field added to it later is
+/// removed from summaries cleaned before); the first removal's time and days stay on record.
 pub fn remove_visitor_text(summary: &mut Summary, at: &str, after_days: u32) {
-    if summary.text_removed.is_some() {
-        return;
-    }
     strip(summary);
-    summary.text_removed = Some(TextRemoved {
-        at: at.to_owned(),
-        after_days,
-        fields: VISITOR_TEXT
-            .iter()
-            .map(|(path, _)| (*path).to_owned())
-            .collect(),
-    });
+    let fields = visitor_text_fields();
+    match &mut summary.text_removed {
+        Some(removed) => removed.fields = fields,
+        None => {
+            summary.text_removed = Some(TextRemoved {
+                at: at.to_owned(),
+                after_days,
+                fields,
+            });
+        }
+    }
+}
+
+/// The paths of [`VISITOR_TEXT`].
+pub fn visitor_text_fields() -> Vec<String> {
+    VISITOR_TEXT
+        .iter()
+        .map(|(path, _)| (*path).to_owned())
+        .collect()
 }
 
 fn strip(summary: &mut Summary) {

@@ -1,4 +1,5 @@
-//! The archive on disk: `OUT/<YYYY-MM-DD>/index.html` and `summary.json`. The only module that
+//! The archive on disk: `OUT/<YYYY-MM-DD>/index.html`, `summary.json` and `gaps.csv`, and text
+//! retention's changes to old snapshots. The only module that
 //! writes files. Every file is written to a temporary name beside its target and renamed into
 //! place, so a reader (or a crash) never sees half a report.
 
@@ -29,13 +30,7 @@ pub fn write_snapshot(
     let dir = out.join(snapshot_name(summary)?);
     fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create output folder `{}`", dir.display()))?;
-    let paths: Vec<PathBuf> = files.iter().map(|(name, _)| dir.join(name)).collect();
-    let pairs: Vec<(&Path, &[u8])> = paths
-        .iter()
-        .zip(files)
-        .map(|(path, (_, bytes))| (path.as_path(), *bytes))
-        .collect();
-    write_all_atomic(&pairs)?;
+    write_into(&dir, files)?;
     Ok(dir.join("index.html"))
 }
 
@@ -89,39 +84,94 @@ pub fn previous_snapshot(out: &Path, summary: &Summary) -> anyhow::Result<Option
         .rfind(|s| s.date < this && s.summary.window.days == summary.window.days))
 }
 
-/// The snapshots whose window ended more than `keep_days` days before `now` and that still
-/// hold visitors' text: no `textRemoved` in their summary yet, or a `gaps.csv` left.
-pub fn holding_old_text(
+/// The snapshots text retention still has work in: their window ended more than `keep_days`
+/// days before `now`, they are not `except` (the run's own), and their text was not removed
+/// yet — or was, by an older list of fields, or a `gaps.csv` is left.
+pub fn needing_text_removal(
     out: &Path,
     now: chrono::DateTime<chrono::Utc>,
     keep_days: u32,
+    except: Option<&str>,
 ) -> anyhow::Result<Vec<Snapshot>> {
     let cutoff = now - chrono::TimeDelta::days(i64::from(keep_days));
+    let fields = analytics::visitor_text_fields();
     Ok(snapshots(out)?
         .0
         .into_iter()
+        .filter(|s| Some(s.date.as_str()) != except)
         .filter(|s| {
             analytics::parse_timestamp(&s.summary.window.to).is_some_and(|to| to < cutoff)
-                && (s.summary.text_removed.is_none() || out.join(&s.date).join(GAPS_CSV).exists())
+                && (s
+                    .summary
+                    .text_removed
+                    .as_ref()
+                    .is_none_or(|r| r.fields != fields)
+                    || out.join(&s.date).join(GAPS_CSV).exists())
         })
         .collect())
 }
 
+/// Old snapshot folders whose `summary.json` cannot be read: their visitors' text cannot be
+/// told from their numbers. Every file of each folder whose date is more than `keep_days` days
+/// before `now` is deleted but a [`REMOVED_NOTE`] saying why; returns their dates.
+pub fn clear_unreadable(
+    out: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+    keep_days: u32,
+) -> anyhow::Result<Vec<String>> {
+    let cutoff = (now - chrono::TimeDelta::days(i64::from(keep_days))).date_naive();
+    let readable: std::collections::HashSet<String> =
+        snapshots(out)?.0.into_iter().map(|s| s.date).collect();
+    let mut cleared = Vec::new();
+    let Ok(entries) = fs::read_dir(out) else {
+        return Ok(cleared);
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(date) = chrono::NaiveDate::parse_from_str(&name, "%Y-%m-%d") else {
+            continue;
+        };
+        let dir = entry.path();
+        if date >= cutoff || readable.contains(&name) || !dir.is_dir() {
+            continue;
+        }
+        let files: Vec<PathBuf> = fs::read_dir(&dir)
+            .with_context(|| format!("cannot list `{}`", dir.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != REMOVED_NOTE))
+            .collect();
+        if files.is_empty() {
+            continue;
+        }
+        for file in &files {
+            fs::remove_file(file).with_context(|| format!("cannot delete `{}`", file.display()))?;
+        }
+        let note = format!(
+            "This snapshot's summary.json could not be read, so its visitors' text could not be \
+             told from its numbers: its files were deleted on {} (more than {keep_days} days \
+             after its date).\n",
+            analytics::format_timestamp(&now)
+        );
+        write_atomic(&dir.join(REMOVED_NOTE), note.as_bytes())?;
+        cleared.push(name);
+    }
+    cleared.sort();
+    Ok(cleared)
+}
+
+/// What is left of an unreadable old snapshot ([`clear_unreadable`]).
+pub const REMOVED_NOTE: &str = "REMOVED.txt";
+
 /// The `gaps.csv` beside a report: the top gaps' questions.
 pub const GAPS_CSV: &str = "gaps.csv";
 
-/// Replaces a snapshot's `summary.json` and `index.html` together (`files`), then deletes its
-/// `gaps.csv`: a failure part way leaves either the old pair or the new one, and a `gaps.csv`
-/// left behind is found and deleted by the next run.
+/// Replaces a snapshot's files together (`files`: `index.html` before `summary.json`, whose
+/// `textRemoved` marks the work done), then deletes its `gaps.csv`: a failure part way leaves
+/// the old text marked as still there, or a `gaps.csv` that the next run finds and deletes.
 pub fn rewrite_snapshot(out: &Path, date: &str, files: &[(&str, &[u8])]) -> anyhow::Result<()> {
     let dir = out.join(date);
-    let paths: Vec<PathBuf> = files.iter().map(|(name, _)| dir.join(name)).collect();
-    let pairs: Vec<(&Path, &[u8])> = paths
-        .iter()
-        .zip(files)
-        .map(|(path, (_, bytes))| (path.as_path(), *bytes))
-        .collect();
-    write_all_atomic(&pairs)?;
+    write_into(&dir, files)?;
     match fs::remove_file(dir.join(GAPS_CSV)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(e).with_context(|| format!("cannot delete `{}`", dir.join(GAPS_CSV).display()))
@@ -173,6 +223,17 @@ pub fn rebuild(out: &Path) -> anyhow::Result<(PathBuf, Vec<String>)> {
     let index = out.join("index.html");
     write_atomic(&index, html.as_bytes())?;
     Ok((index, warnings))
+}
+
+/// Writes `files` (name, bytes) into `dir` together ([`write_all_atomic`]), in their order.
+fn write_into(dir: &Path, files: &[(&str, &[u8])]) -> anyhow::Result<()> {
+    let paths: Vec<PathBuf> = files.iter().map(|(name, _)| dir.join(name)).collect();
+    let pairs: Vec<(&Path, &[u8])> = paths
+        .iter()
+        .zip(files)
+        .map(|(path, (_, bytes))| (path.as_path(), *bytes))
+        .collect();
+    write_all_atomic(&pairs)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.

@@ -169,12 +169,10 @@ impl ArchiveView {
             std::collections::HashMap::new();
         for snapshot in &columns {
             // A snapshot whose visitors' text was removed has no question to show.
-            for gap in snapshot
-                .summary
-                .knowledge_gaps
-                .iter()
-                .filter(|g| !g.normalized.is_empty())
-            {
+            if snapshot.summary.text_removed.is_some() {
+                continue;
+            }
+            for gap in &snapshot.summary.knowledge_gaps {
                 let entry = totals.entry(&gap.normalized).or_insert((0, &gap.question));
                 entry.0 += gap.count;
             }
@@ -194,7 +192,13 @@ impl ArchiveView {
                             .knowledge_gaps
                             .iter()
                             .find(|g| g.normalized == *key)
-                            .map_or_else(|| "—".to_owned(), |g| int(g.count))
+                            .map_or_else(
+                                || match s.summary.text_removed {
+                                    Some(_) => "removed".to_owned(),
+                                    None => "—".to_owned(),
+                                },
+                                |g| int(g.count),
+                            )
                     })
                     .collect(),
             })

@@ -26,7 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Write the synthetic dataset as NDJSON to stdout (for tests and benchmarks).
     Generate(GenerateArgs),
-    /// Rebuild the archive page (OUT/index.html) and OUT/latest/ from the snapshots alone.
+    /// Remove visitors' text from old snapshots (--keep-text-days), then rebuild the archive
+    /// page (OUT/index.html) and OUT/latest/ from the snapshots alone.
     Archive(ArchiveArgs),
 }
 

@@ -39,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 now,
                 args.retention.keep_text_days,
                 args.templates.as_deref(),
+                None,
             )?;
             let (index, warnings) = archive::rebuild(&args.out)?;
             for warning in warnings {
@@ -106,11 +107,14 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
             ("index.html", html.as_bytes()),
         ],
     )?;
+    // This run's own snapshot is never cleaned by it, however old its window.
+    let own = archive::snapshot_name(&summary)?;
     let removed = remove_old_text(
         &args.out,
         generated_at,
         args.retention.keep_text_days,
         args.templates.as_deref(),
+        Some(&own),
     )?;
     let (_, warnings) = archive::rebuild(&args.out)?;
     if !args.quiet {
@@ -171,17 +175,19 @@ fn render_snapshot(
 /// before `now` loses the free text that came from visitors or requests
 /// ([`analytics::remove_visitor_text`]); its report is rendered again from the cleaned
 /// summary (saying what was removed and when), both written together, and its `gaps.csv`
-/// deleted. Numbers never change; a snapshot already cleaned is left alone. Returns the dates
-/// of the snapshots cleaned.
+/// deleted. Numbers never change; a snapshot already cleaned is left alone. An old snapshot
+/// whose `summary.json` cannot be read is cleared ([`archive::clear_unreadable`]). `except`
+/// (the run's own snapshot) is not touched. Returns the dates of the snapshots cleaned.
 pub fn remove_old_text(
     out: &std::path::Path,
     now: chrono::DateTime<Utc>,
     keep_days: u32,
     templates: Option<&std::path::Path>,
+    except: Option<&str>,
 ) -> anyhow::Result<Vec<String>> {
     let at = analytics::format_timestamp(&now);
     let mut cleaned = Vec::new();
-    for snapshot in archive::holding_old_text(out, now, keep_days)? {
+    for snapshot in archive::needing_text_removal(out, now, keep_days, except)? {
         let mut summary = snapshot.summary;
         analytics::remove_visitor_text(&mut summary, &at, keep_days);
         let title = archive::snapshot_title(out, &snapshot.date)
@@ -192,8 +198,8 @@ pub fn remove_old_text(
             out,
             &snapshot.date,
             &[
-                ("summary.json", json.as_bytes()),
                 ("index.html", html.as_bytes()),
+                ("summary.json", json.as_bytes()),
             ],
         )
         .with_context(|| {
@@ -204,5 +210,6 @@ pub fn remove_old_text(
         })?;
         cleaned.push(snapshot.date);
     }
+    cleaned.extend(archive::clear_unreadable(out, now, keep_days)?);
     Ok(cleaned)
 }

@@ -350,7 +350,8 @@ impl Changes {
                 label,
                 |q| (q.question.as_str(), q.clicks),
             )),
-            gaps: Some(
+            // Gaps are matched by their question: without it on either side, no change.
+            gaps: (s.text_removed.is_none() && was.text_removed.is_none()).then(|| {
                 row_changes(
                     &s.knowledge_gaps,
                     &was.knowledge_gaps,
@@ -360,8 +361,8 @@ impl Changes {
                 )
                 .into_iter()
                 .map(Change::lower_is_better)
-                .collect(),
-            ),
+                .collect()
+            }),
             error_types: Some(
                 row_changes(&s.errors.by_type, &was.errors.by_type, None, label, |e| {
                     (e.error_type.as_str(), e.count)

@@ -188,6 +188,14 @@ fn six_runs_over_five_months_leave_the_old_snapshots_numbers_without_visitors_wo
                     || html.contains("Visitors' text removed on"),
                 "{date}: the report says so"
             );
+            // Gaps are matched by their text: without it, no change column made up for them.
+            let start = html.find("<section id=\"gaps\"").unwrap();
+            let gaps = &html[start..start + html[start..].find("</section>").unwrap()];
+            assert!(
+                !gaps.contains("class=\"delta")
+                    && !gaps.contains("<span class=\"badge\">new</span>"),
+                "{date}: {gaps}"
+            );
         } else {
             assert_eq!(&now, original, "{date}: a recent snapshot keeps its text");
             assert!(folder.join("gaps.csv").exists());
@@ -238,6 +246,59 @@ fn six_runs_over_five_months_leave_the_old_snapshots_numbers_without_visitors_wo
 }
 
 #[test]
+fn a_run_never_cleans_its_own_snapshot_and_an_unreadable_old_one_is_cleared() {
+    let out = dir("retention-own");
+    // A snapshot folder from long ago whose summary cannot be read, holding text.
+    let old = out.join("2020-01-01");
+    fs::create_dir_all(&old).unwrap();
+    fs::write(old.join("summary.json"), "{not json \"Where is Ann?\"").unwrap();
+    fs::write(old.join("index.html"), "<p>Where is Ann?</p>").unwrap();
+    fs::write(old.join("gaps.csv"), "question\nWhere is Ann?\n").unwrap();
+    // The demo's window ended long before this --now; the run's own snapshot keeps its text.
+    let o = ok(reportgen(&[
+        "--demo",
+        "--out",
+        out.to_str().unwrap(),
+        "--now",
+        "2030-01-01T00:00:00Z",
+        "--keep-text-days",
+        "1",
+    ]));
+    let folder = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    let folder = folder.parent().unwrap();
+    let own = summary(&folder.join("summary.json"));
+    assert!(own.text_removed.is_none());
+    assert!(visitor_text(&own).len() >= 10);
+    assert!(folder.join("gaps.csv").exists());
+    // The unreadable one: every file gone but the note saying why.
+    let left: Vec<String> = fs::read_dir(&old)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["REMOVED.txt"]);
+    assert!(
+        !fs::read_to_string(old.join("REMOVED.txt"))
+            .unwrap()
+            .contains("Ann")
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("removed visitors' text from the snapshot of 2020-01-01")
+    );
+    // A later run cleans the demo's snapshot: it is no longer the run's own.
+    ok(reportgen(&[
+        "archive",
+        "--out",
+        out.to_str().unwrap(),
+        "--now",
+        "2030-01-01T00:00:00Z",
+        "--keep-text-days",
+        "1",
+    ]));
+    assert!(summary(&folder.join("summary.json")).text_removed.is_some());
+}
+
+#[test]
 fn the_privacy_section_states_what_the_code_does() {
     let out = dir("retention-privacy");
     let o = ok(reportgen(&[
@@ -255,9 +316,10 @@ fn the_privacy_section_states_what_the_code_does() {
     let section = &html[start..start + html[start..].find("</section>").unwrap()];
     // Retention as the worker and the archive keep it.
     assert!(section.contains(&format!("each raw event {} days", EVENT_TTL_SECS / 86_400)));
+    let days = AGGREGATE_TTL_SECS / 86_400;
+    assert!(section.contains(&format!("daily counts {days} days")));
     assert!(section.contains(&format!(
-        "knowledge-gap records {} days",
-        AGGREGATE_TTL_SECS / 86_400
+        "knowledge-gap record until {days} days after its question was last asked"
     )));
     assert!(section.contains("keeps it 45 days after the window"));
     // The fields it names are exactly those retention removes.

@@ -73,6 +73,13 @@ test("the report step: a failed fetch outputs no snapshot and fails with reportg
   const cases = [
     { what: "fetch fails", fake: 'echo "reportgen: error: fetching the export failed: 401" >&2; exit 2', status: 2, snapshot: false },
     { what: "all good", fake: 'echo "archive/2026-12-01/index.html"; exit 0', status: 0, snapshot: true },
+    {
+      what: "the worker's answer quoted in the error holds workflow commands",
+      fake: 'printf "reportgen: error: the worker said 100%%::add-mask::x\\n::set-output name=snapshot::evil\\n" >&2; exit 2',
+      status: 2,
+      snapshot: false,
+      quoted: true,
+    },
     { what: "publish fails after the snapshot", fake: 'echo "archive/2026-12-01/index.html"; echo "reportgen: error: publishing failed" >&2; exit 2', status: 2, snapshot: true },
   ];
   for (const c of cases) {
@@ -93,6 +100,14 @@ test("the report step: a failed fetch outputs no snapshot and fails with reportg
       const written = readFileSync(output, "utf8");
       assert.equal(/^snapshot=archive\/2026-12-01\/index\.html$/m.test(written), c.snapshot, `${c.what}: ${written}`);
       if (c.status !== 0) assert.match(r.stdout, /^::error::reportgen: error: /m, `${c.what}: the one-line reason`);
+      if (c.quoted) {
+        // reportgen's stderr is passed on only between ::stop-commands:: and its token.
+        const token = r.stdout.match(/^::stop-commands::(\S+)$/m)?.[1];
+        assert.ok(token, r.stdout);
+        assert.ok(r.stdout.includes(`\n::${token}::`), r.stdout);
+        const error = r.stdout.split("\n").find((l) => l.startsWith("::error::"));
+        assert.equal(error, "::error::reportgen: error: the worker said 100%25: :add-mask: :x");
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
