@@ -14,6 +14,7 @@ pub mod chart;
 pub mod cli;
 pub mod fetch;
 pub mod insight;
+pub mod lifecycle;
 mod privacy;
 pub mod render;
 pub mod source;
@@ -89,12 +90,27 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     }
     let summary = outcome.metrics.finish(generated_at);
     let title = args.title.clone().unwrap_or_else(|| input.default_title());
+    // The gaps' life across the snapshots before this one.
+    let own = archive::snapshot_name(&summary)?;
+    let earlier: Vec<_> = archive::snapshots(&args.out)?
+        .0
+        .into_iter()
+        .filter(|s| s.date < own)
+        .collect();
+    let earlier: Vec<(&str, &analytics::Summary)> = earlier
+        .iter()
+        .map(|s| (s.date.as_str(), &s.summary))
+        .collect();
+    let lifecycle = lifecycle::lifecycle(&summary, &earlier);
     let html = render_snapshot(
         &args.out,
         &summary,
         &title,
         args.templates.as_deref(),
-        args.retention.keep_text_days,
+        &render::ArchiveFacts {
+            keep_text_days: args.retention.keep_text_days,
+            lifecycle: lifecycle.as_ref(),
+        },
     )?;
     let json = serde_json::to_string_pretty(&summary).context("serialising summary.json")?;
     let gaps = insight::gaps_csv(&summary).context("writing gaps.csv")?;
@@ -108,7 +124,6 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         ],
     )?;
     // This run's own snapshot is never cleaned by it, however old its window.
-    let own = archive::snapshot_name(&summary)?;
     let removed = remove_old_text(
         &args.out,
         generated_at,
@@ -149,7 +164,7 @@ fn render_snapshot(
     summary: &analytics::Summary,
     title: &str,
     templates: Option<&std::path::Path>,
-    keep_text_days: u32,
+    facts: &render::ArchiveFacts<'_>,
 ) -> anyhow::Result<String> {
     let archived = match summary.previous_period {
         Some(_) => None,
@@ -168,7 +183,7 @@ fn render_snapshot(
             summary: s,
             label: &label,
         });
-    render::render_report(summary, baseline.as_ref(), title, templates, keep_text_days)
+    render::render_report(summary, baseline.as_ref(), title, templates, facts)
 }
 
 /// Text retention: every snapshot of `out` whose window ended more than `keep_days` days
@@ -192,7 +207,11 @@ pub fn remove_old_text(
         analytics::remove_visitor_text(&mut summary, &at, keep_days);
         let title = archive::snapshot_title(out, &snapshot.date)
             .unwrap_or_else(|| "Chatbot analytics".to_owned());
-        let html = render_snapshot(out, &summary, &title, templates, keep_days)?;
+        let facts = render::ArchiveFacts {
+            keep_text_days: keep_days,
+            lifecycle: None,
+        };
+        let html = render_snapshot(out, &summary, &title, templates, &facts)?;
         let json = serde_json::to_string_pretty(&summary).context("serialising summary.json")?;
         archive::rewrite_snapshot(
             out,

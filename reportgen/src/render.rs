@@ -46,13 +46,22 @@ fn top_with_rest<'a>(
     top
 }
 
+/// What the report says that comes from the archive around it rather than from its summary.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchiveFacts<'a> {
+    /// Days the archive keeps visitors' text (the privacy section).
+    pub keep_text_days: u32,
+    /// The gaps' life across the earlier snapshots, when there are any.
+    pub lifecycle: Option<&'a crate::lifecycle::Lifecycle>,
+}
+
 /// Renders the report for `summary`, with the built-in templates or those in `templates`.
 pub fn render_report(
     summary: &Summary,
     baseline: Option<&Baseline<'_>>,
     title: &str,
     templates: Option<&Path>,
-    keep_text_days: u32,
+    archive: &ArchiveFacts<'_>,
 ) -> anyhow::Result<String> {
     let (html, css) = load_templates(templates)?;
     let mut tera = Tera::default();
@@ -61,8 +70,11 @@ pub fn render_report(
     let mut changes = Changes::new(summary, baseline);
     let insights =
         crate::insight::InsightsView::new(summary, baseline, changes.suggestions.take())?;
-    let privacy = crate::privacy::PrivacyView::new(summary, keep_text_days);
-    let view = ReportView::new(summary, baseline, changes, title, css, insights, privacy)?;
+    let privacy = crate::privacy::PrivacyView::new(summary, archive.keep_text_days);
+    let mut view = ReportView::new(summary, baseline, changes, title, css, insights, privacy)?;
+    if let Some(lifecycle) = archive.lifecycle {
+        view.add_lifecycle(summary, lifecycle);
+    }
     let context = tera::Context::from_serialize(&view).context("preparing the report data")?;
     tera.render("report.html", &context)
         .map_err(|e| anyhow::anyhow!("rendering the report template: {}", tera_error(&e)))
@@ -125,6 +137,8 @@ struct ReportView {
     gaps: Table<Compared<GapRow>>,
     /// A gap carries the worker's record: the table shows its column.
     gaps_history: bool,
+    /// The gaps' life across the archive, when it has earlier snapshots.
+    gaps_lifecycle: Option<LifecycleView>,
     performance: Table<PerfRow>,
     error_kpis: Vec<Kpi>,
     errors_svg: String,
@@ -149,11 +163,24 @@ struct DayRow {
 }
 
 #[derive(Debug, Serialize)]
+struct LifecycleView {
+    /// The snapshot compared with.
+    since: String,
+    /// Its gaps gone from this report's top gaps.
+    resolved: Vec<Row2>,
+    /// What "rising" means.
+    rising_factor: f64,
+    rising_min: u64,
+}
+
+#[derive(Debug, Serialize)]
 struct GapRow {
     question: String,
     count: String,
     /// The count of the worker's record of the question, when the input carried one.
     history: Option<String>,
+    /// New, rising, steady or regressed, against the earlier snapshots.
+    status: Option<crate::lifecycle::Status>,
     first_seen: Time,
     last_seen: Time,
 }
@@ -188,6 +215,26 @@ struct PageRow {
 }
 
 impl ReportView {
+    /// Marks each top gap with its life across the archive, and lists the resolved ones.
+    fn add_lifecycle(&mut self, s: &Summary, lifecycle: &crate::lifecycle::Lifecycle) {
+        for (row, gap) in self.gaps.rows.iter_mut().zip(&s.knowledge_gaps) {
+            row.row.status = lifecycle.status.get(&gap.normalized).copied();
+        }
+        self.gaps_lifecycle = Some(LifecycleView {
+            since: lifecycle.since.clone(),
+            resolved: lifecycle
+                .resolved
+                .iter()
+                .map(|r| Row2 {
+                    label: clean_text(&r.question),
+                    value: int(r.count),
+                })
+                .collect(),
+            rising_factor: crate::lifecycle::RISING_FACTOR,
+            rising_min: crate::lifecycle::RISING_MIN,
+        });
+    }
+
     /// The report's view of `s`; every headline number and top-table row carries its change
     /// against `baseline` (`changes`, from the same summary lists).
     fn new(
@@ -340,6 +387,7 @@ impl ReportView {
                     question: clean_text(&g.question),
                     count: int(g.count),
                     history: g.history.as_ref().map(|h| int(h.count)),
+                    status: None,
                     first_seen: Time::new(&g.first_seen),
                     last_seen: Time::new(&g.last_seen),
                 },
@@ -347,6 +395,7 @@ impl ReportView {
             )?
             .compared(changes.gaps)?,
             gaps_history: gap_columns.history,
+            gaps_lifecycle: None,
             performance: Table::new(
                 "response-times.csv",
                 &["time", "samples", "avgMs", "p50Ms", "p95Ms", "p99Ms"],
