@@ -74,33 +74,37 @@ pub fn snapshots(out: &Path) -> anyhow::Result<(Vec<Snapshot>, Vec<String>)> {
     Ok((found, warnings))
 }
 
-/// The newest archived snapshot before `summary`'s that covers a window of the same length: the
-/// baseline of comparisons when the input does not reach back to the previous period.
-pub fn previous_snapshot(out: &Path, summary: &Summary) -> anyhow::Result<Option<Snapshot>> {
+/// The newest snapshot of `archive` (oldest first, as [`snapshots`] lists them) before
+/// `summary`'s that covers a window of the same length: the baseline of comparisons when the
+/// input does not reach back to the previous period.
+pub fn previous_snapshot<'a>(
+    archive: &'a [Snapshot],
+    summary: &Summary,
+) -> anyhow::Result<Option<&'a Snapshot>> {
     let this = snapshot_name(summary)?;
-    Ok(snapshots(out)?
-        .0
-        .into_iter()
+    Ok(archive
+        .iter()
         .rfind(|s| s.date < this && s.summary.window.days == summary.window.days))
 }
 
-/// The snapshots text retention still has work in: their window ended more than `keep_days`
-/// days before `now`, they are not `except` (the run's own), and their text was not removed
-/// yet — or was, by an older list of fields, or a `gaps.csv` is left.
+/// The positions in `archive` of the snapshots text retention still has work in: their window
+/// ended more than `keep_days` days before `now`, they are not `except` (the run's own), and
+/// their text was not removed yet — or was, by an older list of fields, or a `gaps.csv` is
+/// left. Oldest first.
 pub fn needing_text_removal(
     out: &Path,
+    archive: &[Snapshot],
     now: chrono::DateTime<chrono::Utc>,
     keep_days: u32,
     except: Option<&str>,
-) -> anyhow::Result<Vec<Snapshot>> {
+) -> Vec<usize> {
     let cutoff = now - chrono::TimeDelta::days(i64::from(keep_days));
     let fields = analytics::visitor_text_fields();
-    Ok(snapshots(out)?
-        .0
-        .into_iter()
-        .filter(|s| Some(s.date.as_str()) != except)
-        .filter(|s| {
-            analytics::parse_timestamp(&s.summary.window.to).is_some_and(|to| to < cutoff)
+    (0..archive.len())
+        .filter(|&i| {
+            let s = &archive[i];
+            Some(s.date.as_str()) != except
+                && analytics::parse_timestamp(&s.summary.window.to).is_some_and(|to| to < cutoff)
                 && (s
                     .summary
                     .text_removed
@@ -108,20 +112,21 @@ pub fn needing_text_removal(
                     .is_none_or(|r| r.fields != fields)
                     || out.join(&s.date).join(GAPS_CSV).exists())
         })
-        .collect())
+        .collect()
 }
 
-/// Old snapshot folders whose `summary.json` cannot be read: their visitors' text cannot be
-/// told from their numbers. Every file of each folder whose date is more than `keep_days` days
+/// Old snapshot folders whose `summary.json` cannot be read (not in `archive`, the readable
+/// ones): their visitors' text cannot be told from their numbers. Every file of each folder whose date is more than `keep_days` days
 /// before `now` is deleted but a [`REMOVED_NOTE`] saying why; returns their dates.
 pub fn clear_unreadable(
     out: &Path,
+    archive: &[Snapshot],
     now: chrono::DateTime<chrono::Utc>,
     keep_days: u32,
 ) -> anyhow::Result<Vec<String>> {
     let cutoff = (now - chrono::TimeDelta::days(i64::from(keep_days))).date_naive();
-    let readable: std::collections::HashSet<String> =
-        snapshots(out)?.0.into_iter().map(|s| s.date).collect();
+    let readable: std::collections::HashSet<&str> =
+        archive.iter().map(|s| s.date.as_str()).collect();
     let mut cleared = Vec::new();
     let Ok(entries) = fs::read_dir(out) else {
         return Ok(cleared);
@@ -132,7 +137,7 @@ pub fn clear_unreadable(
             continue;
         };
         let dir = entry.path();
-        if date >= cutoff || readable.contains(&name) || !dir.is_dir() {
+        if date >= cutoff || readable.contains(name.as_str()) || !dir.is_dir() {
             continue;
         }
         let files: Vec<PathBuf> = fs::read_dir(&dir)

@@ -90,20 +90,17 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     }
     let summary = outcome.metrics.finish(generated_at);
     let title = args.title.clone().unwrap_or_else(|| input.default_title());
-    // The gaps' life across the snapshots before this one.
+    // The archive as it was before this run: the baseline and the gaps' life come from it.
     let own = archive::snapshot_name(&summary)?;
-    let earlier: Vec<_> = archive::snapshots(&args.out)?
-        .0
-        .into_iter()
-        .filter(|s| s.date < own)
-        .collect();
-    let earlier: Vec<(&str, &analytics::Summary)> = earlier
+    let (archived, _) = archive::snapshots(&args.out)?;
+    let earlier: Vec<(&str, &analytics::Summary)> = archived
         .iter()
+        .filter(|s| s.date < own)
         .map(|s| (s.date.as_str(), &s.summary))
         .collect();
     let lifecycle = lifecycle::lifecycle(&summary, &earlier);
     let html = render_snapshot(
-        &args.out,
+        &archived,
         &summary,
         &title,
         args.templates.as_deref(),
@@ -158,9 +155,9 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The report page of `summary`: compared with its previous period when it has one, else with
-/// the newest earlier snapshot of the same window length in the archive `out`.
+/// the newest earlier snapshot of the same window length in `archive`.
 fn render_snapshot(
-    out: &std::path::Path,
+    archive: &[archive_page::Snapshot],
     summary: &analytics::Summary,
     title: &str,
     templates: Option<&std::path::Path>,
@@ -168,7 +165,7 @@ fn render_snapshot(
 ) -> anyhow::Result<String> {
     let archived = match summary.previous_period {
         Some(_) => None,
-        None => archive::previous_snapshot(out, summary)?,
+        None => archive::previous_snapshot(archive, summary)?,
     };
     let label = match (&summary.previous_period, &archived) {
         (Some(_), _) => format!("the previous {} days", summary.window.days),
@@ -178,7 +175,7 @@ fn render_snapshot(
     let baseline = summary
         .previous_period
         .as_deref()
-        .or(archived.as_ref().map(|s| &s.summary))
+        .or(archived.map(|s| &s.summary))
         .map(|s| view::Baseline {
             summary: s,
             label: &label,
@@ -201,34 +198,31 @@ pub fn remove_old_text(
     except: Option<&str>,
 ) -> anyhow::Result<Vec<String>> {
     let at = analytics::format_timestamp(&now);
+    let (mut all, _) = archive::snapshots(out)?;
     let mut cleaned = Vec::new();
-    for snapshot in archive::needing_text_removal(out, now, keep_days, except)? {
-        let mut summary = snapshot.summary;
-        analytics::remove_visitor_text(&mut summary, &at, keep_days);
-        let title = archive::snapshot_title(out, &snapshot.date)
-            .unwrap_or_else(|| "Chatbot analytics".to_owned());
+    // Oldest first: a snapshot's baseline, older, is already cleaned here when it renders.
+    for i in archive::needing_text_removal(out, &all, now, keep_days, except) {
+        analytics::remove_visitor_text(&mut all[i].summary, &at, keep_days);
+        let (summary, date) = (&all[i].summary, &all[i].date);
+        let title =
+            archive::snapshot_title(out, date).unwrap_or_else(|| "Chatbot analytics".to_owned());
         let facts = render::ArchiveFacts {
             keep_text_days: keep_days,
             lifecycle: None,
         };
-        let html = render_snapshot(out, &summary, &title, templates, &facts)?;
-        let json = serde_json::to_string_pretty(&summary).context("serialising summary.json")?;
+        let html = render_snapshot(&all, summary, &title, templates, &facts)?;
+        let json = serde_json::to_string_pretty(summary).context("serialising summary.json")?;
         archive::rewrite_snapshot(
             out,
-            &snapshot.date,
+            date,
             &[
                 ("index.html", html.as_bytes()),
                 ("summary.json", json.as_bytes()),
             ],
         )
-        .with_context(|| {
-            format!(
-                "removing visitors' text from the snapshot of {}",
-                snapshot.date
-            )
-        })?;
-        cleaned.push(snapshot.date);
+        .with_context(|| format!("removing visitors' text from the snapshot of {date}"))?;
+        cleaned.push(date.clone());
     }
-    cleaned.extend(archive::clear_unreadable(out, now, keep_days)?);
+    cleaned.extend(archive::clear_unreadable(out, &all, now, keep_days)?);
     Ok(cleaned)
 }
