@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use common::only_summary;
+use common::{only_summary, reportgen};
 
 const NOW: &str = "2026-11-26T06:00:00Z";
 
@@ -33,14 +33,6 @@ fn out_dir(test: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(test);
     let _ = fs::remove_dir_all(&dir);
     dir
-}
-
-fn reportgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reportgen"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {

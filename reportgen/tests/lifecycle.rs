@@ -4,9 +4,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
+use common::reportgen;
 
 /// One day's unanswered questions: (question, times asked).
 fn day(date: &str, asked: &[(&str, u32)]) -> String {
@@ -23,19 +26,17 @@ fn day(date: &str, asked: &[(&str, u32)]) -> String {
 }
 
 fn run(out: &Path, input: &Path, now: &str) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_reportgen"))
-        .args([
-            "--input",
-            input.to_str().unwrap(),
-            "--now",
-            now,
-            "--days",
-            "1",
-        ])
-        .args(["--out", out.to_str().unwrap(), "--quiet"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let o = reportgen(&[
+        "--input",
+        input.to_str().unwrap(),
+        "--now",
+        now,
+        "--days",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     fs::read_to_string(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())).unwrap()
 }

@@ -7,9 +7,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+use common::reportgen;
 
 use analytics::{
     AGGREGATE_TTL_SECS, EVENT_TTL_SECS, PageContext, Summary, VISITOR_TEXT, escape_html,
@@ -25,14 +29,6 @@ const RUNS: [&str; 6] = [
     "2026-11-01T00:00:00Z",
     "2026-12-01T00:00:00Z",
 ];
-
-fn reportgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reportgen"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
 
 fn ok(o: Output) -> Output {
     assert!(

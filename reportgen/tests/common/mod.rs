@@ -3,6 +3,16 @@
 #![allow(clippy::unwrap_used, dead_code)]
 
 use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// Runs the `reportgen` binary under test with `args` and no stdin.
+pub fn reportgen(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_reportgen"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
 
 /// The `summary.json` of the one snapshot under `out`, whatever its date (a run that reads the
 /// clock, or takes a worker's window, names its folder after that window's end).
