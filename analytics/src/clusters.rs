@@ -2,7 +2,7 @@
 //! Jaccard similarity of their meaningful words) form one cluster, labelled by its most asked
 //! member.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
@@ -66,10 +66,10 @@ pub(crate) struct GapItem {
 /// Groups near-duplicate gaps: single linkage over the most asked [`CLUSTER_CANDIDATES`] gaps,
 /// joining two when their token sets' Jaccard similarity is at least [`CLUSTER_SIMILARITY`].
 /// Deterministic: gaps are taken in (count desc, normalized asc) order. `previous` holds the
-/// normalised questions of the previous period, when there is one.
+/// normalised questions of the previous period with their counts, when there is one.
 pub(crate) fn cluster_gaps(
     mut items: Vec<GapItem>,
-    previous: Option<&std::collections::HashSet<String>>,
+    previous: Option<&HashMap<String, u64>>,
 ) -> Vec<GapCluster> {
     items.sort_by(|a, b| b.count.cmp(&a.count).then(a.normalized.cmp(&b.normalized)));
     items.truncate(CLUSTER_CANDIDATES);
@@ -125,7 +125,13 @@ pub(crate) fn cluster_gaps(
                     .map(|&i| items[i].question.clone())
                     .collect(),
                 new_this_period: previous
-                    .map(|prev| !members.iter().any(|&i| prev.contains(&items[i].normalized))),
+                    .map(|prev| !members.iter().any(|&i| prev.contains_key(&items[i].normalized))),
+                previous_count: previous.map(|prev| {
+                    members
+                        .iter()
+                        .filter_map(|&i| prev.get(&items[i].normalized))
+                        .sum()
+                }),
             }
         })
         .collect();
@@ -191,13 +197,15 @@ mod tests {
 
     #[test]
     fn clusters_are_new_only_without_a_member_in_the_previous_period() {
-        let previous: std::collections::HashSet<String> = ["do you know go".to_owned()].into();
+        let previous: HashMap<String, u64> = [("do you know go".to_owned(), 2)].into();
         let clusters = cluster_gaps(
             vec![item("do you know go", 3), item("remote work", 1)],
             Some(&previous),
         );
         assert_eq!(clusters[0].new_this_period, Some(false));
+        assert_eq!(clusters[0].previous_count, Some(2));
         assert_eq!(clusters[1].new_this_period, Some(true));
+        assert_eq!(clusters[1].previous_count, Some(0));
     }
 
     #[test]

@@ -100,6 +100,8 @@ const NO_PAGE_NAME: &str = "(none)";
 struct Day {
     messages: u64,
     bubble_opens: u64,
+    /// Failed messages.
+    errors: u64,
     /// Retrieval, model and total times: how often each distinct duration (by its number in
     /// [`Insights::durations`]) occurred. Memory grows with the distinct durations of a day,
     /// not with its messages.
@@ -179,6 +181,7 @@ impl Insights {
                     .map(|ms| ms.map(|ms| self.duration_number(ms)));
                 let day = self.day(ts.date_naive());
                 day.messages += 1;
+                day.errors += u64::from(event.success == Some(false));
                 for (counts, number) in day.times.iter_mut().zip(numbers) {
                     if let Some(number) = number {
                         count(counts, number, 1);
@@ -227,11 +230,11 @@ impl Insights {
         &mut self.days[self.last_day].1
     }
 
-    /// Messages and bubble openings on `date`.
-    pub(crate) fn day_counts(&self, date: NaiveDate) -> (u64, u64) {
-        self.day_index.get(&date).map_or((0, 0), |&i| {
+    /// Messages, bubble openings and failed messages on `date`.
+    pub(crate) fn day_counts(&self, date: NaiveDate) -> (u64, u64, u64) {
+        self.day_index.get(&date).map_or((0, 0, 0), |&i| {
             let day = &self.days[i as usize].1;
-            (day.messages, day.bubble_opens)
+            (day.messages, day.bubble_opens, day.errors)
         })
     }
 
@@ -260,6 +263,7 @@ impl Insights {
             let mine = self.day(date);
             mine.messages += theirs.messages;
             mine.bubble_opens += theirs.bubble_opens;
+            mine.errors += theirs.errors;
             for (m, t) in mine.times.iter_mut().zip(theirs.times) {
                 for (number, n) in t {
                     count(m, durations[number as usize], n);

@@ -25,6 +25,8 @@
 //! assert_eq!(summary.conversation_volume.messages, 1);
 //! ```
 
+mod alerts;
+mod arrivals;
 mod body;
 mod clusters;
 mod daily;
@@ -52,6 +54,7 @@ mod text;
 mod window;
 mod zone;
 
+pub use alerts::*;
 pub use body::{BodyTooLarge, BoundedBody};
 pub use clusters::{CLUSTER_SIMILARITY, jaccard, question_tokens};
 pub use daily::DailyAggregate;

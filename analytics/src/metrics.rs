@@ -5,10 +5,11 @@
 //! day, counted for exact percentiles), never with the raw events.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BinaryHeap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap};
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Utc};
 
+use crate::arrivals::Arrivals;
 use crate::clusters::{GapItem, cluster_gaps};
 use crate::daily::DailyAggregate;
 use crate::event::{Event, EventRef, EventType, format_timestamp};
@@ -194,6 +195,8 @@ pub struct Metrics {
     /// The source number of each referrer seen: a URL is parsed once, not once per event.
     referrer_sources: Map<Box<str>, u32>,
     insights: Insights,
+    /// When the window's events arrived, for its silent stretches.
+    arrivals: Arrivals,
     /// The window of equal length just before, for comparisons (range windows only).
     previous: Option<Box<Metrics>>,
     /// The earliest event read, in the window or not: does the input reach back far enough
@@ -238,6 +241,7 @@ impl Metrics {
             source_ids: Map::default(),
             referrer_sources: Map::default(),
             insights: Insights::default(),
+            arrivals: Arrivals::default(),
             previous: match window {
                 Window::Range { from, to } => {
                     let mut previous = Metrics::new(Window::All);
@@ -326,6 +330,7 @@ impl Metrics {
         self.events_in_window += 1;
         self.first_ts = Some(self.first_ts.map_or(ts, |t| t.min(ts)));
         self.last_ts = Some(self.last_ts.map_or(ts, |t| t.max(ts)));
+        self.arrivals.add(ts);
 
         match self.events_by_type.get_mut(event.event_type) {
             Some(n) => *n += 1,
@@ -395,6 +400,7 @@ impl Metrics {
             source_ids,
             referrer_sources,
             insights,
+            arrivals,
             previous,
             earliest_read,
         } = other;
@@ -435,6 +441,7 @@ impl Metrics {
             }
         }
         self.gap_records.merge(gap_records);
+        self.arrivals.merge(arrivals);
         for (kind, n) in errors_by_type {
             *self.errors_by_type.entry(kind).or_default() += n;
         }

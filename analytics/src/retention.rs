@@ -9,13 +9,14 @@ use crate::summary::{Summary, TextRemoved};
 /// The free text a summary holds that came from a visitor or a request: each field's
 /// `summary.json` path and what a reader of the report knows it as. [`remove_visitor_text`]
 /// empties exactly these; the report's privacy section lists them from here.
-pub const VISITOR_TEXT: [(&str, &str); 6] = [
+pub const VISITOR_TEXT: [(&str, &str); 7] = [
     ("knowledgeGaps[].question", "knowledge-gap questions"),
     ("knowledgeGaps[].normalized", "knowledge-gap questions"),
     ("gapClusters[].label", "gap cluster phrasings"),
     ("gapClusters[].samples", "gap cluster phrasings"),
     ("errors.recent[].errorMessage", "recent error messages"),
     ("pagesAndSources.topPages[].pageTitle", "page titles"),
+    ("alerts[].subject", "the questions surging-gap alerts name"),
 ];
 
 /// What a removed question or phrasing reads as.
@@ -63,6 +64,11 @@ fn strip(summary: &mut Summary) {
     for page in &mut summary.pages_and_sources.top_pages {
         page.page_title = None;
     }
+    for alert in &mut summary.alerts {
+        if alert.subject.is_some() {
+            alert.subject = Some(REMOVED.to_owned());
+        }
+    }
     if let Some(previous) = summary.previous_period.as_deref_mut() {
         strip(previous);
     }
@@ -76,7 +82,7 @@ mod tests {
     fn summary() -> Summary {
         let now = parse_timestamp("2026-11-26T06:00:00Z").expect("time");
         let mut metrics = Metrics::new(Window::last_days(now, 30));
-        for day in [5, 40] {
+        for day in [5, 60] {
             let mut e = Event::new(now - chrono::TimeDelta::days(day), EventType::MessageSent);
             e.question = Some("Where is Ann's parcel?".into());
             e.no_rag_match = Some(true);
@@ -88,12 +94,26 @@ mod tests {
             e.topic = Some("shipping".into());
             metrics.add(&e);
         }
+        // A question new this period, asked often enough to raise a surging-gap alert.
+        for minute in 0..12 {
+            let mut e = Event::new(
+                now - chrono::TimeDelta::days(3) + chrono::TimeDelta::minutes(minute),
+                EventType::MessageSent,
+            );
+            e.question = Some("Is Ann's order late?".into());
+            e.no_rag_match = Some(true);
+            metrics.add(&e);
+        }
         metrics.finish(now)
     }
 
     #[test]
     fn every_visitor_text_goes_and_every_number_stays() {
         let before = summary();
+        assert_eq!(
+            before.alerts[0].subject.as_deref(),
+            Some("Is Ann's order late?")
+        );
         let mut after = before.clone();
         remove_visitor_text(&mut after, "2027-03-01T00:00:00Z", 90);
         let json = serde_json::to_string(&after).expect("json");

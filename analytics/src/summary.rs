@@ -55,6 +55,65 @@ pub struct Summary {
     /// otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_removed: Option<TextRemoved>,
+    /// What stands out in the window, most severe first (see `docs/metrics.md`, "Alerts").
+    /// Empty in `previousPeriod` and in snapshots made before alerts existed.
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
+}
+
+/// One alert: what fired, with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    /// What fired.
+    pub kind: AlertKind,
+    /// How urgent it is.
+    pub severity: Severity,
+    /// The UTC day it concerns (`YYYY-MM-DD`), when it concerns one: the spike's day, the
+    /// quiet day, the day a latency regression started, the first silent day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day: Option<String>,
+    /// The figure compared, as a `summary.json` path or a name documented with the kind.
+    pub metric: String,
+    /// Its value in the window (or on `day`).
+    pub value: f64,
+    /// What it was compared with: the other days' median, the previous period, the weekday's
+    /// usual level, the threshold.
+    pub baseline: f64,
+    /// One sentence for a person, with the figures; it never quotes visitors' text.
+    pub message: String,
+    /// The knowledge-gap group it concerns, by its label (a visitor's question: retention
+    /// empties it); absent for the other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
+/// The kinds of [`Alert`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A day's error rate far above the window's other days.
+    ErrorRateSpike,
+    /// No event at all for 24 hours or more.
+    NoEvents,
+    /// End-to-end P95 up against the previous period.
+    LatencyRegression,
+    /// A day's messages far below its weekday's usual level.
+    VolumeDrop,
+    /// A knowledge-gap group new this period or several times its previous count.
+    SurgingGap,
+}
+
+/// How urgent an [`Alert`] is, most urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Visitors are probably failing to get answers now.
+    Critical,
+    /// Worse than usual; worth a look today.
+    Warning,
+    /// News rather than trouble.
+    Info,
 }
 
 /// What archive retention removed from a summary, and when.
@@ -117,6 +176,10 @@ pub struct DayCount {
     /// `"events"`, or `"daily"` when the day's raw events have expired and the numbers come
     /// from the daily aggregate.
     pub source: String,
+    /// Failed messages (`success = false`) among that day's raw events: 0 for a `"daily"` day,
+    /// whose aggregate does not count them.
+    #[serde(default)]
+    pub errors: u64,
 }
 
 /// One row of category 3.
@@ -367,6 +430,9 @@ pub struct GapCluster {
     pub samples: Vec<String>,
     /// True when none of its questions was asked in the previous period; `null` without one.
     pub new_this_period: Option<bool>,
+    /// Times its questions were asked in the previous period; `null` without one.
+    #[serde(default)]
+    pub previous_count: Option<u64>,
 }
 
 /// One day of the latency trend.

@@ -2,6 +2,8 @@
 //! percentiles, the days of the window, the previous period.
 
 use super::*;
+use crate::alerts::SILENCE_HOURS;
+use crate::arrivals::Silence;
 use crate::summary::GapCluster;
 
 impl Metrics {
@@ -16,10 +18,18 @@ impl Metrics {
         }
     }
 
-    /// Computes the summary: every section from its own accumulators. `self` is taken apart
-    /// field by field, so an accumulator added to [`Metrics`] and forgotten here does not
-    /// compile.
-    pub fn finish(mut self, generated_at: DateTime<Utc>) -> Summary {
+    /// Computes the summary: every section from its own accumulators, then the alerts (see
+    /// `alerts.rs`) from the summary and the window's silences.
+    pub fn finish(self, generated_at: DateTime<Utc>) -> Summary {
+        let (mut summary, silences) = self.summarise(generated_at);
+        summary.alerts = crate::alerts::detect(&summary, &silences);
+        summary
+    }
+
+    /// The summary without alerts (those of a previous period are not raised), and the
+    /// window's silences of [`SILENCE_HOURS`] or more. `self` is taken apart field by field, so
+    /// an accumulator added to [`Metrics`] and forgotten here does not compile.
+    fn summarise(mut self, generated_at: DateTime<Utc>) -> (Summary, Vec<Silence>) {
         let (from, to, days) = self.bounds(generated_at);
         let messages_over_time = self.over_time(from, to);
         // The previous period counts when the input reaches back to its first day.
@@ -54,12 +64,20 @@ impl Metrics {
             source_ids: _,
             referrer_sources: _,
             insights,
+            arrivals,
             previous: _,
             earliest_read: _,
         } = self;
+        let silences = arrivals.silences(
+            TimeDelta::hours(SILENCE_HOURS),
+            match window {
+                Window::Range { to, .. } => Some(to),
+                Window::All => None,
+            },
+        );
         let gap_clusters = clusters(&gaps, previous.as_deref());
         let messaging_sessions = insights.messaging_sessions();
-        Summary {
+        let summary = Summary {
             schema_version: SUMMARY_SCHEMA_VERSION,
             generated_at: format_timestamp(&generated_at),
             window: WindowInfo {
@@ -112,9 +130,11 @@ impl Metrics {
                     .map(|(reason, n)| (reason.as_str().to_owned(), n))
                     .collect(),
             },
-            previous_period: previous.map(|p| Box::new(p.finish(generated_at))),
+            previous_period: previous.map(|p| Box::new(p.summarise(generated_at).0)),
             text_removed: None,
-        }
+            alerts: Vec::new(),
+        };
+        (summary, silences)
     }
 
     /// One zero-filled row per UTC day that holds an instant of the window: from the date of
@@ -135,15 +155,18 @@ impl Metrics {
             let whole =
                 from <= start && next.is_some_and(|n| n.and_time(NaiveTime::MIN).and_utc() <= to);
             let raw = self.insights.day_counts(day);
-            let (messages, bubble_opens, source) = match self.daily.get(&day) {
-                Some(&agg) if whole && agg.0 + agg.1 > raw.0 + raw.1 => (agg.0, agg.1, "daily"),
-                _ => (raw.0, raw.1, "events"),
+            let (messages, bubble_opens, errors, source) = match self.daily.get(&day) {
+                Some(&agg) if whole && agg.0 + agg.1 > raw.0 + raw.1 => {
+                    (agg.0, agg.1, 0, "daily")
+                }
+                _ => (raw.0, raw.1, raw.2, "events"),
             };
             rows.push(DayCount {
                 date: day.format("%Y-%m-%d").to_string(),
                 messages,
                 bubble_opens,
                 source: source.to_owned(),
+                errors,
             });
             match next {
                 Some(next) => day = next,
@@ -157,7 +180,12 @@ impl Metrics {
 /// Near-duplicate gaps grouped; a cluster is new when none of its members was asked in the
 /// `previous` period.
 fn clusters(gaps: &Map<String, GapAcc>, previous: Option<&Metrics>) -> Vec<GapCluster> {
-    let previous_gaps: Option<HashSet<String>> = previous.map(|p| p.gaps.keys().cloned().collect());
+    let previous_gaps: Option<std::collections::HashMap<String, u64>> = previous.map(|p| {
+        p.gaps
+            .iter()
+            .map(|(key, gap)| (key.clone(), gap.count))
+            .collect()
+    });
     cluster_gaps(
         gaps.iter()
             .map(|(normalized, gap)| GapItem {
