@@ -411,10 +411,8 @@ impl Metrics {
             *self.skipped.entry(reason).or_default() += n;
         }
         self.first_ts = min_some(self.first_ts, first_ts);
-        self.last_ts = match (self.last_ts, last_ts) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        // `None` orders before any `Some`.
+        self.last_ts = self.last_ts.max(last_ts);
         self.earliest_read = min_some(self.earliest_read, earliest_read);
         self.messages += messages;
         self.bubble_opens += bubble_opens;
