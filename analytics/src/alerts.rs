@@ -421,12 +421,20 @@ mod tests {
         assert_eq!(kinds(&summary(four)), []);
         // 5 of 20 failed is judged, and is a spike against flawless days.
         let five = traffic(1..15, 20, |n| if n == 5 { 5 } else { 0 }, |_| 1000.0);
-        assert_eq!(kinds(&summary(five)), [(AlertKind::ErrorRateSpike, Some("2026-11-25"))]);
+        assert_eq!(
+            kinds(&summary(five)),
+            [(AlertKind::ErrorRateSpike, Some("2026-11-25"))]
+        );
         // The same day with only four other days to compare with: no baseline.
         let short = traffic(1..6, 20, |n| if n == 5 { 10 } else { 0 }, |_| 1000.0);
         assert_eq!(kinds(&summary(short)), []);
         // Noisy days widen the threshold: 30 % on a window whose days swing 0–20 % is no spike.
-        let noisy = traffic(1..15, 100, |n| if n == 5 { 30 } else { (n % 3) * 10 }, |_| 1000.0);
+        let noisy = traffic(
+            1..15,
+            100,
+            |n| if n == 5 { 30 } else { (n % 3) * 10 },
+            |_| 1000.0,
+        );
         assert_eq!(kinds(&summary(noisy)), []);
     }
 
@@ -442,7 +450,11 @@ mod tests {
         let alert = &s.alerts[0];
         // The last event before: 09:50; the first after: 16:10 the next day.
         assert_eq!((alert.value, alert.baseline), (30.3, 24.0));
-        assert!(alert.message.contains("2026-11-24 09:50 UTC to 2026-11-25 16:10 UTC"));
+        assert!(
+            alert
+                .message
+                .contains("2026-11-24 09:50 UTC to 2026-11-25 16:10 UTC")
+        );
         // 10 events a day: a 30-hour silence is ordinary.
         let small: Vec<Event> = traffic(1..15, 10, |_| 0, |_| 1000.0)
             .into_iter()
@@ -456,7 +468,11 @@ mod tests {
             .collect();
         let s = summary(stopped);
         assert_eq!(kinds(&s), [(AlertKind::NoEvents, Some("2026-11-28"))]);
-        assert!(s.alerts[0].message.contains("to the window's end, 2026-11-30 00:00 UTC"));
+        assert!(
+            s.alerts[0]
+                .message
+                .contains("to the window's end, 2026-11-30 00:00 UTC")
+        );
     }
 
     #[test]
@@ -464,7 +480,10 @@ mod tests {
         // 1 000 ms in the previous period and the window's first days, 3 000 ms from day 4 on.
         let events = traffic(1..29, 50, |_| 0, |n| if n <= 4 { 3000.0 } else { 1000.0 });
         let s = summary(events);
-        assert_eq!(kinds(&s), [(AlertKind::LatencyRegression, Some("2026-11-26"))]);
+        assert_eq!(
+            kinds(&s),
+            [(AlertKind::LatencyRegression, Some("2026-11-26"))]
+        );
         assert_eq!((s.alerts[0].value, s.alerts[0].baseline), (3000.0, 1000.0));
         // Slow all along: the regression, without a start day.
         let all = traffic(1..29, 50, |_| 0, |n| if n <= 14 { 3000.0 } else { 1000.0 });
@@ -495,7 +514,11 @@ mod tests {
         let s = summary(events);
         assert_eq!(kinds(&s), [(AlertKind::VolumeDrop, Some("2026-11-27"))]);
         assert_eq!((s.alerts[0].value, s.alerts[0].baseline), (20.0, 100.0));
-        assert!(s.alerts[0].message.starts_with("Friday 2026-11-27 had 20 messages"));
+        assert!(
+            s.alerts[0]
+                .message
+                .starts_with("Friday 2026-11-27 had 20 messages")
+        );
         // 30 of 100 is not below 30 %.
         let thirty = traffic(1..29, 100, |_| 0, |_| 1000.0)
             .into_iter()
@@ -549,7 +572,10 @@ mod tests {
             .collect();
         assert_eq!(
             surging,
-            [("refund policy", 12.0, 4.0), ("do you ship to mars", 10.0, 0.0)]
+            [
+                ("refund policy", 12.0, 4.0),
+                ("do you ship to mars", 10.0, 0.0)
+            ]
         );
         assert!(s.alerts.iter().all(|a| a.kind == AlertKind::SurgingGap
             && a.severity == Severity::Info

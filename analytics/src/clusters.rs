@@ -124,8 +124,11 @@ pub(crate) fn cluster_gaps(
                     .take(3)
                     .map(|&i| items[i].question.clone())
                     .collect(),
-                new_this_period: previous
-                    .map(|prev| !members.iter().any(|&i| prev.contains_key(&items[i].normalized))),
+                new_this_period: previous.map(|prev| {
+                    !members
+                        .iter()
+                        .any(|&i| prev.contains_key(&items[i].normalized))
+                }),
                 previous_count: previous.map(|prev| {
                     members
                         .iter()

@@ -104,6 +104,19 @@ pub enum AlertKind {
     SurgingGap,
 }
 
+impl AlertKind {
+    /// Its name for people: "Error-rate spike", …
+    pub fn title(self) -> &'static str {
+        match self {
+            AlertKind::ErrorRateSpike => "Error-rate spike",
+            AlertKind::NoEvents => "No events",
+            AlertKind::LatencyRegression => "Latency regression",
+            AlertKind::VolumeDrop => "Volume drop",
+            AlertKind::SurgingGap => "Surging knowledge gap",
+        }
+    }
+}
+
 /// How urgent an [`Alert`] is, most urgent first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -114,6 +127,17 @@ pub enum Severity {
     Warning,
     /// News rather than trouble.
     Info,
+}
+
+impl Severity {
+    /// Its name in `summary.json`, for people too.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
 }
 
 /// What archive retention removed from a summary, and when.

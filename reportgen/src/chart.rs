@@ -180,6 +180,18 @@ pub fn line_chart(
     x_labels: &[String],
     series: &[Series<'_>],
 ) -> anyhow::Result<String> {
+    marked_line_chart(caption, x_labels, series, &[])
+}
+
+/// [`line_chart`] with marked x positions (alert days): a vertical line in the accent colour
+/// with its text at the top. The caller says what is marked in the caption too, for screen
+/// readers.
+pub fn marked_line_chart(
+    caption: Caption<'_>,
+    x_labels: &[String],
+    series: &[Series<'_>],
+    marks: &[(usize, String)],
+) -> anyhow::Result<String> {
     let n = x_labels.len();
     let y_max = series
         .iter()
@@ -209,6 +221,24 @@ pub fn line_chart(
                 .y_label_formatter(&|v| tick(*v))
                 .label_style((FONT, font).into_font().color(&TEXT))
                 .draw()?;
+            let accent = PALETTE[5];
+            for (x, text) in marks.iter().filter(|(x, _)| *x < n.max(1)) {
+                chart.draw_series(LineSeries::new(
+                    [(*x, 0.0), (*x, y_top)],
+                    accent.stroke_width(2),
+                ))?;
+                let style = TextStyle::from((FONT, font - 2).into_font().style(FontStyle::Bold))
+                    .color(&accent)
+                    .pos(plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Top,
+                    ));
+                chart.draw_series(std::iter::once(Text::new(
+                    label(text, 12),
+                    (*x, y_top),
+                    style,
+                )))?;
+            }
             for (i, s) in series.iter().enumerate() {
                 let color = PALETTE[i % PALETTE.len()];
                 chart

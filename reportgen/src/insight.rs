@@ -27,6 +27,8 @@ pub struct InsightsView {
     latency_svg: String,
     latency: Table<Row3>,
     trend_svg: String,
+    /// The alert days marked on the daily P95 chart, in words.
+    trend_marks: String,
     trend: Table<TrendRow>,
     heatmap_svg: String,
     heatmap: Table<HeatRow>,
@@ -190,10 +192,20 @@ impl InsightsView {
             series(|d| d.ai_p95),
             series(|d| d.total_p95),
         );
-        let trend_svg = chart::line_chart(
+        let trend_marks = crate::alerts::marks(
+            s,
+            s.latency_trend.iter().map(|d| d.date.as_str()),
+            &[analytics::AlertKind::LatencyRegression],
+        );
+        let trend_svg = chart::marked_line_chart(
             Caption {
                 title: "Daily P95 response times",
-                desc: "The 95th percentile of retrieval, model and total time per day, in milliseconds.",
+                desc: format!(
+                    "The 95th percentile of retrieval, model and total time per day, in \
+                     milliseconds. {}",
+                    trend_marks.text
+                )
+                .trim_end(),
             },
             &dates,
             &[
@@ -210,6 +222,7 @@ impl InsightsView {
                     values: &rag,
                 },
             ],
+            &trend_marks.at,
         )?;
 
         let tz = &s.activity.timezone;
@@ -371,6 +384,7 @@ impl InsightsView {
                 },
             )?,
             trend_svg,
+            trend_marks: trend_marks.text,
             trend: Table::new(
                 "daily-p95.csv",
                 &["date", "ragP95Ms", "aiP95Ms", "totalP95Ms"],

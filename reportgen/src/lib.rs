@@ -8,6 +8,7 @@
 //! [`archive_page`] renders the archive's index page; [`archive`] is the only module that
 //! writes files.
 
+mod alerts;
 pub mod archive;
 pub mod archive_page;
 pub mod chart;

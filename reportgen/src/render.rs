@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::Path;
 
-use analytics::Summary;
+use analytics::{AlertKind, Summary};
 use anyhow::{Context, bail};
 use serde::Serialize;
 use tera::Tera;
@@ -129,7 +129,11 @@ struct ReportView {
     has_events: bool,
     kpis: Vec<Kpi>,
     events_by_type: Table<Row2>,
+    /// The Alerts section, first when there are any.
+    alerts: Vec<crate::alerts::AlertRow>,
     over_time_svg: String,
+    /// The alert days marked on the messages chart, in words.
+    over_time_marks: String,
     over_time: Table<DayRow>,
     uses_daily: bool,
     topics_svg: String,
@@ -158,6 +162,8 @@ struct ReportView {
 struct DayRow {
     date: String,
     messages: String,
+    /// Failed messages ("—" for a day from the aggregates, which do not count them).
+    errors: String,
     bubble_opens: String,
     source: String,
 }
@@ -259,15 +265,26 @@ impl ReportView {
             .collect();
         let messages: Vec<f64> = days.iter().map(|d| d.messages as f64).collect();
         let opens: Vec<f64> = days.iter().map(|d| d.bubble_opens as f64).collect();
-        let over_time_svg = chart::line_chart(
+        let over_time_marks = crate::alerts::marks(
+            s,
+            days.iter().map(|d| d.date.as_str()),
+            &[
+                AlertKind::ErrorRateSpike,
+                AlertKind::NoEvents,
+                AlertKind::VolumeDrop,
+            ],
+        );
+        let over_time_svg = chart::marked_line_chart(
             Caption {
                 title: "Messages and bubble opens per day",
-                desc: &format!(
-                    "Daily messages and bubble opens from {} to {}; {} messages in total.",
+                desc: format!(
+                    "Daily messages and bubble opens from {} to {}; {} messages in total. {}",
                     s.window.from,
                     s.window.to,
-                    int(volume.messages)
-                ),
+                    int(volume.messages),
+                    over_time_marks.text
+                )
+                .trim_end(),
             },
             &dates,
             &[
@@ -280,6 +297,7 @@ impl ReportView {
                     values: &opens,
                 },
             ],
+            &over_time_marks.at,
         )?;
 
         let slices = top_with_rest(
@@ -345,14 +363,21 @@ impl ReportView {
                 |(k, v)| row2(k, int(**v)),
                 |(k, v)| vec![(*k).clone(), v.to_string()],
             )?,
+            alerts: crate::alerts::rows(s),
             over_time_svg,
+            over_time_marks: over_time_marks.text,
             over_time: Table::new(
                 "messages-per-day.csv",
-                &["date", "messages", "bubbleOpens", "source"],
+                &["date", "messages", "bubbleOpens", "source", "errors"],
                 days,
                 |d| DayRow {
                     date: d.date.clone(),
                     messages: int(d.messages),
+                    errors: if d.source == "daily" {
+                        "—".to_owned()
+                    } else {
+                        int(d.errors)
+                    },
                     bubble_opens: int(d.bubble_opens),
                     source: d.source.clone(),
                 },
@@ -362,6 +387,7 @@ impl ReportView {
                         d.messages.to_string(),
                         d.bubble_opens.to_string(),
                         d.source.clone(),
+                        d.errors.to_string(),
                     ]
                 },
             )?,

@@ -156,9 +156,7 @@ impl Metrics {
                 from <= start && next.is_some_and(|n| n.and_time(NaiveTime::MIN).and_utc() <= to);
             let raw = self.insights.day_counts(day);
             let (messages, bubble_opens, errors, source) = match self.daily.get(&day) {
-                Some(&agg) if whole && agg.0 + agg.1 > raw.0 + raw.1 => {
-                    (agg.0, agg.1, 0, "daily")
-                }
+                Some(&agg) if whole && agg.0 + agg.1 > raw.0 + raw.1 => (agg.0, agg.1, 0, "daily"),
                 _ => (raw.0, raw.1, raw.2, "events"),
             };
             rows.push(DayCount {
