@@ -13,6 +13,7 @@ pub mod archive_page;
 pub mod chart;
 pub mod cli;
 pub mod fetch;
+mod http;
 pub mod insight;
 pub mod lifecycle;
 mod privacy;
