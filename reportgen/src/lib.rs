@@ -16,6 +16,7 @@ pub mod fetch;
 mod http;
 pub mod insight;
 pub mod lifecycle;
+pub mod notify;
 mod privacy;
 pub mod render;
 pub mod source;
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", index.display());
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Notify(args)) => notify::run(&args),
         None => report(&cli.report),
     }
 }
