@@ -29,6 +29,33 @@ pub enum Command {
     /// Remove visitors' text from old snapshots (--keep-text-days), then rebuild the archive
     /// page (OUT/index.html) and OUT/latest/ from the snapshots alone.
     Archive(ArchiveArgs),
+    /// Post a snapshot's digest.md to a chat webhook whose URL is in an environment variable.
+    ///
+    /// The body is {"text": <the file>}, JSON, as Slack's and Mattermost's incoming webhooks
+    /// and Discord's /slack endpoint take it. Retried on 429 (honouring Retry-After), 5xx, timeouts
+    /// and connection failures until --timeout. No message shows more of the URL than its
+    /// scheme, host and port: the rest holds the webhook's token. Exit status 0 once the
+    /// webhook accepted the message (a 2xx answer), 2 otherwise.
+    Notify(NotifyArgs),
+}
+
+/// Options of `reportgen notify`.
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// The Markdown digest to post, e.g. OUT/latest/digest.md. Longer than 30,000 characters,
+    /// it is refused, not cut.
+    #[arg(long, value_name = "FILE")]
+    pub digest: PathBuf,
+    /// Environment variable holding the webhook URL (never give it as an argument: the URL
+    /// holds the webhook's token). https, or http to this machine only.
+    #[arg(long, value_name = "VAR", default_value = "REPORT_WEBHOOK_URL")]
+    pub url_env: String,
+    /// Give up on a failing webhook after this many seconds of retries.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub timeout: u64,
+    /// No retry lines and no line on delivery on stderr (errors still go there).
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// Options of `reportgen archive`.

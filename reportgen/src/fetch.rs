@@ -1,26 +1,22 @@
 //! Fetching the export from a running worker: every page of `GET /analytics/export` with Basic
 //! Auth, retried on 429 (honouring `Retry-After`), 5xx and timeouts within a bounded time, and
 //! failures explained in one line that says what to check. Also `PUT /analytics/report`.
+//! The retrying itself is [`crate::http`]'s; what the worker's answers mean is decided here.
 
-use std::error::Error as _;
 use std::io::IsTerminal;
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use analytics::{Format, ReadError, Sink, Window};
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::StatusCode;
-use reqwest::blocking::{Client, RequestBuilder, Response};
-use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{CONTENT_TYPE, LOCATION};
+
+use crate::http::{self, Failure, Peer};
 
 /// Events asked for per page: one KV list call on the worker.
 const PAGE_EVENTS: usize = 1000;
-/// The longest single request, connection included.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// The first pause before a retry; each next one doubles, up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-const MAX_BACKOFF: Duration = Duration::from_secs(8);
 
 /// Where and how to talk to the worker.
 #[derive(Clone)]
@@ -29,12 +25,8 @@ pub struct Remote {
     pub base: reqwest::Url,
     /// The Basic Auth password (user `admin`).
     password: String,
-    /// When the whole run gives up, retries included.
-    deadline: Instant,
-    /// How long the whole run may take.
-    budget: Duration,
-    /// No progress or retry lines on stderr.
-    quiet: bool,
+    /// The worker as messages show it, and the run's deadline.
+    peer: Peer,
 }
 
 impl std::fmt::Debug for Remote {
@@ -69,50 +61,22 @@ impl Remote {
                 without_credentials(url)
             );
         }
-        let loopback = match base.host() {
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(url::Host::Domain(d)) => d == "localhost",
-            None => false,
-        };
         match base.scheme() {
             "https" => {}
-            "http" if loopback => {}
+            "http" if http::is_loopback(&base) => {}
             "http" => bail!(
                 "{base}: use https; plain http would send the password in the clear \
                  (only this machine's addresses may use http)"
             ),
             _ => bail!("{base} is not an http(s) URL"),
         }
-        base.set_path("/");
-        base.set_query(None);
-        base.set_fragment(None);
+        base = http::origin(&base);
+        let peer = Peer::new(&base, "the worker", budget, quiet);
         Ok(Remote {
             base,
             password,
-            deadline: Instant::now() + budget,
-            budget,
-            quiet,
+            peer,
         })
-    }
-
-    /// The per-request timeout: 30 s, or what is left of the run's time.
-    fn request_timeout(&self) -> Duration {
-        REQUEST_TIMEOUT
-            .min(self.deadline.saturating_duration_since(Instant::now()))
-            .max(Duration::from_millis(100))
-    }
-
-    fn client(&self) -> anyhow::Result<Client> {
-        Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("reportgen/", env!("CARGO_PKG_VERSION")))
-            // The export and the published report come from and go to the URL given, nowhere
-            // else: a redirect is an answer to report, not to follow.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .context("setting up the HTTP client")
     }
 
     fn endpoint(&self, path: &str) -> reqwest::Url {
@@ -154,7 +118,7 @@ pub fn fetch_export<S: Sink>(
 ) -> anyhow::Result<Fetched> {
     let mut set_window = Some(set_window);
     let mut window: Option<Window> = None;
-    let client = remote.client()?;
+    let client = http::client()?;
     let progress = Progress::new(quiet);
     let mut fetched = Fetched::default();
     let (pages_tx, pages) = std::sync::mpsc::sync_channel::<anyhow::Result<Page>>(1);
@@ -275,14 +239,15 @@ fn fetch_pages(
         if let Some(c) = &cursor {
             url.query_pairs_mut().append_pair("cursor", c);
         }
-        let body = match send_with_retry(
-            remote,
+        let body = match http::send_with_retry(
+            &remote.peer,
             || {
                 client
                     .get(url.clone())
                     .basic_auth("admin", Some(&remote.password))
             },
             complete_json,
+            |response| classify(remote, response),
         ) {
             Ok(body) => body,
             Err(e) => {
@@ -330,10 +295,10 @@ fn fetch_pages(
 
 /// Uploads the report so `GET /analytics` serves it; `generated_at` is its generation time.
 pub fn publish(remote: &Remote, html: &str, generated_at: &str) -> anyhow::Result<()> {
-    let client = remote.client()?;
+    let client = http::client()?;
     let url = remote.endpoint("/analytics/report");
-    send_with_retry(
-        remote,
+    http::send_with_retry(
+        &remote.peer,
         || {
             client
                 .put(url.clone())
@@ -343,6 +308,7 @@ pub fn publish(remote: &Remote, html: &str, generated_at: &str) -> anyhow::Resul
                 .body(html.to_owned())
         },
         |_| Ok(()),
+        |response| classify(remote, response),
     )
     .map(drop)
 }
@@ -381,125 +347,6 @@ pub fn without_credentials(url: &str) -> String {
     }
 }
 
-/// Sends a request, retrying 429, 5xx, timeouts, connection failures and bodies `accept`
-/// finds broken, with backoff, until the run's deadline; returns the body of a 2xx answer.
-fn send_with_retry(
-    remote: &Remote,
-    request: impl Fn() -> RequestBuilder,
-    accept: impl Fn(&[u8]) -> Result<(), String>,
-) -> anyhow::Result<Vec<u8>> {
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let timeout = remote.request_timeout();
-        let failure = match request().timeout(timeout).send() {
-            Ok(response) if response.status().is_success() => match response.bytes() {
-                Ok(bytes) => match accept(&bytes) {
-                    Ok(()) => return Ok(bytes.to_vec()),
-                    Err(reason) => Failure::Retry(reason, None),
-                },
-                Err(e) => Failure::Retry(format!("the response broke off: {e}"), None),
-            },
-            Ok(response) => classify(remote, response),
-            Err(e) => Failure::from_transport(remote, &e, timeout),
-        };
-        let (reason, wait) = match failure {
-            Failure::Fatal(error) => return Err(error),
-            Failure::Retry(reason, retry_after) => (reason, retry_after.unwrap_or(backoff)),
-        };
-        if Instant::now() + wait > remote.deadline {
-            bail!(
-                "{}: giving up after {attempt} attempt{} (--timeout {} s): {reason}{}",
-                remote.base,
-                if attempt == 1 { "" } else { "s" },
-                remote.budget.as_secs(),
-                if wait > backoff {
-                    format!("; the worker asked to wait {} s", wait.as_secs())
-                } else {
-                    String::new()
-                }
-            );
-        }
-        if !remote.quiet {
-            eprintln!(
-                "reportgen: {reason}; retrying in {:.1} s",
-                wait.as_secs_f64()
-            );
-        }
-        sleep(wait);
-        backoff = (backoff * 2).min(MAX_BACKOFF);
-    }
-}
-
-enum Failure {
-    /// Retrying cannot help.
-    Fatal(anyhow::Error),
-    /// Worth another try, after the server's `Retry-After` if it gave one.
-    Retry(String, Option<Duration>),
-}
-
-impl Failure {
-    /// A request that got no answer; `timeout` is the time it was given.
-    fn from_transport(remote: &Remote, e: &reqwest::Error, timeout: Duration) -> Failure {
-        let host = remote.base.host_str().unwrap_or("the worker");
-        // The causes only: the top-level message repeats the URL, cursor included.
-        let detail = e.source().map_or_else(|| e.to_string(), error_chain);
-        if e.is_timeout() {
-            return Failure::Retry(
-                format!(
-                    "no answer from {host} within {:.1} s",
-                    timeout.as_secs_f64()
-                ),
-                None,
-            );
-        }
-        let lower = detail.to_lowercase();
-        if lower.contains("dns")
-            || lower.contains("failed to lookup")
-            || lower.contains("name or service")
-        {
-            return Failure::Fatal(anyhow!(
-                "{}: cannot resolve {host} ({detail}): check the URL",
-                remote.base
-            ));
-        }
-        if lower.contains("certificate")
-            || lower.contains("tls")
-            || lower.contains("handshake")
-            || lower.contains("corrupt message")
-        {
-            return Failure::Fatal(anyhow!(
-                "{}: TLS failed with {host} ({detail}): check the URL's scheme and certificate",
-                remote.base
-            ));
-        }
-        if e.is_connect() {
-            return Failure::Retry(
-                format!(
-                    "cannot connect to {host} ({detail}): check the URL and that the worker is running"
-                ),
-                None,
-            );
-        }
-        Failure::Retry(detail, None)
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        let part = inner.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = inner.source();
-    }
-    text
-}
-
 /// The worker's one-line error message from a JSON error body, if there is one.
 fn worker_message(body: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
@@ -511,12 +358,7 @@ fn worker_message(body: &str) -> Option<String> {
 
 fn classify(remote: &Remote, response: Response) -> Failure {
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let retry_after = http::retry_after(&response);
     let location = response
         .headers()
         .get(LOCATION)

@@ -14,8 +14,10 @@ pub mod archive_page;
 pub mod chart;
 pub mod cli;
 pub mod fetch;
+mod http;
 pub mod insight;
 pub mod lifecycle;
+pub mod notify;
 mod privacy;
 pub mod render;
 pub mod source;
@@ -53,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", index.display());
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Notify(args)) => notify::run(&args),
         None => report(&cli.report),
     }
 }
