@@ -1,7 +1,7 @@
-//! The archive on disk: `OUT/<YYYY-MM-DD>/index.html`, `summary.json` and `gaps.csv`, and text
-//! retention's changes to old snapshots. The only module that
-//! writes files. Every file is written to a temporary name beside its target and renamed into
-//! place, so a reader (or a crash) never sees half a report.
+//! The archive on disk: `OUT/<YYYY-MM-DD>/index.html`, `summary.json`, `gaps.csv` and
+//! `digest.md`, and text retention's changes to old snapshots. The only module that writes
+//! files. Every file is written to a temporary name beside its target and renamed into place,
+//! so a reader (or a crash) never sees half a report.
 
 use std::fs;
 use std::io::Write;
@@ -170,16 +170,23 @@ pub const REMOVED_NOTE: &str = "REMOVED.txt";
 
 /// The `gaps.csv` beside a report: the top gaps' questions.
 pub const GAPS_CSV: &str = "gaps.csv";
+/// The `digest.md` beside a report (see [`crate::digest`]).
+pub const DIGEST_MD: &str = "digest.md";
 
-/// Replaces a snapshot's files together (`files`: `index.html` before `summary.json`, whose
-/// `textRemoved` marks the work done), then deletes its `gaps.csv`: a failure part way leaves
+/// Replaces a snapshot's files together (`files`: `index.html` and `digest.md` before
+/// `summary.json`, whose `textRemoved` marks the work done), then deletes its `gaps.csv`: a failure part way leaves
 /// the old text marked as still there, or a `gaps.csv` that the next run finds and deletes.
 pub fn rewrite_snapshot(out: &Path, date: &str, files: &[(&str, &[u8])]) -> anyhow::Result<()> {
     let dir = out.join(date);
     write_into(&dir, files)?;
-    match fs::remove_file(dir.join(GAPS_CSV)) {
+    remove_if_there(&dir.join(GAPS_CSV))
+}
+
+/// Deletes `path`; one that is not there is fine.
+fn remove_if_there(path: &Path) -> anyhow::Result<()> {
+    match fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("cannot delete `{}`", dir.join(GAPS_CSV).display()))
+            Err(e).with_context(|| format!("cannot delete `{}`", path.display()))
         }
         _ => Ok(()),
     }
@@ -220,10 +227,28 @@ pub fn rebuild(out: &Path) -> anyhow::Result<(PathBuf, Vec<String>)> {
                 .with_context(|| format!("cannot read `{}`", from.join(name).display()))
         };
         let (index, summary) = (read("index.html")?, read("summary.json")?);
-        write_all_atomic(&[
-            (&latest.join("summary.json"), &summary),
-            (&latest.join("index.html"), &index),
-        ])?;
+        // A snapshot made before digests existed has none: latest/ then has none either.
+        let digest = match fs::read(from.join(DIGEST_MD)) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read `{}`", from.join(DIGEST_MD).display()));
+            }
+        };
+        let mut files = vec![
+            (latest.join("summary.json"), summary),
+            (latest.join("index.html"), index),
+        ];
+        match digest {
+            Some(digest) => files.insert(0, (latest.join(DIGEST_MD), digest)),
+            None => remove_if_there(&latest.join(DIGEST_MD))?,
+        }
+        let pairs: Vec<(&Path, &[u8])> = files
+            .iter()
+            .map(|(path, bytes)| (path.as_path(), bytes.as_slice()))
+            .collect();
+        write_all_atomic(&pairs)?;
     }
     let index = out.join("index.html");
     write_atomic(&index, html.as_bytes())?;

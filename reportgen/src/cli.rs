@@ -171,6 +171,10 @@ pub struct ReportArgs {
     /// Stop at the first malformed record instead of skipping it.
     #[arg(long)]
     pub strict: bool,
+    /// Exit with status 3 when any alert fires (see the report's Alerts section), after the
+    /// snapshot, digest and archive are written and the report published; 2 stays "error".
+    #[arg(long)]
+    pub fail_on_alert: bool,
     /// No warnings on stderr.
     #[arg(long, short)]
     pub quiet: bool,

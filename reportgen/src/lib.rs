@@ -13,6 +13,7 @@ pub mod archive;
 pub mod archive_page;
 pub mod chart;
 pub mod cli;
+pub mod digest;
 pub mod fetch;
 mod http;
 pub mod insight;
@@ -103,7 +104,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         .map(|s| (s.date.as_str(), &s.summary))
         .collect();
     let lifecycle = lifecycle::lifecycle(&summary, &earlier);
-    let html = render_snapshot(
+    let Pages { html, digest } = render_snapshot(
         &archived,
         &summary,
         &title,
@@ -121,6 +122,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         &[
             ("summary.json", json.as_bytes()),
             (archive::GAPS_CSV, &gaps),
+            (archive::DIGEST_MD, digest.as_bytes()),
             ("index.html", html.as_bytes()),
         ],
     )?;
@@ -155,18 +157,40 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
             eprintln!("reportgen: published to {target}");
         }
     }
+    if args.fail_on_alert && !summary.alerts.is_empty() {
+        if !args.quiet {
+            eprintln!(
+                "reportgen: {} alert{} fired (--fail-on-alert): see the report's Alerts section",
+                summary.alerts.len(),
+                if summary.alerts.len() == 1 { "" } else { "s" }
+            );
+        }
+        return Ok(ExitCode::from(ALERT_EXIT));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The report page of `summary`: compared with its previous period when it has one, else with
-/// the newest earlier snapshot of the same window length in `archive`.
+/// The exit status of a run with `--fail-on-alert` when an alert fired (everything written
+/// and published first); 2 stays "error".
+pub const ALERT_EXIT: u8 = 3;
+
+/// A snapshot's two renderings of one summary against one baseline.
+struct Pages {
+    /// The report, `index.html`.
+    html: String,
+    /// Its digest, `digest.md`.
+    digest: String,
+}
+
+/// The report page and digest of `summary`: compared with its previous period when it has
+/// one, else with the newest earlier snapshot of the same window length in `archive`.
 fn render_snapshot(
     archive: &[archive_page::Snapshot],
     summary: &analytics::Summary,
     title: &str,
     templates: Option<&std::path::Path>,
     facts: &render::ArchiveFacts<'_>,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Pages> {
     let archived = match summary.previous_period {
         Some(_) => None,
         None => archive::previous_snapshot(archive, summary)?,
@@ -184,7 +208,10 @@ fn render_snapshot(
             summary: s,
             label: &label,
         });
-    render::render_report(summary, baseline.as_ref(), title, templates, facts)
+    Ok(Pages {
+        html: render::render_report(summary, baseline.as_ref(), title, templates, facts)?,
+        digest: digest::digest(summary, baseline.as_ref(), facts.lifecycle, title),
+    })
 }
 
 /// Text retention: every snapshot of `out` whose window ended more than `keep_days` days
@@ -214,13 +241,14 @@ pub fn remove_old_text(
             keep_text_days: keep_days,
             lifecycle: None,
         };
-        let html = render_snapshot(&all, summary, &title, templates, &facts)?;
+        let Pages { html, digest } = render_snapshot(&all, summary, &title, templates, &facts)?;
         let json = serde_json::to_string_pretty(summary).context("serialising summary.json")?;
         archive::rewrite_snapshot(
             out,
             date,
             &[
                 ("index.html", html.as_bytes()),
+                (archive::DIGEST_MD, digest.as_bytes()),
                 ("summary.json", json.as_bytes()),
             ],
         )

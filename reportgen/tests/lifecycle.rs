@@ -1,6 +1,6 @@
 //! The gaps' life across the archive, end to end: four daily reports where a gap disappears
-//! and comes back. The third report lists it as resolved since the second; the fourth marks it
-//! regressed, and the one asked all along steady.
+//! and comes back. The third report (and its digest) lists it as resolved since the second; the
+//! fourth marks it regressed, and the one asked all along steady.
 
 #![allow(clippy::unwrap_used)]
 
@@ -25,7 +25,8 @@ fn day(date: &str, asked: &[(&str, u32)]) -> String {
     lines
 }
 
-fn run(out: &Path, input: &Path, now: &str) -> String {
+/// One run: its report and its digest.
+fn run(out: &Path, input: &Path, now: &str) -> (String, String) {
     let o = reportgen(&[
         "--input",
         input.to_str().unwrap(),
@@ -38,7 +39,11 @@ fn run(out: &Path, input: &Path, now: &str) -> String {
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    fs::read_to_string(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())).unwrap()
+    let index = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    (
+        fs::read_to_string(&index).unwrap(),
+        fs::read_to_string(index.with_file_name("digest.md")).unwrap(),
+    )
 }
 
 /// The row of the gaps table whose question is `question`.
@@ -72,12 +77,35 @@ fn a_gap_that_disappears_is_resolved_and_one_that_comes_back_regressed() {
             vec![("Do you ship abroad?", 5), ("Can I pay by invoice?", 3)],
         ),
     ];
-    let mut reports = Vec::new();
+    let (mut reports, mut digests) = (Vec::new(), Vec::new());
     for (date, asked) in &days {
         let input = out.join(format!("{date}.ndjson"));
         fs::write(&input, day(date, asked)).unwrap();
         let now = format!("{date}T23:00:00Z");
-        reports.push(run(&out, &input, &now));
+        let (html, digest) = run(&out, &input, &now);
+        reports.push(html);
+        digests.push(digest);
+    }
+    // The digests: gaps listed once there is an earlier report, and only when they changed.
+    assert!(!digests[0].contains("knowledge gaps") && !digests[0].contains("Resolved"));
+    assert!(!digests[1].contains("**New") && !digests[1].contains("Resolved"));
+    assert!(
+        digests[2].contains(
+            "**Resolved since the report of 2026-11-21**\n\n- Can I pay by invoice? (asked 3 times then)\n"
+        ),
+        "{}",
+        digests[2]
+    );
+    assert!(
+        digests[3].contains(
+            "**Back again (regressed) since the report of 2026-11-22**\n\n- Can I pay by invoice? (asked 3 times)\n"
+        ),
+        "{}",
+        digests[3]
+    );
+    assert!(!digests[3].contains("Resolved"), "{}", digests[3]);
+    for digest in &digests {
+        assert!(digest.ends_with("[Open the full report](index.html)\n"));
     }
     assert!(
         !reports[0].contains("Resolved since"),
