@@ -152,10 +152,8 @@ fn more(md: &mut String, total: usize, shown: usize, what: &str) {
 /// renders them as the characters; Slack reads a raw `<` as a link or a mention), and every
 /// character that could open or close inline syntax escaped with a backslash.
 pub fn markdown(text: &str, max: usize) -> String {
-    let flat = clean_text(text)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    // Whitespace first: a newline becomes a space before control characters go.
+    let flat = clean_text(&text.split_whitespace().collect::<Vec<_>>().join(" "));
     let cut = match flat.char_indices().nth(max) {
         Some((at, _)) => format!("{}…", &flat[..at]),
         None => flat,

@@ -368,7 +368,7 @@ impl ReportView {
             over_time_marks: over_time_marks.text,
             over_time: Table::new(
                 "messages-per-day.csv",
-                &["date", "messages", "bubbleOpens", "source", "errors"],
+                &["date", "messages", "bubbleOpens", "errors", "source"],
                 days,
                 |d| DayRow {
                     date: d.date.clone(),
@@ -386,8 +386,13 @@ impl ReportView {
                         d.date.clone(),
                         d.messages.to_string(),
                         d.bubble_opens.to_string(),
+                        // Unknown on a day from the aggregates, which do not count failures.
+                        if d.source == "daily" {
+                            String::new()
+                        } else {
+                            d.errors.to_string()
+                        },
                         d.source.clone(),
-                        d.errors.to_string(),
                     ]
                 },
             )?,

@@ -19,9 +19,9 @@
 // WORKER_BUILD_ARGS environment variable (how `scripts/dev.mjs` asks wrangler's `[build]` step
 // for `--no-opt`: wrangler runs `node scripts/build.mjs` without arguments). Afterwards the size of
 // build/index_bg.wasm is printed, raw and gzip-compressed; an optimised build fails when the
-// gzip size exceeds the budget (576 KiB: 512 until the PII scrubber normalised text with ICU4X
-// NFKC data; Cloudflare allows 3 MiB on the free plan, and the budget keeps startup small and
-// grows only with a reason).
+// gzip size exceeds the budget (608 KiB: 512 until the PII scrubber normalised text with ICU4X
+// NFKC data, 576 until /analytics/data's summary carried the alerts; Cloudflare allows 3 MiB on
+// the free plan, and the budget keeps startup small and grows only with a reason).
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -40,7 +40,7 @@ import { gzipSync, constants as zc } from "node:zlib";
 
 const WORKER_BUILD_VERSION = "0.8.7";
 const WASM_BINDGEN_VERSION = "0.2.130";
-const GZIP_BUDGET = 576 * 1024;
+const GZIP_BUDGET = 608 * 1024;
 
 const workerDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const args = [
