@@ -188,7 +188,8 @@ WITH days AS (
 per_day AS (
     SELECT CAST(ts AS DATE) AS day,
            count(*) FILTER (WHERE event_type = 'message_sent') AS messages,
-           count(*) FILTER (WHERE event_type = 'bubble_opened') AS bubble_opens
+           count(*) FILTER (WHERE event_type = 'bubble_opened') AS bubble_opens,
+           count(*) FILTER (WHERE event_type = 'message_sent' AND success = false) AS errors
     FROM w
     WHERE event_type IN ('message_sent', 'bubble_opened')
     GROUP BY 1
@@ -196,7 +197,8 @@ per_day AS (
 SELECT strftime(days.day, '%Y-%m-%d') AS date,
        coalesce(per_day.messages, 0) AS messages,
        coalesce(per_day.bubble_opens, 0) AS "bubbleOpens",
-       'events' AS source
+       'events' AS source,
+       coalesce(per_day.errors, 0) AS errors
 FROM days LEFT JOIN per_day USING (day)
 ORDER BY days.day;
 
