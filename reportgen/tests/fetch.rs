@@ -44,17 +44,7 @@ fn json(status: u16, body: &str) -> Reply {
 fn serve(replies: Vec<Reply>) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    thread::spawn(move || {
-        for (i, stream) in listener.incoming().enumerate() {
-            let Ok(stream) = stream else { break };
-            let reply = replies[i.min(replies.len() - 1)].clone();
-            let log = Arc::clone(&log);
-            thread::spawn(move || answer(stream, reply, &log));
-        }
-    });
-    (url, seen)
+    (url, common::serve_replies(listener, replies, answer))
 }
 
 fn answer(stream: TcpStream, reply: Reply, log: &Mutex<Vec<String>>) {

@@ -4,13 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::{Duration, Instant};
 
 /// The webhook's token, in the URL's path as Slack puts it.
@@ -41,17 +42,7 @@ fn serve(replies: Vec<Reply>) -> (String, Arc<Mutex<Vec<Request>>>) {
         "http://{}/services/T0001/B0002/{TOKEN}",
         listener.local_addr().unwrap()
     );
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    thread::spawn(move || {
-        for (i, stream) in listener.incoming().enumerate() {
-            let Ok(stream) = stream else { break };
-            let reply = replies[i.min(replies.len() - 1)].clone();
-            let log = Arc::clone(&log);
-            thread::spawn(move || answer(stream, reply, &log));
-        }
-    });
-    (url, seen)
+    (url, common::serve_replies(listener, replies, answer))
 }
 
 fn answer(stream: TcpStream, (status, headers, body): Reply, log: &Mutex<Vec<Request>>) {
