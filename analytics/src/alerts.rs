@@ -46,15 +46,40 @@ pub const GAP_MIN_COUNT: u64 = 10;
 /// …that is new this period or at least this many times its previous count.
 pub const GAP_SURGE_FACTOR: u64 = 3;
 
-/// The alerts of `summary` (whose `previousPeriod`, when present, is the baseline of latency,
-/// volume and gaps); `silences` are its stretches of [`SILENCE_HOURS`] or more without an
-/// event. Most severe first, then by day.
-pub(crate) fn detect(summary: &Summary, silences: &[Silence]) -> Vec<Alert> {
+/// What alerts are decided from beyond the summary's own numbers.
+pub(crate) struct Facts<'a> {
+    /// The window's stretches of [`SILENCE_HOURS`] or more without an event.
+    pub(crate) silences: &'a [Silence],
+    /// The window's first event.
+    pub(crate) first_event: Option<DateTime<Utc>>,
+    /// The period before, the baseline of latency, volume and gaps: the summary's
+    /// `previousPeriod`, or else an earlier report (see [`crate::Metrics::compare_with`]).
+    pub(crate) before: Option<Before<'a>>,
+}
+
+/// An earlier report of the period before the window (see [`crate::Metrics::compare_with`]).
+#[derive(Debug)]
+pub(crate) struct Earlier {
+    /// How messages name it: "the report of 2026-10-27".
+    pub(crate) label: String,
+    pub(crate) summary: Summary,
+}
+
+/// A period before the window, and how a message names it.
+#[derive(Clone, Copy)]
+pub(crate) struct Before<'a> {
+    pub(crate) summary: &'a Summary,
+    /// "the previous 30 days", "the report of 2026-10-27".
+    pub(crate) label: &'a str,
+}
+
+/// The alerts of `summary`: most severe first, then by day, kind, and the larger value.
+pub(crate) fn detect(summary: &Summary, facts: &Facts<'_>) -> Vec<Alert> {
     let mut alerts = error_spikes(summary);
-    alerts.extend(no_events(summary, silences));
-    alerts.extend(latency_regression(summary));
-    alerts.extend(volume_drops(summary, silences));
-    alerts.extend(surging_gaps(summary));
+    alerts.extend(no_events(summary, facts));
+    alerts.extend(latency_regression(summary, facts.before));
+    alerts.extend(volume_drops(summary, facts));
+    alerts.extend(surging_gaps(summary, facts.before));
     alerts.sort_by(|a, b| {
         (a.severity, &a.day, a.kind)
             .cmp(&(b.severity, &b.day, b.kind))
@@ -85,11 +110,12 @@ fn error_spikes(summary: &Summary) -> Vec<Alert> {
     let judged: Vec<&DayCount> = summary
         .messages_over_time
         .iter()
-        .filter(|d| d.source == "events" && d.messages >= ERROR_MIN_MESSAGES)
+        .filter(|d| d.errors.is_some() && d.messages >= ERROR_MIN_MESSAGES)
         .collect();
-    let rate = |d: &DayCount| d.errors as f64 / d.messages as f64;
+    let failed = |d: &DayCount| d.errors.unwrap_or(0);
+    let rate = |d: &DayCount| failed(d) as f64 / d.messages as f64;
     let mut alerts = Vec::new();
-    for day in judged.iter().filter(|d| d.errors >= ERROR_MIN_FAILED) {
+    for day in judged.iter().filter(|d| failed(d) >= ERROR_MIN_FAILED) {
         let mut others: Vec<f64> = judged
             .iter()
             .filter(|d| d.date != day.date)
@@ -117,7 +143,7 @@ fn error_spikes(summary: &Summary) -> Vec<Alert> {
                     "On {}, {} of {} messages failed ({}), against a median of {} on the \
                      window's other {} days.",
                     day.date,
-                    day.errors,
+                    failed(day),
                     day.messages,
                     percent(value),
                     percent(baseline),
@@ -130,21 +156,27 @@ fn error_spikes(summary: &Summary) -> Vec<Alert> {
     alerts
 }
 
-fn no_events(summary: &Summary, silences: &[Silence]) -> Vec<Alert> {
-    let (Some(from), Some(to)) = (
-        parse_timestamp(&summary.window.from),
-        parse_timestamp(&summary.window.to),
-    ) else {
+/// The events a day of `summary` outside `silences`, counted from `first` (its first event)
+/// to the window's end.
+fn events_per_day(summary: &Summary, first: DateTime<Utc>, silences: &[Silence]) -> Option<f64> {
+    let to = parse_timestamp(&summary.window.to)?;
+    let silent: TimeDelta = silences.iter().map(Silence::length).sum();
+    let active_days = ((to - first) - silent).num_seconds() as f64 / 86_400.0;
+    Some(summary.data_quality.events_in_window as f64 / active_days.max(1.0))
+}
+
+fn no_events(summary: &Summary, facts: &Facts<'_>) -> Vec<Alert> {
+    let Some(first) = facts.first_event else {
+        return empty_window(summary, facts.before).into_iter().collect();
+    };
+    let Some(per_day) = events_per_day(summary, first, facts.silences) else {
         return Vec::new();
     };
-    let silent: TimeDelta = silences.iter().map(Silence::length).sum();
-    let active_days = ((to - from) - silent).num_seconds() as f64 / 86_400.0;
-    let per_day = summary.data_quality.events_in_window as f64 / active_days.max(1.0);
     if per_day < SILENCE_MIN_EVENTS_PER_DAY {
         return Vec::new();
     }
-    let stamp = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
-    silences
+    facts
+        .silences
         .iter()
         .map(|s| {
             let hours = s.length().num_seconds() as f64 / 3600.0;
@@ -172,25 +204,69 @@ fn no_events(summary: &Summary, silences: &[Silence]) -> Vec<Alert> {
         .collect()
 }
 
-fn latency_regression(summary: &Summary) -> Option<Alert> {
-    let previous = summary.previous_period.as_deref()?;
-    let now = &summary.performance.total_time_ms;
-    let before = &previous.performance.total_time_ms;
-    if now.samples < LATENCY_MIN_SAMPLES || before.samples < LATENCY_MIN_SAMPLES {
+fn stamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A `--days` window without a single event, after a period before that had the traffic a
+/// silence alert needs: silent all along.
+fn empty_window(summary: &Summary, before: Option<Before<'_>>) -> Option<Alert> {
+    let before = before?;
+    let (from, to) = (
+        parse_timestamp(&summary.window.from)?,
+        parse_timestamp(&summary.window.to)?,
+    );
+    let days = (to - from).num_seconds() as f64 / 86_400.0;
+    let earlier = before.summary.data_quality.events_in_window as f64
+        / (before.summary.window.days.max(1) as f64);
+    if summary.window.from_data || days * 24.0 < SILENCE_HOURS as f64 {
         return None;
     }
-    let (value, baseline) = (now.p95?, before.p95?);
+    if earlier < SILENCE_MIN_EVENTS_PER_DAY {
+        return None;
+    }
+    let hours = days * 24.0;
+    Some(Alert {
+        kind: AlertKind::NoEvents,
+        severity: Severity::Critical,
+        day: Some(from.format("%Y-%m-%d").to_string()),
+        metric: "hoursWithoutEvents".to_owned(),
+        value: (hours * 10.0).round() / 10.0,
+        baseline: SILENCE_HOURS as f64,
+        message: format!(
+            "No events at all in the window, from {} to {} ({hours:.1} hours), where {} had \
+             {earlier:.0} a day: the widget or the worker is probably broken.",
+            stamp(from),
+            stamp(to),
+            before.label
+        ),
+        subject: None,
+    })
+}
+
+fn latency_regression(summary: &Summary, before: Option<Before<'_>>) -> Option<Alert> {
+    let Before {
+        summary: previous,
+        label,
+    } = before?;
+    let now = &summary.performance.total_time_ms;
+    let then = &previous.performance.total_time_ms;
+    if now.samples < LATENCY_MIN_SAMPLES || then.samples < LATENCY_MIN_SAMPLES {
+        return None;
+    }
+    let (value, baseline) = (now.p95?, then.p95?);
     let threshold = baseline * LATENCY_FACTOR;
-    if value < threshold || value - baseline < LATENCY_MIN_RISE_MS {
+    if baseline <= 0.0 || value < threshold || value - baseline < LATENCY_MIN_RISE_MS {
         return None;
     }
     // The day it started: the first of the last days that were all above the threshold, when
-    // an earlier day was not (else it was slow all along).
+    // an earlier day was not (else it was slow all along). A day's P95 counts with enough of
+    // the day's own messages (raw events: a day from the aggregates has few or none).
     let messages = |date: &str| {
         summary
             .messages_over_time
             .iter()
-            .find(|d| d.date == date)
+            .find(|d| d.date == date && d.errors.is_some())
             .map_or(0, |d| d.messages)
     };
     let days: Vec<(&str, f64)> = summary
@@ -217,15 +293,15 @@ fn latency_regression(summary: &Summary) -> Option<Alert> {
         value,
         baseline,
         message: format!(
-            "End-to-end P95 is {value:.0} ms against {baseline:.0} ms in the previous period \
-             ({:.1}×){since}.",
+            "End-to-end P95 is {value:.0} ms against {baseline:.0} ms in {label} ({:.1}×){since}.",
             value / baseline
         ),
         subject: None,
     })
 }
 
-/// The days of `summary` wholly inside its window, with their messages.
+/// The days of `summary` wholly inside its window, with their messages, from its first day
+/// with a message or a bubble opening on: the days before may precede the site's launch.
 fn whole_days(summary: &Summary) -> Vec<(NaiveDate, u64)> {
     let (Some(from), Some(to)) = (
         parse_timestamp(&summary.window.from),
@@ -236,6 +312,7 @@ fn whole_days(summary: &Summary) -> Vec<(NaiveDate, u64)> {
     summary
         .messages_over_time
         .iter()
+        .skip_while(|d| d.messages + d.bubble_opens == 0)
         .filter_map(|d| {
             let date = NaiveDate::parse_from_str(&d.date, "%Y-%m-%d").ok()?;
             let start = date.and_hms_opt(0, 0, 0)?.and_utc();
@@ -244,12 +321,13 @@ fn whole_days(summary: &Summary) -> Vec<(NaiveDate, u64)> {
         .collect()
 }
 
-fn volume_drops(summary: &Summary, silences: &[Silence]) -> Vec<Alert> {
+fn volume_drops(summary: &Summary, facts: &Facts<'_>) -> Vec<Alert> {
     let days = whole_days(summary);
     let mut pool = days.clone();
-    if let Some(previous) = summary.previous_period.as_deref() {
-        pool.extend(whole_days(previous));
+    if let Some(before) = facts.before {
+        pool.extend(whole_days(before.summary));
     }
+    let silences = facts.silences;
     let silent = |date: NaiveDate| {
         let start = date.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
         start.is_some_and(|start| {
@@ -293,7 +371,10 @@ fn volume_drops(summary: &Summary, silences: &[Silence]) -> Vec<Alert> {
     alerts
 }
 
-fn surging_gaps(summary: &Summary) -> Vec<Alert> {
+fn surging_gaps(summary: &Summary, before: Option<Before<'_>>) -> Vec<Alert> {
+    let Some(Before { label, .. }) = before else {
+        return Vec::new();
+    };
     summary
         .gap_clusters
         .iter()
@@ -305,10 +386,10 @@ fn surging_gaps(summary: &Summary) -> Vec<Alert> {
                 return None;
             }
             let change = if previous == 0 {
-                "new this period".to_owned()
+                format!("never in {label}")
             } else {
                 format!(
-                    "{:.1}× the previous period's {previous}",
+                    "{:.1}× its {previous} in {label}",
                     c.count as f64 / previous as f64
                 )
             };
@@ -587,6 +668,88 @@ mod tests {
     }
 
     #[test]
+    fn days_before_a_sites_first_message_are_no_volume_drop() {
+        // 28 days, the site launched 15 days before the end: its earlier days are empty, not
+        // quiet (each weekday's later days had 100).
+        let mut metrics = Metrics::new(Window::last_days(at(END), 28));
+        for e in traffic(1..16, 100, |_| 0, |_| 1000.0) {
+            metrics.add(&e);
+        }
+        assert_eq!(kinds(&metrics.finish(at(END))), []);
+    }
+
+    #[test]
+    fn a_window_without_events_after_a_busy_period_is_silent_all_along() {
+        // Traffic in the previous period only.
+        let s = summary(traffic(15..29, 100, |_| 0, |_| 1000.0));
+        assert_eq!(kinds(&s), [(AlertKind::NoEvents, Some("2026-11-16"))]);
+        assert_eq!(s.alerts[0].value, 336.0);
+        assert!(
+            s.alerts[0]
+                .message
+                .contains("where the previous 14 days had 100 a day"),
+            "{}",
+            s.alerts[0].message
+        );
+        // After a quiet period: nothing to compare with.
+        let quiet = summary(traffic(15..29, 10, |_| 0, |_| 1000.0));
+        assert_eq!(kinds(&quiet), []);
+    }
+
+    #[test]
+    fn an_earlier_report_is_the_baseline_when_the_input_does_not_reach_back() {
+        let earlier_end = at(END) - TimeDelta::days(14);
+        let mut earlier = Metrics::new(Window::last_days(earlier_end, 14));
+        let mut before = traffic(15..29, 50, |_| 0, |_| 1000.0);
+        before.extend((15..19).map(|d| gap(day(d, 1), "refund policy")));
+        for e in &before {
+            earlier.add(e);
+        }
+        let earlier = earlier.finish(earlier_end);
+        let current = || {
+            let mut metrics = Metrics::new(Window::last_days(at(END), 14));
+            let mut events = traffic(1..15, 50, |_| 0, |_| 3000.0);
+            events.extend((1..13).map(|d| gap(day(d, 1), "refund policy")));
+            for e in &events {
+                metrics.add(e);
+            }
+            metrics
+        };
+        let mut metrics = current();
+        metrics.compare_with("the report of 2026-11-16".to_owned(), earlier.clone());
+        let s = metrics.finish(at(END));
+        assert!(s.previous_period.is_none(), "the input does not reach back");
+        assert_eq!(
+            kinds(&s),
+            [
+                (AlertKind::LatencyRegression, None),
+                (AlertKind::SurgingGap, None)
+            ]
+        );
+        assert!(
+            s.alerts[0]
+                .message
+                .contains("against 1000 ms in the report of 2026-11-16")
+        );
+        assert!(
+            s.alerts[1]
+                .message
+                .ends_with("3.0× its 4 in the report of 2026-11-16.")
+        );
+        assert_eq!(s.gap_clusters[0].previous_count, Some(4));
+        // A report whose visitors' text was removed holds no questions to match.
+        let mut cleaned = earlier;
+        crate::remove_visitor_text(&mut cleaned, "2027-01-01T00:00:00Z", 90);
+        let mut metrics = current();
+        metrics.compare_with("the report of 2026-11-16".to_owned(), cleaned);
+        let s = metrics.finish(at(END));
+        assert_eq!(kinds(&s), [(AlertKind::LatencyRegression, None)]);
+        assert_eq!(s.gap_clusters[0].previous_count, None);
+        // Without it, neither.
+        assert_eq!(kinds(&current().finish(at(END))), []);
+    }
+
+    #[test]
     fn the_previous_period_raises_no_alerts_of_its_own() {
         let events = traffic(1..29, 100, |n| if n == 20 { 60 } else { 2 }, |_| 1000.0);
         let s = summary(events);
@@ -595,7 +758,7 @@ mod tests {
         assert!(previous.alerts.is_empty());
         assert_eq!(
             previous.messages_over_time.iter().map(|d| d.errors).max(),
-            Some(60)
+            Some(Some(60))
         );
     }
 }

@@ -30,26 +30,47 @@ impl Silence {
 #[derive(Debug, Default)]
 pub(crate) struct Arrivals {
     hours: Map<i64, (i64, i64)>,
+    /// The hour of the last event, kept out of `hours` until another hour comes: events mostly
+    /// come in time order, so most need no lookup.
+    current: Option<(i64, (i64, i64))>,
 }
 
 impl Arrivals {
     /// Records an event at `ts`.
     pub(crate) fn add(&mut self, ts: DateTime<Utc>) {
         let ms = ts.timestamp_millis();
-        let span = self
-            .hours
-            .entry(ms.div_euclid(3_600_000))
-            .or_insert((ms, ms));
-        span.0 = span.0.min(ms);
-        span.1 = span.1.max(ms);
+        let hour = ms.div_euclid(3_600_000);
+        match &mut self.current {
+            Some((current, span)) if *current == hour => {
+                span.0 = span.0.min(ms);
+                span.1 = span.1.max(ms);
+            }
+            _ => {
+                if let Some((before, span)) = self.current.replace((hour, (ms, ms))) {
+                    self.record(before, span);
+                }
+            }
+        }
+    }
+
+    /// Widens the span of `hour` to hold `span`.
+    fn record(&mut self, hour: i64, span: (i64, i64)) {
+        widen(&mut self.hours, hour, span);
+    }
+
+    /// Every hour with its span, the current one included.
+    fn all_hours(&self) -> Map<i64, (i64, i64)> {
+        let mut hours = self.hours.clone();
+        if let Some((hour, span)) = self.current {
+            widen(&mut hours, hour, span);
+        }
+        hours
     }
 
     /// Folds in the arrivals of another part of the input.
     pub(crate) fn merge(&mut self, other: Arrivals) {
-        for (hour, (first, last)) in other.hours {
-            let span = self.hours.entry(hour).or_insert((first, last));
-            span.0 = span.0.min(first);
-            span.1 = span.1.max(last);
+        for (hour, span) in other.all_hours() {
+            self.record(hour, span);
         }
     }
 
@@ -58,7 +79,7 @@ impl Arrivals {
     /// time before the first event is never counted: its events may have expired, or the site
     /// may be new).
     pub(crate) fn silences(&self, min: TimeDelta, end: Option<DateTime<Utc>>) -> Vec<Silence> {
-        let mut spans: Vec<(i64, i64)> = self.hours.values().copied().collect();
+        let mut spans: Vec<(i64, i64)> = self.all_hours().into_values().collect();
         spans.sort_unstable();
         let at = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
         let mut silences: Vec<Silence> = spans
@@ -79,6 +100,13 @@ impl Arrivals {
         silences.retain(|s| s.length() >= min);
         silences
     }
+}
+
+/// Widens the span of `hour` in `hours` to hold `(first, last)`.
+fn widen(hours: &mut Map<i64, (i64, i64)>, hour: i64, (first, last): (i64, i64)) {
+    let span = hours.entry(hour).or_insert((first, last));
+    span.0 = span.0.min(first);
+    span.1 = span.1.max(last);
 }
 
 #[cfg(test)]

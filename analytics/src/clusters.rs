@@ -2,11 +2,57 @@
 //! Jaccard similarity of their meaningful words) form one cluster, labelled by its most asked
 //! member.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::summary::GapCluster;
+use crate::hash::Map;
+use crate::summary::{GapCluster, Summary};
+
+/// The gaps of the period before, by normalised question, as a cluster's previous count reads
+/// them.
+#[derive(Debug, Default)]
+pub(crate) struct PreviousGaps {
+    counts: Map<String, u64>,
+    /// The count taken for a question not among `counts`: 0 when they are every gap of the
+    /// period; the smallest listed count when they are only its top gaps (it was asked at most
+    /// that often, so it is not called new, nor its rise larger than it may be).
+    absent: u64,
+}
+
+impl PreviousGaps {
+    /// Every gap of the period before, with its count.
+    pub(crate) fn exact(counts: impl Iterator<Item = (String, u64)>) -> PreviousGaps {
+        PreviousGaps {
+            counts: counts.collect(),
+            absent: 0,
+        }
+    }
+
+    /// The gaps an earlier report lists (at most `top` of them); `None` when its visitors'
+    /// text was removed: its questions cannot be matched.
+    pub(crate) fn listed(report: &Summary, top: usize) -> Option<PreviousGaps> {
+        if report.text_removed.is_some() {
+            return None;
+        }
+        let gaps = &report.knowledge_gaps;
+        Some(PreviousGaps {
+            counts: gaps
+                .iter()
+                .map(|g| (g.normalized.clone(), g.count))
+                .collect(),
+            absent: if gaps.len() >= top {
+                gaps.iter().map(|g| g.count).min().unwrap_or(0)
+            } else {
+                0
+            },
+        })
+    }
+
+    fn count(&self, normalized: &str) -> u64 {
+        self.counts.get(normalized).copied().unwrap_or(self.absent)
+    }
+}
 
 /// Gap clusters listed, and distinct gaps considered for clustering (most asked first).
 pub const TOP_CLUSTERS: usize = 50;
@@ -69,7 +115,7 @@ pub(crate) struct GapItem {
 /// normalised questions of the previous period with their counts, when there is one.
 pub(crate) fn cluster_gaps(
     mut items: Vec<GapItem>,
-    previous: Option<&HashMap<String, u64>>,
+    previous: Option<&PreviousGaps>,
 ) -> Vec<GapCluster> {
     items.sort_by(|a, b| b.count.cmp(&a.count).then(a.normalized.cmp(&b.normalized)));
     items.truncate(CLUSTER_CANDIDATES);
@@ -125,14 +171,14 @@ pub(crate) fn cluster_gaps(
                     .map(|&i| items[i].question.clone())
                     .collect(),
                 new_this_period: previous.map(|prev| {
-                    !members
+                    members
                         .iter()
-                        .any(|&i| prev.contains_key(&items[i].normalized))
+                        .all(|&i| prev.count(&items[i].normalized) == 0)
                 }),
                 previous_count: previous.map(|prev| {
                     members
                         .iter()
-                        .filter_map(|&i| prev.get(&items[i].normalized))
+                        .map(|&i| prev.count(&items[i].normalized))
                         .sum()
                 }),
             }
@@ -200,7 +246,7 @@ mod tests {
 
     #[test]
     fn clusters_are_new_only_without_a_member_in_the_previous_period() {
-        let previous: HashMap<String, u64> = [("do you know go".to_owned(), 2)].into();
+        let previous = PreviousGaps::exact([("do you know go".to_owned(), 2)].into_iter());
         let clusters = cluster_gaps(
             vec![item("do you know go", 3), item("remote work", 1)],
             Some(&previous),

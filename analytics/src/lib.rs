@@ -39,6 +39,7 @@ mod insights;
 mod keys;
 mod metrics;
 mod parallel;
+mod phrasings;
 mod published;
 mod read;
 mod record;
@@ -86,5 +87,5 @@ pub use stored::{
 };
 pub use summary::*;
 pub use text::{clean_text, escape_html, neutralise_csv, truncate_chars, unneutralise_csv};
-pub use window::Window;
+pub use window::{Window, days_between};
 pub use zone::Zone;

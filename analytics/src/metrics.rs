@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Utc};
 
+use crate::alerts::Earlier;
 use crate::arrivals::Arrivals;
 use crate::clusters::{GapItem, cluster_gaps};
 use crate::daily::DailyAggregate;
@@ -16,6 +17,7 @@ use crate::event::{Event, EventRef, EventType, format_timestamp};
 use crate::gap_history::{GapRecords, GapSummary};
 use crate::hash::{Map, Set};
 use crate::insights::Insights;
+use crate::phrasings::Phrasings;
 use crate::record::SkipReason;
 use crate::session::Sessions;
 use crate::stats::{nearest_rank_counted, ratio};
@@ -74,42 +76,6 @@ const DIRECT: &str = "(direct)";
 const NO_TOPIC: &str = "(none)";
 const NO_PAGE: &str = "(none)";
 const UNKNOWN_ERROR: &str = "(unknown)";
-
-/// Counts a string value, remembering when it was first seen, so "the most frequent, tie: the
-/// earliest" can be decided at the end without keeping events.
-#[derive(Debug, Default)]
-pub(crate) struct Phrasings(Map<String, (u64, DateTime<Utc>)>);
-
-impl Phrasings {
-    pub(crate) fn add(&mut self, text: &str, ts: DateTime<Utc>) {
-        match self.0.get_mut(text) {
-            Some((count, first)) => {
-                *count += 1;
-                *first = (*first).min(ts);
-            }
-            None => {
-                self.0.insert(text.to_owned(), (1, ts));
-            }
-        }
-    }
-
-    /// Folds in the counts of another part of the input.
-    pub(crate) fn merge(&mut self, other: Phrasings) {
-        for (text, (count, first)) in other.0 {
-            let entry = self.0.entry(text).or_insert((0, first));
-            entry.0 += count;
-            entry.1 = entry.1.min(first);
-        }
-    }
-
-    /// Most frequent, then earliest, then smallest text.
-    pub(crate) fn best(&self) -> Option<&str> {
-        self.0
-            .iter()
-            .min_by(|(a, (ca, fa)), (b, (cb, fb))| cb.cmp(ca).then(fa.cmp(fb)).then(a.cmp(b)))
-            .map(|(text, _)| text.as_str())
-    }
-}
 
 #[derive(Debug)]
 struct GapAcc {
@@ -197,6 +163,9 @@ pub struct Metrics {
     insights: Insights,
     /// When the window's events arrived, for its silent stretches.
     arrivals: Arrivals,
+    /// An earlier report of the period before, for alerts and new gaps when the input does
+    /// not reach back to it (see [`Metrics::compare_with`]).
+    earlier: Option<Box<Earlier>>,
     /// The window of equal length just before, for comparisons (range windows only).
     previous: Option<Box<Metrics>>,
     /// The earliest event read, in the window or not: does the input reach back far enough
@@ -242,6 +211,7 @@ impl Metrics {
             referrer_sources: Map::default(),
             insights: Insights::default(),
             arrivals: Arrivals::default(),
+            earlier: None,
             previous: match window {
                 Window::Range { from, to } => {
                     let mut previous = Metrics::new(Window::All);
@@ -401,9 +371,11 @@ impl Metrics {
             referrer_sources,
             insights,
             arrivals,
+            earlier,
             previous,
             earliest_read,
         } = other;
+        self.earlier = self.earlier.take().or(earlier);
         drop((source_ids, referrer_sources));
         self.events_read += events_read;
         self.events_in_window += events_in_window;

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::daily::DailyAggregate;
 use crate::event::{Event, EventType};
 use crate::gap_history::GapSummary;
-use crate::metrics::{Phrasings, normalize_question};
+use crate::metrics::normalize_question;
+use crate::phrasings::Phrasings;
 
 /// One knowledge gap as stored under `gaps:{hash}`. Counts are kept per day so a rerun
 /// replaces a day's count instead of adding to it.

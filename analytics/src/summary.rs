@@ -200,10 +200,10 @@ pub struct DayCount {
     /// `"events"`, or `"daily"` when the day's raw events have expired and the numbers come
     /// from the daily aggregate.
     pub source: String,
-    /// Failed messages (`success = false`) among that day's raw events: 0 for a `"daily"` day,
-    /// whose aggregate does not count them.
+    /// Failed messages (`success = false`) that day; `null` for a `"daily"` day, whose
+    /// aggregate does not count them (and in snapshots made before this field).
     #[serde(default)]
-    pub errors: u64,
+    pub errors: Option<u64>,
 }
 
 /// One row of category 3.

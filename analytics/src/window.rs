@@ -52,6 +52,12 @@ impl Window {
     }
 }
 
+/// Whole days from `from` to `to`, rounded up: a window's `days`.
+pub fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+    let secs = (to - from).num_seconds().max(0);
+    u32::try_from((secs + 86_399) / 86_400).unwrap_or(u32::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -513,3 +513,39 @@ fn a_day_split_across_partials_counts_once_and_sessions_are_counted_once() {
         .expect("the day");
     assert_eq!(row.messages, 5);
 }
+
+#[test]
+fn silences_and_error_spikes_are_the_same_alerts_however_the_input_is_split() {
+    let window = Window::last_days(at(TO, 0), 14);
+    // A message every 10 minutes for 14 days, none for 30 hours from day 6, and 60 of the 144
+    // on day 3 failed.
+    let mut events = Vec::new();
+    for step in 0..14 * 144 {
+        let secs = TO - 14 * DAY + step * 600;
+        if (TO - 6 * DAY..TO - 6 * DAY + 30 * 3600).contains(&secs) {
+            continue;
+        }
+        let day3 = (TO - 3 * DAY..TO - 3 * DAY + 60 * 600).contains(&secs);
+        events.push(Event {
+            success: Some(!day3),
+            ..Event::new(at(secs, 0), EventType::MessageSent)
+        });
+    }
+    let interleaved: Vec<usize> = (0..events.len()).map(|i| i % 2).collect();
+    let halves: Vec<usize> = (0..events.len())
+        .map(|i| usize::from(i >= events.len() / 2))
+        .collect();
+    for part_of in [interleaved, halves] {
+        let summary = both_orders(window, &events, &part_of);
+        let kinds: Vec<&str> = summary
+            .alerts
+            .iter()
+            .map(|a| match a.kind {
+                analytics::AlertKind::ErrorRateSpike => "spike",
+                analytics::AlertKind::NoEvents => "silence",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["silence", "spike"], "by day: {:?}", summary.alerts);
+    }
+}

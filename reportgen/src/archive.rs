@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use analytics::Summary;
+use chrono::{DateTime, Utc};
 
 use crate::archive_page::{self, Snapshot};
 use anyhow::{Context, anyhow};
@@ -85,6 +86,18 @@ pub fn previous_snapshot<'a>(
     Ok(archive
         .iter()
         .rfind(|s| s.date < this && s.summary.window.days == summary.window.days))
+}
+
+/// The newest snapshot of `archive` of a `days`-day window that ended at or before `from`:
+/// the report of the period before a window starting at `from`, the baseline of its alerts
+/// when the input does not reach back to that period (see [`analytics::Metrics::compare_with`]).
+pub fn period_before(archive: &[Snapshot], from: DateTime<Utc>, days: u32) -> Option<&Snapshot> {
+    archive.iter().rfind(|s| {
+        let window = &s.summary.window;
+        window.days == days
+            && !window.from_data
+            && analytics::parse_timestamp(&window.to).is_some_and(|to| to <= from)
+    })
 }
 
 /// The positions in `archive` of the snapshots text retention still has work in: their window

@@ -255,7 +255,7 @@ mod tests {
                     messages: *n,
                     bubble_opens: 0,
                     source: "events".to_owned(),
-                    errors: 0,
+                    errors: Some(0),
                 })
                 .collect();
             Snapshot {

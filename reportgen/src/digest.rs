@@ -13,7 +13,7 @@ use analytics::{Summary, clean_text};
 use crate::lifecycle::{Lifecycle, Status};
 use crate::view::{Baseline, Headline, Kpi, delta, ms};
 
-/// Gaps listed per kind (new, back, resolved), and alerts listed, before "and N more".
+/// Gaps listed per kind (new, back, resolved) before "and N more in the report".
 pub const DIGEST_ITEMS: usize = 3;
 /// Alerts listed before "and N more in the report".
 pub const DIGEST_ALERTS: usize = 5;
@@ -149,8 +149,9 @@ fn more(md: &mut String, total: usize, shown: usize, what: &str) {
 
 /// Untrusted text as inline Markdown: control and bidi characters gone, every run of
 /// whitespace one space, cut to `max` characters, `&`, `<` and `>` as entities (Markdown
-/// renders them as the characters; Slack reads a raw `<` as a link or a mention), and every
-/// character that could open or close inline syntax escaped with a backslash.
+/// renders them as the characters; Slack reads a raw `<` as a link or a mention), an
+/// invisible word joiner after every `@` (no `@channel` or `@everyone` reaches anyone), and
+/// every character that could open or close inline syntax escaped with a backslash.
 pub fn markdown(text: &str, max: usize) -> String {
     // Whitespace first: a newline becomes a space before control characters go.
     let flat = clean_text(&text.split_whitespace().collect::<Vec<_>>().join(" "));
@@ -170,6 +171,8 @@ pub fn markdown(text: &str, max: usize) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            // A word joiner after `@`: `@channel`, `@here`, `@all`, `@everyone` mention no one.
+            '@' => out.push_str("@\u{2060}"),
             c => out.push(c),
         }
     }
@@ -190,6 +193,10 @@ mod tests {
             "&lt;!channel&gt; \\*\\*now\\*\\* # \\[x\\](javascript:1) \\| a &amp; b \\`c\\` 2026-11-20"
         );
         assert_eq!(markdown("abcdef", 3), "abc…");
+        assert_eq!(
+            markdown("@channel @here @everyone a@b", 100),
+            "@\u{2060}channel @\u{2060}here @\u{2060}everyone a@\u{2060}b"
+        );
         assert_eq!(markdown("a\u{202e}b\u{7}c", 10), "abc");
     }
 }

@@ -93,11 +93,21 @@ fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
             eprintln!("reportgen: warning: {warning}");
         }
     }
-    let summary = outcome.metrics.finish(generated_at);
-    let title = args.title.clone().unwrap_or_else(|| input.default_title());
-    // The archive as it was before this run: the baseline and the gaps' life come from it.
-    let own = archive::snapshot_name(&summary)?;
+    // The archive as it was before this run: the baselines and the gaps' life come from it.
     let (archived, _) = archive::snapshots(&args.out)?;
+    let mut metrics = outcome.metrics;
+    if let analytics::Window::Range { from, to } = metrics.window()
+        && let Some(earlier) =
+            archive::period_before(&archived, from, analytics::days_between(from, to))
+    {
+        metrics.compare_with(
+            format!("the report of {}", earlier.date),
+            earlier.summary.clone(),
+        );
+    }
+    let summary = metrics.finish(generated_at);
+    let title = args.title.clone().unwrap_or_else(|| input.default_title());
+    let own = archive::snapshot_name(&summary)?;
     let earlier: Vec<(&str, &analytics::Summary)> = archived
         .iter()
         .filter(|s| s.date < own)

@@ -373,11 +373,7 @@ impl ReportView {
                 |d| DayRow {
                     date: d.date.clone(),
                     messages: int(d.messages),
-                    errors: if d.source == "daily" {
-                        "—".to_owned()
-                    } else {
-                        int(d.errors)
-                    },
+                    errors: d.errors.map_or_else(|| "—".to_owned(), int),
                     bubble_opens: int(d.bubble_opens),
                     source: d.source.clone(),
                 },
@@ -387,11 +383,7 @@ impl ReportView {
                         d.messages.to_string(),
                         d.bubble_opens.to_string(),
                         // Unknown on a day from the aggregates, which do not count failures.
-                        if d.source == "daily" {
-                            String::new()
-                        } else {
-                            d.errors.to_string()
-                        },
+                        d.errors.map(|n| n.to_string()).unwrap_or_default(),
                         d.source.clone(),
                     ]
                 },

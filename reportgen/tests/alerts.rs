@@ -18,9 +18,10 @@ const DEMO_END: &str = "2026-11-26T00:00:00Z";
 /// The day the failures are added on.
 const FAILING_DAY: &str = "2026-11-18";
 
-/// The demo month as NDJSON, from `reportgen generate` (its default is the demo's data).
+/// The demo's data as NDJSON (`reportgen --demo` reads the same: 80,000 events over the 60
+/// days before its end, seed 42), so its 30-day window has a previous period.
 fn demo_ndjson() -> String {
-    let o = reportgen(&["generate"]);
+    let o = reportgen(&["generate", "--events", "80000", "--days", "60"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout).unwrap()
 }
@@ -72,11 +73,92 @@ fn the_demo_month_raises_no_error_latency_volume_or_silence_alert() {
     let o = run(&input, &out, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let summary = common::only_summary(&out);
-    let kinds = alerts(&summary);
-    // Its question that trends in the last 12 days may rightly surge; nothing else may fire.
     assert!(
-        kinds.iter().all(|(kind, _)| kind == "surging_gap"),
-        "{kinds:?}"
+        summary["previousPeriod"].is_object(),
+        "every alert has its baseline"
+    );
+    // Its question that trends in the last 12 days (in two clusters: no stemming), and one
+    // more, rightly surge; nothing else fires.
+    let subjects: Vec<(&str, &str)> = summary["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap(),
+                a["subject"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            ("surging_gap", "Have you built an MCP server?"),
+            ("surging_gap", "Can you build MCP servers?"),
+            ("surging_gap", "Do you work weekends?"),
+        ]
+    );
+    // The embedded demo is the same data.
+    let demo = dir.join("demo-out");
+    let o = reportgen(&["--demo", "--out", demo.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success());
+    assert_eq!(common::only_summary(&demo)["alerts"], summary["alerts"]);
+}
+
+/// `days` days of 50 messages a day taking `ms` each, the last day ending at `end` (a
+/// midnight, RFC 3339).
+fn timed_days(end: &str, days: i64, ms: u32) -> String {
+    let end = chrono::DateTime::parse_from_rfc3339(end).unwrap();
+    let mut lines = String::new();
+    for d in 1..=days {
+        for n in 0..50 {
+            let at = end - chrono::TimeDelta::days(d) + chrono::TimeDelta::minutes(n * 25);
+            lines.push_str(&format!(
+                "{{\"timestamp\":\"{}\",\"eventType\":\"message_sent\",\"sessionId\":\"s{d}-{n}\",\
+                 \"success\":true,\"totalTimeMs\":{ms}}}\n",
+                at.format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            ));
+        }
+    }
+    lines
+}
+
+#[test]
+fn a_scheduled_run_compares_with_the_archived_report_of_the_period_before() {
+    // As the daily workflow runs: each run's input holds its own 7 days only (the worker's
+    // raw events expire), so the report of the week before is the baseline.
+    let dir = folder("alerts-archive-baseline");
+    let out = dir.join("out");
+    let week_before = dir.join("before.ndjson");
+    fs::write(&week_before, timed_days("2026-11-19T00:00:00Z", 7, 1000)).unwrap();
+    let this_week = dir.join("now.ndjson");
+    fs::write(&this_week, timed_days("2026-11-26T00:00:00Z", 7, 3000)).unwrap();
+    let run = |input: &Path, now: &str| {
+        let o = reportgen(&[
+            "--input",
+            input.to_str().unwrap(),
+            "--days",
+            "7",
+            "--now",
+            now,
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&week_before, "2026-11-19T00:00:00Z");
+    // A report of an overlapping window is not the period before.
+    run(&week_before, "2026-11-22T00:00:00Z");
+    run(&this_week, "2026-11-26T00:00:00Z");
+    let text = fs::read_to_string(out.join("2026-11-26").join("summary.json")).unwrap();
+    let summary: Value = serde_json::from_str(&text).unwrap();
+    assert!(summary["previousPeriod"].is_null());
+    assert_eq!(alerts(&summary), [("latency_regression".to_owned(), None)]);
+    let message = summary["alerts"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("against 1000 ms in the report of 2026-11-19"),
+        "{message}"
     );
 }
 

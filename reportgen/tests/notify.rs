@@ -180,7 +180,8 @@ fn a_webhook_that_keeps_failing_is_given_up_on_and_its_token_never_shown() {
     let digest = dir.join("digest.md");
     std::fs::write(&digest, "Headline\n").unwrap();
     let started = Instant::now();
-    let o = notify(Some(&url), &digest, &["--timeout", "2"]);
+    // Long enough for a second attempt on a slow machine (backoff 0.25 s, then 0.5, 1, 2, 4).
+    let o = notify(Some(&url), &digest, &["--timeout", "10"]);
     assert!(started.elapsed() < Duration::from_secs(60));
     assert_eq!(o.status.code(), Some(2), "{}", printed(&o));
     let err = stderr(&o);
@@ -189,7 +190,7 @@ fn a_webhook_that_keeps_failing_is_given_up_on_and_its_token_never_shown() {
     assert!(last.contains(digest.to_str().unwrap()), "{err}");
     assert!(last.contains("http://127.0.0.1:"), "{err}");
     assert!(last.contains("giving up after"), "{err}");
-    assert!(last.contains("(--timeout 2 s)"), "{err}");
+    assert!(last.contains("(--timeout 10 s)"), "{err}");
     assert!(last.contains("the webhook failed (500)"), "{err}");
     assert!(!printed(&o).contains(TOKEN), "{}", printed(&o));
     assert!(!printed(&o).contains("/services/"), "{}", printed(&o));

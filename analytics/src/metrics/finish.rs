@@ -2,8 +2,17 @@
 //! percentiles, the days of the window, the previous period.
 
 use super::*;
-use crate::alerts::SILENCE_HOURS;
+use crate::alerts::{Before, Earlier, Facts, SILENCE_HOURS};
 use crate::arrivals::Silence;
+use crate::clusters::PreviousGaps;
+use crate::window::days_between;
+
+/// What the alerts need beyond the summary.
+struct Pending {
+    silences: Vec<Silence>,
+    first_event: Option<DateTime<Utc>>,
+    earlier: Option<Box<Earlier>>,
+}
 use crate::summary::GapCluster;
 
 impl Metrics {
@@ -18,18 +27,50 @@ impl Metrics {
         }
     }
 
+    /// The window the events are counted in.
+    pub fn window(&self) -> Window {
+        self.window
+    }
+
+    /// Compares with `summary`, an earlier report of the period just before this window (of
+    /// the same length, ending at or before its start), named `label` in messages ("the report
+    /// of 2026-10-27"), when the input does not reach back to that period itself (it then
+    /// wins): latency, volume and gap alerts take it as their baseline, and gap clusters their
+    /// previous counts (unless its visitors' text was removed).
+    pub fn compare_with(&mut self, label: String, summary: Summary) {
+        self.earlier = Some(Box::new(Earlier { label, summary }));
+    }
+
     /// Computes the summary: every section from its own accumulators, then the alerts (see
-    /// `alerts.rs`) from the summary and the window's silences.
+    /// `alerts.rs`) from the summary, the window's silences and the period before.
     pub fn finish(self, generated_at: DateTime<Utc>) -> Summary {
-        let (mut summary, silences) = self.summarise(generated_at);
-        summary.alerts = crate::alerts::detect(&summary, &silences);
+        let (mut summary, pending) = self.summarise(generated_at);
+        let label = format!("the previous {} days", summary.window.days);
+        let before = match (&summary.previous_period, &pending.earlier) {
+            (Some(previous), _) => Some(Before {
+                summary: previous,
+                label: &label,
+            }),
+            (None, Some(earlier)) => Some(Before {
+                summary: &earlier.summary,
+                label: &earlier.label,
+            }),
+            (None, None) => None,
+        };
+        let facts = Facts {
+            silences: &pending.silences,
+            first_event: pending.first_event,
+            before,
+        };
+        let alerts = crate::alerts::detect(&summary, &facts);
+        summary.alerts = alerts;
         summary
     }
 
-    /// The summary without alerts (those of a previous period are not raised), and the
-    /// window's silences of [`SILENCE_HOURS`] or more. `self` is taken apart field by field, so
-    /// an accumulator added to [`Metrics`] and forgotten here does not compile.
-    fn summarise(mut self, generated_at: DateTime<Utc>) -> (Summary, Vec<Silence>) {
+    /// The summary without alerts (those of a previous period are not raised), and what the
+    /// alerts need beyond it. `self` is taken apart field by field, so an accumulator added to
+    /// [`Metrics`] and forgotten here does not compile.
+    fn summarise(mut self, generated_at: DateTime<Utc>) -> (Summary, Pending) {
         let (from, to, days) = self.bounds(generated_at);
         let messages_over_time = self.over_time(from, to);
         // The previous period counts when the input reaches back to its first day.
@@ -44,7 +85,7 @@ impl Metrics {
             events_read,
             events_in_window,
             skipped,
-            first_ts: _,
+            first_ts,
             last_ts: _,
             messages,
             bubble_opens,
@@ -65,6 +106,7 @@ impl Metrics {
             referrer_sources: _,
             insights,
             arrivals,
+            earlier,
             previous: _,
             earliest_read: _,
         } = self;
@@ -75,7 +117,17 @@ impl Metrics {
                 Window::All => None,
             },
         );
-        let gap_clusters = clusters(&gaps, previous.as_deref());
+        let previous_gaps = match (previous.as_deref(), earlier.as_deref()) {
+            (Some(previous), _) => Some(PreviousGaps::exact(
+                previous
+                    .gaps
+                    .iter()
+                    .map(|(key, gap)| (key.clone(), gap.count)),
+            )),
+            (None, Some(earlier)) => PreviousGaps::listed(&earlier.summary, TOP_GAPS),
+            (None, None) => None,
+        };
+        let gap_clusters = clusters(&gaps, previous_gaps.as_ref());
         let messaging_sessions = insights.messaging_sessions();
         let summary = Summary {
             schema_version: SUMMARY_SCHEMA_VERSION,
@@ -134,7 +186,12 @@ impl Metrics {
             text_removed: None,
             alerts: Vec::new(),
         };
-        (summary, silences)
+        let pending = Pending {
+            silences,
+            first_event: first_ts,
+            earlier,
+        };
+        (summary, pending)
     }
 
     /// One zero-filled row per UTC day that holds an instant of the window: from the date of
@@ -156,8 +213,10 @@ impl Metrics {
                 from <= start && next.is_some_and(|n| n.and_time(NaiveTime::MIN).and_utc() <= to);
             let raw = self.insights.day_counts(day);
             let (messages, bubble_opens, errors, source) = match self.daily.get(&day) {
-                Some(&agg) if whole && agg.0 + agg.1 > raw.0 + raw.1 => (agg.0, agg.1, 0, "daily"),
-                _ => (raw.0, raw.1, raw.2, "events"),
+                Some(&agg) if whole && agg.0 + agg.1 > raw.0 + raw.1 => {
+                    (agg.0, agg.1, None, "daily")
+                }
+                _ => (raw.0, raw.1, Some(raw.2), "events"),
             };
             rows.push(DayCount {
                 date: day.format("%Y-%m-%d").to_string(),
@@ -176,14 +235,8 @@ impl Metrics {
 }
 
 /// Near-duplicate gaps grouped; a cluster is new when none of its members was asked in the
-/// `previous` period.
-fn clusters(gaps: &Map<String, GapAcc>, previous: Option<&Metrics>) -> Vec<GapCluster> {
-    let previous_gaps: Option<std::collections::HashMap<String, u64>> = previous.map(|p| {
-        p.gaps
-            .iter()
-            .map(|(key, gap)| (key.clone(), gap.count))
-            .collect()
-    });
+/// period before (`previous`).
+fn clusters(gaps: &Map<String, GapAcc>, previous: Option<&PreviousGaps>) -> Vec<GapCluster> {
     cluster_gaps(
         gaps.iter()
             .map(|(normalized, gap)| GapItem {
@@ -194,7 +247,7 @@ fn clusters(gaps: &Map<String, GapAcc>, previous: Option<&Metrics>) -> Vec<GapCl
                 last: gap.last,
             })
             .collect(),
-        previous_gaps.as_ref(),
+        previous,
     )
 }
 
@@ -296,12 +349,6 @@ fn top_sources(sources: Vec<(String, Set<u32>)>, first_sources: &[u32]) -> Vec<S
     rows.sort_by(|a, b| b.sessions.cmp(&a.sessions).then(a.source.cmp(&b.source)));
     rows.truncate(TOP_PAGES);
     rows
-}
-
-/// Whole days from `from` to `to`, rounded up.
-fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
-    let secs = (to - from).num_seconds().max(0);
-    u32::try_from((secs + 86_399) / 86_400).unwrap_or(u32::MAX)
 }
 
 /// The mean and percentiles of `counted` (distinct values with their counts, ascending). The
