@@ -356,6 +356,8 @@ fn golden_summary_and_report() {
     let summary = fs::read_to_string(out.join("2026-11-26/summary.json")).unwrap();
     assert_golden("summary.json", &summary);
     assert_golden("report.html", &html);
+    let digest = fs::read_to_string(out.join("2026-11-26/digest.md")).unwrap();
+    assert_golden("digest.md", &digest);
 }
 
 #[test]
