@@ -406,6 +406,15 @@ fn both_orders(window: Window, events: &[Event], part_of: &[usize]) -> Summary {
     expected
 }
 
+/// Two ways to split `n` events between two partials (for [`both_orders`]): interleaved, and
+/// in halves (the later half is in the partial merged first in one of the orders).
+fn two_splits(n: usize) -> [Vec<usize>; 2] {
+    [
+        (0..n).map(|i| i % 2).collect(),
+        (0..n).map(|i| usize::from(i >= n / 2)).collect(),
+    ]
+}
+
 #[test]
 fn recent_errors_at_one_instant_across_two_partials_drop_the_ones_read_last() {
     let window = Window::last_days(at(TO, 0), 30);
@@ -414,12 +423,7 @@ fn recent_errors_at_one_instant_across_two_partials_drop_the_ones_read_last() {
         .map(|i| error_at(TO - DAY, &format!("e{i:02}")))
         .collect();
     events.insert(3, error_at(TO - 2 * DAY, "older"));
-    // Interleaved, and the later half in the partial merged first.
-    let interleaved: Vec<usize> = (0..events.len()).map(|i| i % 2).collect();
-    let halves: Vec<usize> = (0..events.len())
-        .map(|i| usize::from(i >= events.len() / 2))
-        .collect();
-    for part_of in [interleaved, halves] {
+    for part_of in two_splits(events.len()) {
         let summary = both_orders(window, &events, &part_of);
         let kinds: Vec<&str> = summary
             .errors
@@ -531,11 +535,7 @@ fn silences_and_error_spikes_are_the_same_alerts_however_the_input_is_split() {
             ..Event::new(at(secs, 0), EventType::MessageSent)
         });
     }
-    let interleaved: Vec<usize> = (0..events.len()).map(|i| i % 2).collect();
-    let halves: Vec<usize> = (0..events.len())
-        .map(|i| usize::from(i >= events.len() / 2))
-        .collect();
-    for part_of in [interleaved, halves] {
+    for part_of in two_splits(events.len()) {
         let summary = both_orders(window, &events, &part_of);
         let kinds: Vec<&str> = summary
             .alerts

@@ -192,8 +192,22 @@ struct Pages {
     digest: String,
 }
 
+/// The archived report of the period before `summary`'s `--days` window (see
+/// [`archive::period_before`]).
+fn report_before<'a>(
+    archive: &'a [archive_page::Snapshot],
+    summary: &analytics::Summary,
+) -> Option<&'a archive_page::Snapshot> {
+    if summary.window.from_data {
+        return None;
+    }
+    let from = analytics::parse_timestamp(&summary.window.from)?;
+    archive::period_before(archive, from, summary.window.days)
+}
+
 /// The report page and digest of `summary`: compared with its previous period when it has
-/// one, else with the newest earlier snapshot of the same window length in `archive`.
+/// one, else with the archived report of the period before, else (until the archive holds
+/// one) with the newest earlier snapshot of the same window length in `archive`.
 fn render_snapshot(
     archive: &[archive_page::Snapshot],
     summary: &analytics::Summary,
@@ -203,7 +217,10 @@ fn render_snapshot(
 ) -> anyhow::Result<Pages> {
     let archived = match summary.previous_period {
         Some(_) => None,
-        None => archive::previous_snapshot(archive, summary)?,
+        None => match report_before(archive, summary) {
+            Some(before) => Some(before),
+            None => archive::previous_snapshot(archive, summary)?,
+        },
     };
     let label = match (&summary.previous_period, &archived) {
         (Some(_), _) => format!("the previous {} days", summary.window.days),

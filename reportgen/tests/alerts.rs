@@ -160,6 +160,17 @@ fn a_scheduled_run_compares_with_the_archived_report_of_the_period_before() {
         message.contains("against 1000 ms in the report of 2026-11-19"),
         "{message}"
     );
+    // The headline changes compare with the same report, not with the newer overlapping one.
+    let html = fs::read_to_string(out.join("2026-11-26").join("index.html")).unwrap();
+    assert!(
+        html.contains("changes are against the report of 2026-11-19"),
+        "the report's baseline"
+    );
+    let digest = fs::read_to_string(out.join("2026-11-26").join("digest.md")).unwrap();
+    assert!(
+        digest.contains("| Change on the report of 2026-11-19 |"),
+        "{digest}"
+    );
 }
 
 #[test]
