@@ -7,21 +7,13 @@
 //! and it builds for `wasm32-unknown-unknown`.
 //!
 //! ```
-//! use analytics::{Metrics, Window, read_export, Event, ReadError, Sink, Skipped};
-//!
-//! struct Feed(Metrics);
-//! impl Sink for Feed {
-//!     fn event(&mut self, event: Event) { self.0.add(&event) }
-//!     fn skipped(&mut self, s: Skipped) -> Result<(), ReadError> {
-//!         self.0.skip(s.rejection.reason);
-//!         Ok(())
-//!     }
-//! }
+//! use analytics::{Metrics, Window, read_export};
 //!
 //! let ndjson = br#"{"timestamp":"2026-11-01T10:00:00Z","eventType":"message_sent","sessionId":"s1"}"#;
-//! let mut feed = Feed(Metrics::new(Window::All));
-//! read_export(&ndjson[..], None, &mut feed).unwrap();
-//! let summary = feed.0.finish("2026-11-02T00:00:00Z".parse().unwrap());
+//! // `Metrics` is a `Sink`: what `read_export` reads goes straight into it.
+//! let mut metrics = Metrics::new(Window::All);
+//! read_export(&ndjson[..], None, &mut metrics).unwrap();
+//! let summary = metrics.finish("2026-11-02T00:00:00Z".parse().unwrap());
 //! assert_eq!(summary.conversation_volume.messages, 1);
 //! ```
 

@@ -29,6 +29,7 @@ use crate::summary::{
 use crate::window::Window;
 
 mod finish;
+mod sink;
 
 /// `summary.json`'s `schemaVersion`.
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;

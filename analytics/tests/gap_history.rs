@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 use analytics::{
-    AggregateOptions, DailyAggregate, Event, EventType, GapHistory, GapSummary, Metrics, ReadError,
-    Sink, Skipped, Summary, Window, aggregate, merge_gap, parse_timestamp, read_export, rollup_day,
+    AggregateOptions, Event, EventType, GapHistory, GapSummary, Metrics, Summary, Window,
+    aggregate, merge_gap, parse_timestamp, read_export, rollup_day,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -21,31 +21,12 @@ fn window() -> Window {
     Window::last_days(ts(NOW), 30)
 }
 
-/// Feeds records read by `read_export` into `Metrics`, as reportgen's one-thread path does.
-struct Feed(Metrics);
-
-impl Sink for Feed {
-    fn event(&mut self, event: Event) {
-        self.0.add(&event);
-    }
-    fn daily(&mut self, day: DailyAggregate) {
-        self.0.add_daily(&day);
-    }
-    fn gap_record(&mut self, gap: GapSummary) {
-        self.0.add_gap_record(&gap);
-    }
-    fn skipped(&mut self, skipped: Skipped) -> Result<(), ReadError> {
-        self.0.skip(skipped.rejection.reason);
-        Ok(())
-    }
-}
-
 /// The summary of `input`, read on one thread, checked against the parallel reader's (two
 /// threads, blocks of a few bytes) and its JSON.
 fn summarize(input: &str) -> (Summary, String) {
-    let mut feed = Feed(Metrics::new(window()));
-    read_export(input.as_bytes(), None, &mut feed).unwrap();
-    let sequential = feed.0.finish(ts(NOW));
+    let mut metrics = Metrics::new(window());
+    read_export(input.as_bytes(), None, &mut metrics).unwrap();
+    let sequential = metrics.finish(ts(NOW));
     let parallel = aggregate(
         input.as_bytes(),
         Metrics::new(window()),

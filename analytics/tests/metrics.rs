@@ -6,9 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 use analytics::{
-    DailyAggregate, Event, EventType, HISTOGRAM_BOUNDS_MS, Metrics, ReadError, Sink, Skipped,
-    Summary, Window, nearest_rank, normalize_question, parse_timestamp, read_export,
-    referrer_source,
+    DailyAggregate, Event, EventType, HISTOGRAM_BOUNDS_MS, Metrics, Summary, Window, nearest_rank,
+    normalize_question, parse_timestamp, read_export, referrer_source,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -39,26 +38,10 @@ fn summarize(window: Window, events: &[Event]) -> Summary {
     metrics.finish(ts(NOW))
 }
 
-/// Feeds records read by `read_export` into `Metrics`, as reportgen does.
-struct Feed(Metrics);
-
-impl Sink for Feed {
-    fn event(&mut self, event: Event) {
-        self.0.add(&event);
-    }
-    fn daily(&mut self, day: DailyAggregate) {
-        self.0.add_daily(&day);
-    }
-    fn skipped(&mut self, skipped: Skipped) -> Result<(), ReadError> {
-        self.0.skip(skipped.rejection.reason);
-        Ok(())
-    }
-}
-
 fn summarize_export(window: Window, export: &str) -> Summary {
-    let mut feed = Feed(Metrics::new(window));
-    read_export(export.as_bytes(), None, &mut feed).unwrap();
-    feed.0.finish(ts(NOW))
+    let mut metrics = Metrics::new(window);
+    read_export(export.as_bytes(), None, &mut metrics).unwrap();
+    metrics.finish(ts(NOW))
 }
 
 fn range(from: &str, to: &str) -> Window {

@@ -148,26 +148,25 @@ impl Sink for Feed {
         if let Some(copy) = self.copy.as_mut() {
             copy.write_event(&event);
         }
-        self.outcome.metrics.add(&event);
+        Sink::event(&mut self.outcome.metrics, event);
     }
 
     fn daily(&mut self, day: DailyAggregate) {
-        self.outcome.metrics.add_daily(&day);
+        Sink::daily(&mut self.outcome.metrics, day);
     }
 
     fn gap_record(&mut self, gap: GapSummary) {
-        self.outcome.metrics.add_gap_record(&gap);
+        Sink::gap_record(&mut self.outcome.metrics, gap);
     }
 
     fn skipped(&mut self, skipped: Skipped) -> Result<(), ReadError> {
         if self.strict {
             return Err(ReadError::Rejected(skipped));
         }
-        self.outcome.metrics.skip(skipped.rejection.reason);
         if self.outcome.first_skips.len() < NAMED_SKIPS {
-            self.outcome.first_skips.push(skipped);
+            self.outcome.first_skips.push(skipped.clone());
         }
-        Ok(())
+        Sink::skipped(&mut self.outcome.metrics, skipped)
     }
 }
 
