@@ -9,6 +9,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use crate::arrivals::Silence;
 use crate::event::parse_timestamp;
 use crate::summary::{Alert, AlertKind, DayCount, Severity, Summary};
+use crate::window::holds_whole_day;
 
 /// Error-rate spike: a day needs this many messages…
 pub const ERROR_MIN_MESSAGES: u64 = 20;
@@ -315,8 +316,7 @@ fn whole_days(summary: &Summary) -> Vec<(NaiveDate, u64)> {
         .skip_while(|d| d.messages + d.bubble_opens == 0)
         .filter_map(|d| {
             let date = NaiveDate::parse_from_str(&d.date, "%Y-%m-%d").ok()?;
-            let start = date.and_hms_opt(0, 0, 0)?.and_utc();
-            (from <= start && start + TimeDelta::days(1) <= to).then_some((date, d.messages))
+            holds_whole_day(from, to, date).then_some((date, d.messages))
         })
         .collect()
 }
@@ -328,14 +328,7 @@ fn volume_drops(summary: &Summary, facts: &Facts<'_>) -> Vec<Alert> {
         pool.extend(whole_days(before.summary));
     }
     let silences = facts.silences;
-    let silent = |date: NaiveDate| {
-        let start = date.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-        start.is_some_and(|start| {
-            silences
-                .iter()
-                .any(|s| s.from <= start && start + TimeDelta::days(1) <= s.to)
-        })
-    };
+    let silent = |date: NaiveDate| silences.iter().any(|s| holds_whole_day(s.from, s.to, date));
     let mut alerts = Vec::new();
     for &(date, messages) in &days {
         let mut same: Vec<f64> = pool

@@ -1,7 +1,7 @@
 //! The window of a report: which events count (`from ≤ timestamp < to`, or every event), and
 //! where a window that ends at the moment of a run ends exactly.
 
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, SubsecRound, TimeDelta, Utc};
 
 /// Which events count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +50,16 @@ impl Window {
             Window::All => true,
         }
     }
+}
+
+/// Whether the UTC day `day` lies wholly in `from ≤ t < to` (its midnight at `from` or after,
+/// the next midnight at `to` or before).
+pub(crate) fn holds_whole_day(from: DateTime<Utc>, to: DateTime<Utc>, day: NaiveDate) -> bool {
+    let start = day.and_time(NaiveTime::MIN).and_utc();
+    from <= start
+        && day
+            .checked_add_days(Days::new(1))
+            .is_some_and(|next| next.and_time(NaiveTime::MIN).and_utc() <= to)
 }
 
 /// Whole days from `from` to `to`, rounded up: a window's `days`.

@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use analytics::{Summary, clean_text};
+use analytics::Summary;
 
 use crate::lifecycle::{Lifecycle, Status};
 use crate::view::{Baseline, Headline, Kpi, delta, ms};
@@ -154,11 +154,7 @@ fn more(md: &mut String, total: usize, shown: usize, what: &str) {
 /// every character that could open or close inline syntax escaped with a backslash.
 pub fn markdown(text: &str, max: usize) -> String {
     // Whitespace first: a newline becomes a space before control characters go.
-    let flat = clean_text(&text.split_whitespace().collect::<Vec<_>>().join(" "));
-    let cut = match flat.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &flat[..at]),
-        None => flat,
-    };
+    let cut = crate::chart::label(&text.split_whitespace().collect::<Vec<_>>().join(" "), max);
     let mut out = String::with_capacity(cut.len() + 8);
     for c in cut.chars() {
         match c {

@@ -5,7 +5,7 @@ use super::*;
 use crate::alerts::{Before, Earlier, Facts, SILENCE_HOURS};
 use crate::arrivals::Silence;
 use crate::clusters::PreviousGaps;
-use crate::window::days_between;
+use crate::window::{days_between, holds_whole_day};
 
 /// What the alerts need beyond the summary.
 struct Pending {
@@ -208,9 +208,7 @@ impl Metrics {
         let mut day = from.date_naive();
         while day <= last_instant.date_naive() {
             let next = day.checked_add_days(Days::new(1));
-            let start = day.and_time(NaiveTime::MIN).and_utc();
-            let whole =
-                from <= start && next.is_some_and(|n| n.and_time(NaiveTime::MIN).and_utc() <= to);
+            let whole = holds_whole_day(from, to, day);
             let raw = self.insights.day_counts(day);
             let (messages, bubble_opens, errors, source) = match self.daily.get(&day) {
                 Some(&agg) if whole && agg.0 + agg.1 > raw.0 + raw.1 => {
